@@ -1,0 +1,38 @@
+# `make run` starts the app; `make test` runs every test. Both set up .venv first (quick once done).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+READY := $(VENV)/.ready
+TORCH := torch==2.13.0
+export HF_HUB_DISABLE_TELEMETRY := 1
+export GRADIO_ANALYTICS_ENABLED := False
+
+.PHONY: run test bench setup clean
+
+run: $(READY)
+	$(PY) app.py
+
+test: $(READY) $(VENV)/.ready-dev
+	$(PY) -m pytest
+
+bench: $(READY)
+	$(PY) benchmarks/benchmark.py
+
+setup: $(READY)
+
+$(READY): requirements.txt requirements-offline.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q $(TORCH)
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -r requirements-offline.txt
+	touch $@
+
+$(VENV)/.ready-dev: $(READY) requirements-dev.txt
+	$(PY) -m pip install -q -r requirements-dev.txt
+	command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+		{ [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
+		echo "Chromium not found: browser tests will be skipped (Debian: apt-get install chromium)."
+	touch $@
+
+clean:
+	rm -rf $(VENV) .pytest_cache

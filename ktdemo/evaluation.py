@@ -1,0 +1,68 @@
+"""Held-out metrics: batched inference and sklearn scores."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+
+
+@dataclass
+class Metrics:
+    accuracy: float
+    macro_f1: float
+    confusion: list[list[int]]  # rows: true class, columns: predicted class
+    examples: int
+    predictions: list[int] = field(default_factory=list, repr=False)
+    probabilities: list[float] = field(default_factory=list, repr=False)  # of the predicted class
+
+    def summary(self) -> dict:
+        return {"accuracy": round(self.accuracy, 4), "macro_f1": round(self.macro_f1, 4), "examples": self.examples}
+
+
+def score(labels, predictions, num_labels: int) -> Metrics:
+    labels, predictions = np.asarray(labels), np.asarray(predictions)
+    classes = list(range(num_labels))
+    return Metrics(
+        accuracy=float(accuracy_score(labels, predictions)),
+        macro_f1=float(f1_score(labels, predictions, labels=classes, average="macro", zero_division=0)),
+        confusion=confusion_matrix(labels, predictions, labels=classes).tolist(),
+        examples=len(labels),
+        predictions=predictions.tolist(),
+    )
+
+
+@torch.inference_mode()
+def predict_probabilities(model, tokenizer, texts: list[str], max_length: int, batch_size: int = 64) -> np.ndarray:
+    """Class probabilities for many texts; batches of similar length keep padding small."""
+    was_training = model.training
+    model.eval()
+    order = np.argsort([len(text) for text in texts], kind="stable")
+    device = next(model.parameters()).device
+    out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
+    for start in range(0, len(texts), batch_size):
+        batch = order[start:start + batch_size]
+        encoded = tokenizer([texts[i] for i in batch], truncation=True, max_length=max_length,
+                            padding=True, return_tensors="pt").to(device)
+        logits = model(**encoded).logits.float()
+        out[batch] = torch.softmax(logits, dim=-1).cpu().numpy()
+    model.train(was_training)
+    return out
+
+
+def evaluate(model, tokenizer, texts: list[str], labels: list[int], max_length: int) -> Metrics:
+    probabilities = predict_probabilities(model, tokenizer, list(texts), max_length)
+    metrics = score(labels, probabilities.argmax(axis=1), model.config.num_labels)
+    metrics.probabilities = probabilities.max(axis=1).tolist()
+    return metrics
+
+
+def misclassified(texts, labels, metrics: Metrics, label_names, limit: int = 8) -> list[dict]:
+    """The most confident mistakes first: they teach the most."""
+    rows = [
+        {"text": text, "true": label_names[label], "predicted": label_names[pred], "confidence": round(prob, 3)}
+        for text, label, pred, prob in zip(texts, labels, metrics.predictions, metrics.probabilities)
+        if label != pred
+    ]
+    return sorted(rows, key=lambda row: -row["confidence"])[:limit]

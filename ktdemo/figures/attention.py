@@ -1,0 +1,67 @@
+"""Figures of one prediction: class probabilities and attention heatmaps."""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .style import BLUE, ORANGE, SEQUENTIAL, layout
+
+
+def probabilities_figure(probabilities: dict[str, float], title: str = "Class probabilities") -> go.Figure:
+    labels = list(probabilities)
+    values = [probabilities[label] for label in labels]
+    best = int(np.argmax(values))
+    colours = [ORANGE if i == best else BLUE for i in range(len(labels))]
+    figure = go.Figure(go.Bar(x=values, y=labels, orientation="h", marker_color=colours,
+                              texttemplate="%{x:.1%}", textposition="outside",
+                              hovertemplate="%{y}: %{x:.3f}<extra></extra>"))
+    figure.update_xaxes(range=[0, 1.15], tickformat=".0%")
+    figure.update_yaxes(autorange="reversed")
+    return layout(figure, title, height=max(220, 40 * len(labels) + 120))
+
+
+def attention_heatmap_figure(weights: np.ndarray, tokens: list[str], title: str) -> go.Figure:
+    """One head: row = the token that attends (query), column = the token attended to (key).
+
+    Axes are positions, labelled with tokens: a repeated token keeps its own row and column.
+    """
+    positions = list(range(len(tokens)))
+    hover = [[f"{tokens[q]} → {tokens[k]}" for k in positions] for q in positions]
+    figure = go.Figure(go.Heatmap(
+        z=np.round(weights, 4), x=positions, y=positions, text=hover, colorscale=SEQUENTIAL, zmin=0,
+        hovertemplate="%{text}<br>weight %{z:.3f}<extra></extra>", colorbar={"title": {"text": "weight"}},
+    ))
+    axis = {"tickmode": "array", "tickvals": positions, "ticktext": tokens, "tickfont": {"size": 11}}
+    figure.update_xaxes(title_text="attended to (key)", side="top", tickangle=-60, **axis)
+    figure.update_yaxes(title_text="attending (query)", autorange="reversed", **axis)
+    size = min(820, max(380, 22 * len(tokens) + 200))
+    figure = layout(figure, title, height=size)
+    figure.update_layout(margin={"t": 110})
+    return figure
+
+
+def attention_overview_figure(attentions: np.ndarray, selected: tuple[int, int] | None = None) -> go.Figure:
+    """Every layer (rows) × head (columns) as small tiles of one heatmap: light enough for 144 heads.
+
+    Each tile is that head's token × token attention; `selected` (layer, head), 0-based, is outlined.
+    """
+    layers, heads, tokens, _ = attentions.shape
+    cell = tokens + 1  # one empty row/column between tiles
+    grid = np.full((layers * cell - 1, heads * cell - 1), np.nan, dtype=np.float32)
+    for layer in range(layers):
+        for head in range(heads):
+            grid[layer * cell:layer * cell + tokens, head * cell:head * cell + tokens] = attentions[layer, head]
+    centres = [i * cell + (tokens - 1) / 2 for i in range(max(layers, heads))]
+    figure = go.Figure(go.Heatmap(z=np.round(grid, 3), colorscale=SEQUENTIAL, zmin=0, showscale=False,
+                                  hoverongaps=False, hovertemplate="weight %{z:.3f}<extra></extra>"))
+    figure.update_xaxes(tickmode="array", tickvals=centres[:heads], ticktext=[f"H{h + 1}" for h in range(heads)],
+                        side="top", showgrid=False, zeroline=False)
+    figure.update_yaxes(tickmode="array", tickvals=centres[:layers], ticktext=[f"L{l + 1}" for l in range(layers)],
+                        autorange="reversed", showgrid=False, zeroline=False, scaleanchor="x")
+    if selected is not None:
+        layer, head = selected
+        figure.add_shape(type="rect", x0=head * cell - 1, x1=head * cell + tokens, y0=layer * cell - 1,
+                         y1=layer * cell + tokens, line={"color": ORANGE, "width": 3})
+    figure = layout(figure, "All layers × heads (rows: layers, columns: heads)", height=120 + 70 * layers)
+    figure.update_layout(margin={"l": 50, "r": 20, "t": 90, "b": 20})
+    return figure

@@ -1,0 +1,20 @@
+"""One look for every figure: colour-blind-safe colours (Okabe-Ito, cividis) and a shared layout."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+BLUE, ORANGE, GREEN, VERMILLION = "#0072B2", "#E69F00", "#009E73", "#D55E00"
+PALETTE = [BLUE, ORANGE, GREEN, VERMILLION, "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+SEQUENTIAL = "Cividis"  # readable for colour-blind viewers and in greyscale
+
+
+def layout(figure: go.Figure, title: str, height: int = 360) -> go.Figure:
+    figure.update_layout(
+        title={"text": title, "x": 0.01, "xanchor": "left"},
+        height=height,
+        margin={"l": 60, "r": 30, "t": 60, "b": 50},
+        legend={"orientation": "h", "y": -0.2},
+        template="plotly_white",
+        font={"size": 13},
+    )
+    return figure

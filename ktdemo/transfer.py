@@ -1,0 +1,299 @@
+"""Transfer fine-tuning on a time budget, with live progress and a stop button.
+
+`run_transfer(config, log, cancel)` is the whole story, top to bottom: load data and the pretrained
+model, score the untrained head ("before"), fit as many steps as the budget allows with the
+Hugging Face Trainer, keep the best checkpoint seen on validation, score it on the test split ("after").
+The UI polls `log` from another thread; setting `cancel` stops the run within a step.
+"""
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
+import torch
+from datasets import Dataset
+from transformers import DataCollatorWithPadding, PrinterCallback, Trainer, TrainerCallback, TrainingArguments
+
+from . import data, models
+from .evaluation import Metrics, evaluate, misclassified
+
+VALIDATION_SAMPLE = 128  # periodic checks use a fixed sample: ~1 s on 2 CPU cores, ~10% of the budget
+
+
+class RunCancelled(Exception):
+    """Stopped before a new model existed; the previous model stays."""
+
+
+class RunFailed(RuntimeError):
+    """Training broke down (e.g. the loss became NaN); the message is one sentence."""
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines a run: print it, save it, replay it."""
+
+    model: str = models.DEFAULT_MODEL
+    dataset: str = data.DEFAULT_DATASET
+    time_budget_s: float | None = 60.0  # training time; None trains for max_steps (or one epoch)
+    max_steps: int | None = None  # fixes the step count, for exact replays
+    learning_rate: float = 1e-4  # small encoders like a higher rate than BERT-base's 2e-5
+    head_lr_scale: float = 10.0  # the new head (and pooler) start from scratch: let them move faster
+    max_length: int = 64
+    batch_size: int = 16
+    warmup_ratio: float = 0.1
+    freeze_embeddings: bool = True  # half of MiniLM's weights; freezing them nearly halves a step
+    per_class: int | None = None  # train on k examples per class (None: all)
+    seed: int = 0
+    eval_every_s: float = 10.0
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "RunConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"Unknown setting(s) in the run config: {', '.join(sorted(unknown))}.")
+        return cls(**values)
+
+
+@dataclass
+class TrainingLog:
+    """Live state of a run, written by the training thread and read by the UI."""
+
+    phase: str = "waiting"
+    step: int = 0
+    max_steps: int = 0
+    started: float = field(default_factory=time.monotonic)
+    train_started: float | None = None
+    budget_s: float | None = None
+    losses: list[tuple[int, float]] = field(default_factory=list)  # (step, training loss)
+    evals: list[tuple[int, float]] = field(default_factory=list)  # (step, validation accuracy)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def fraction(self) -> float:
+        if not self.train_started:
+            return 0.0
+        by_steps = self.step / self.max_steps if self.max_steps else 0.0
+        by_time = (time.monotonic() - self.train_started) / self.budget_s if self.budget_s else 0.0
+        return min(1.0, max(by_steps, by_time))
+
+    def eta_s(self) -> float | None:
+        fraction = self.fraction()
+        if not self.train_started or fraction <= 0:
+            return None
+        spent = time.monotonic() - self.train_started
+        return max(0.0, spent / fraction - spent)
+
+
+@dataclass
+class RunResult:
+    config: RunConfig
+    model: object
+    tokenizer: object
+    label_names: list[str]
+    dataset_name: str
+    before: Metrics
+    after: Metrics
+    misclassified: list[dict]
+    stats: dict
+    log: TrainingLog
+
+
+def run_transfer(config: RunConfig, log: TrainingLog | None = None,
+                 cancel: threading.Event | None = None) -> RunResult:
+    log = log or TrainingLog()
+    cancel = cancel or threading.Event()
+    device = models.pick_device()
+
+    def enter(phase: str) -> None:
+        if cancel.is_set():
+            raise RunCancelled("Stopped before training began; the previous model is unchanged.")
+        log.phase = phase
+
+    enter("loading data")
+    splits = data.load_splits(config.dataset, seed=config.seed, per_class=config.per_class)
+    enter("loading model")
+    tokenizer = models.load_tokenizer(config.model)
+    model = models.trainable_copy(models.pretrained_classifier(config.model, splits.label_names, config.seed))
+    model.to(device)
+    if config.freeze_embeddings:
+        _freeze_embeddings(model)
+    trainable, total = models.count_parameters(model)
+
+    enter("scoring the untrained head")
+    test_texts, test_labels = splits.test.text.tolist(), splits.test.label.tolist()
+    before = evaluate(model, tokenizer, test_texts, test_labels, config.max_length)
+
+    enter("training")
+    train_set = _tokenize(splits.train, tokenizer, config.max_length)
+    val_sample = splits.validation.sample(min(VALIDATION_SAMPLE, len(splits.validation)), random_state=config.seed)
+    val_set = _tokenize(val_sample, tokenizer, config.max_length)
+    collator = DataCollatorWithPadding(tokenizer)
+    step_s = _seconds_per_step(model, collator, train_set, config, device)
+    max_steps = config.max_steps or (
+        max(1, int(config.time_budget_s / step_s)) if config.time_budget_s
+        else math.ceil(len(train_set) / config.batch_size))
+    log.max_steps, log.budget_s = max_steps, config.time_budget_s
+
+    keeper = _RunCallback(log, cancel, config.time_budget_s)
+    trainer = Trainer(
+        model=model,
+        args=_training_arguments(config, max_steps, eval_steps=max(1, round(config.eval_every_s / step_s)),
+                                 device=device),
+        train_dataset=train_set,
+        eval_dataset=val_set,
+        data_collator=collator,
+        processing_class=tokenizer,
+        compute_metrics=lambda p: {"accuracy": float((p.predictions.argmax(-1) == p.label_ids).mean())},
+        callbacks=[keeper],
+        optimizers=(_optimizer(model, config), None),  # the Trainer adds the warm-up + linear decay schedule
+    )
+    trainer.remove_callback(PrinterCallback)  # progress goes to the log, not to stdout
+    log.train_started = time.monotonic()
+    trainer.train()
+    train_seconds = time.monotonic() - log.train_started
+    if keeper.failure:
+        raise RunFailed(keeper.failure)
+
+    log.phase = "scoring the trained model"
+    trainer.evaluate()  # the final weights compete with the best checkpoint too
+    model.load_state_dict(keeper.best_state)
+    models.for_inspection(model)
+    after = evaluate(model, tokenizer, test_texts, test_labels, config.max_length)
+    steps = trainer.state.global_step
+    examples_seen = steps * config.batch_size
+    log.phase = "stopped" if keeper.stopped_by_user else "done"
+    stats = {
+        "device": device,
+        "steps": steps,
+        "epochs": round(examples_seen / max(1, len(train_set)), 2),
+        "examples_seen": examples_seen,
+        "train_seconds": round(train_seconds, 1),
+        "total_seconds": round(log.elapsed(), 1),
+        "examples_per_s": round(examples_seen / max(train_seconds, 1e-9), 1),
+        "tokens_per_s": round(trainer.state.num_input_tokens_seen / max(train_seconds, 1e-9)),
+        "trainable_params": trainable,
+        "total_params": total,
+        "train_examples": len(train_set),
+        "test_examples": len(test_texts),
+        "best_step": keeper.best_step,
+        "stopped_by_user": keeper.stopped_by_user,
+        "notices": splits.notices,
+    }
+    return RunResult(config=config, model=model, tokenizer=tokenizer, label_names=list(splits.label_names),
+                     dataset_name=splits.name, before=before, after=after,
+                     misclassified=misclassified(test_texts, test_labels, after, splits.label_names),
+                     stats=stats, log=log)
+
+
+def _freeze_embeddings(model) -> None:
+    for parameter in model.base_model.embeddings.parameters():
+        parameter.requires_grad = False
+
+
+def _optimizer(model, config: RunConfig) -> torch.optim.AdamW:
+    head, body = [], []
+    for name, parameter in model.named_parameters():
+        if parameter.requires_grad:
+            is_head = name.startswith(("classifier", "pre_classifier")) or ".pooler." in name
+            (head if is_head else body).append(parameter)
+    return torch.optim.AdamW([{"params": body, "lr": config.learning_rate},
+                              {"params": head, "lr": config.learning_rate * config.head_lr_scale}],
+                             weight_decay=0.01)
+
+
+def _tokenize(frame, tokenizer, max_length: int) -> Dataset:
+    encoded = tokenizer(frame.text.tolist(), truncation=True, max_length=max_length)
+    columns = dict(encoded)
+    columns["labels"] = frame.label.tolist()
+    columns["length"] = [len(ids) for ids in encoded["input_ids"]]
+    return Dataset.from_dict(columns)
+
+
+def _seconds_per_step(model, collator, train_set: Dataset, config: RunConfig, device: str) -> float:
+    """Time forward + backward on a typical batch, so the step count fits the budget."""
+    rng = np.random.default_rng(config.seed)
+    rows = rng.choice(len(train_set), size=min(config.batch_size, len(train_set)), replace=False)
+    batch = collator([{k: v for k, v in train_set[int(i)].items() if k != "length"} for i in rows])
+    batch = {k: v.to(device) for k, v in batch.items()}
+    timings = []
+    for _ in range(2):  # the first pass pays one-off costs
+        start = time.perf_counter()
+        model(**batch).loss.backward()
+        timings.append(time.perf_counter() - start)
+    model.zero_grad(set_to_none=True)
+    return timings[-1] * 1.15  # plus the optimiser step and logging
+
+
+def _training_arguments(config: RunConfig, max_steps: int, eval_steps: int, device: str) -> TrainingArguments:
+    cuda = device == "cuda"
+    bf16 = cuda and torch.cuda.is_bf16_supported()
+    return TrainingArguments(
+        output_dir=tempfile.mkdtemp(prefix="ktdemo-trainer-"),
+        max_steps=max_steps,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=64,
+        learning_rate=config.learning_rate,
+        warmup_steps=config.warmup_ratio,
+        lr_scheduler_type="linear",
+        eval_strategy="steps",
+        eval_steps=eval_steps,
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        seed=config.seed,
+        data_seed=config.seed,
+        train_sampling_strategy="group_by_length",  # batches of similar length: less padding
+        include_num_input_tokens_seen="non_padding",
+        use_cpu=device == "cpu",
+        bf16=bf16,
+        fp16=cuda and not bf16,
+        dataloader_pin_memory=cuda,
+    )
+
+
+class _RunCallback(TrainerCallback):
+    """Feeds the live log, keeps the best weights seen on validation, enforces budget and Stop."""
+
+    def __init__(self, log: TrainingLog, cancel: threading.Event, budget_s: float | None):
+        self.log, self.cancel, self.budget_s = log, cancel, budget_s
+        self.best_accuracy, self.best_state, self.best_step = -1.0, None, 0
+        self.stopped_by_user, self.failure = False, None
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.log.step = state.global_step
+        if self.cancel.is_set():
+            self.stopped_by_user = control.should_training_stop = True
+        elif self.budget_s and time.monotonic() - self.log.train_started >= self.budget_s:
+            control.should_training_stop = True
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        loss = (logs or {}).get("loss")
+        if loss is None:
+            return
+        if not math.isfinite(loss):
+            self.failure = "The training loss became NaN or infinite; try a lower learning rate."
+            control.should_training_stop = True
+        else:
+            self.log.losses.append((state.global_step, float(loss)))
+
+    def on_evaluate(self, args, state, control, metrics=None, model=None, **kwargs):
+        accuracy = (metrics or {}).get("eval_accuracy")
+        if accuracy is None:
+            return
+        if not self.log.evals or self.log.evals[-1][0] != state.global_step:
+            self.log.evals.append((state.global_step, accuracy))
+        if accuracy > self.best_accuracy and model is not None:
+            self.best_accuracy, self.best_step = accuracy, state.global_step
+            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+

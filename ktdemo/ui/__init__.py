@@ -1,0 +1,53 @@
+"""The Gradio interface: a thin layer that wires the core to the screen. No tensor work here."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from .. import data, models
+from ..workspace import Workspace, release
+from . import predict_tab, train_tab
+
+CSS = (Path(__file__).resolve().parents[2] / "assets" / "style.css").read_text()
+THEME = gr.themes.Soft(primary_hue="blue", secondary_hue="orange")
+SESSION_TTL_S = 2 * 3600  # an idle session's models are freed after this
+
+
+def build_demo() -> gr.Blocks:
+    with gr.Blocks(title="ktdemo · knowledge transfer with Transformers") as demo:
+        workspace = gr.State(Workspace, time_to_live=SESSION_TTL_S, delete_callback=release)
+        gr.Markdown("# ktdemo · knowledge transfer with Transformers\n"
+                    "Pick a pretrained Transformer and a dataset, fine-tune it for a minute, then look inside: "
+                    f"predictions and the attention of every layer and head. Running on **{models.describe_device()}**.",
+                    elem_classes="kt-header")
+        with gr.Row():
+            model = gr.Dropdown(_model_choices(), value=models.DEFAULT_MODEL, label="Pretrained model",
+                                info="Bundled models work offline; the others download from the Hugging Face Hub.")
+            dataset = gr.Dropdown([(spec.name, key) for key, spec in data.DATASETS.items()],
+                                  value=data.DEFAULT_DATASET, label="Target dataset")
+        dataset_info = gr.Markdown(_dataset_markdown(data.DEFAULT_DATASET))
+        dataset.change(_dataset_markdown, dataset, dataset_info, api_name=False, show_progress="hidden")
+        with gr.Tabs():
+            with gr.Tab("Train", id="train"):
+                train_tab.build(model, dataset, workspace)
+            with gr.Tab("Predict & attention", id="predict"):
+                predict_tab.build(model, dataset, workspace)
+    return demo
+
+
+def launch_options() -> dict:
+    """Theme and CSS go to launch() in Gradio 6."""
+    return {"theme": THEME, "css": CSS}
+
+
+def _model_choices() -> list[tuple[str, str]]:
+    return [(spec.name + ("" if spec.available_offline else " (Hub)"), key) for key, spec in models.MODELS.items()]
+
+
+def _dataset_markdown(key: str) -> str:
+    spec = data.DATASETS.get(key)
+    if spec is None:
+        return ""
+    labels = ", ".join(spec.label_names)
+    return f"*{spec.description}* Labels: {labels}. Source: {spec.source}. Licence: {spec.licence}."

@@ -1,0 +1,130 @@
+"""One user's workspace: their runs, their current model, their Stop button.
+
+Each browser session gets its own Workspace, so one user never sees or overwrites another's
+model. A run trains a private copy in a background thread; only a finished (or stopped, with a
+best checkpoint) run replaces the current model, so a failed or cancelled run loses nothing.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from . import attention, models
+from .transfer import RunCancelled, RunConfig, RunFailed, RunResult, TrainingLog, run_transfer
+
+
+@dataclass
+class Job:
+    """A run in a background thread; the UI polls `log` and reads `result` or `error` when done."""
+
+    config: RunConfig
+    log: TrainingLog = field(default_factory=TrainingLog)
+    cancel: threading.Event = field(default_factory=threading.Event)
+    result: RunResult | None = None
+    error: str | None = None
+    thread: threading.Thread | None = None
+
+    def running(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.thread.join(timeout)
+        return not self.running()
+
+
+@dataclass
+class ModelView:
+    """What a prediction runs on, and how to describe it to the user."""
+
+    model: object
+    tokenizer: object
+    trained: bool
+    description: str
+
+
+class Workspace:
+    def __init__(self) -> None:
+        self.current: RunResult | None = None  # the model predictions use
+        self.history: list[dict] = []  # one summary per finished run
+        self.job: Job | None = None
+        self.closed = False  # the session ended: a run finishing late must not store its model
+        self._lock = threading.Lock()
+        self._last_inspection: tuple[tuple, attention.Inspection] | None = None
+
+    def __deepcopy__(self, memo) -> "Workspace":
+        # gr.State deep-copies each new session's initial value; a copy must never share models or threads.
+        return Workspace()
+
+    def start(self, config: RunConfig) -> Job:
+        """Start a run in the background, unless one is already running here."""
+        with self._lock:
+            if self.job and self.job.running():
+                raise RuntimeError("A run is already in progress in this session; stop it first.")
+            job = Job(config)
+            job.thread = threading.Thread(target=self._run, args=(job,), name="ktdemo-train", daemon=True)
+            self.job = job
+        job.thread.start()
+        return job
+
+    def stop(self) -> bool:
+        """Ask the running job to stop; True if there was one."""
+        job = self.job
+        if job and job.running():
+            job.cancel.set()
+            return True
+        return False
+
+    def _run(self, job: Job) -> None:
+        try:
+            job.result = run_transfer(job.config, job.log, job.cancel)
+        except (RunCancelled, RunFailed, models.ModelError, ValueError) as error:
+            job.error = str(error)
+            job.log.phase = "stopped" if isinstance(error, RunCancelled) else "failed"
+            return
+        except Exception as error:  # noqa: BLE001 - a crash must never take the session down with it
+            job.error = f"The run failed: {type(error).__name__}: {str(error).splitlines()[0][:200]}"
+            job.log.phase = "failed"
+            return
+        with self._lock:
+            if self.closed:
+                return
+            self.current = job.result
+            self.history.append(summarise(job.result))
+
+    def model_view(self, model: str, dataset_labels: list[str], dataset_name: str) -> ModelView:
+        """The fine-tuned model if there is one, else the pretrained encoder with an untrained head."""
+        if self.current is not None:
+            run = self.current
+            return ModelView(run.model, run.tokenizer, True,
+                             f"Fine-tuned **{models.resolve(run.config.model).name}** on **{run.dataset_name}** "
+                             f"(test accuracy {run.after.accuracy:.1%}).")
+        spec = models.resolve(model)
+        return ModelView(models.pretrained_classifier(spec.key, dataset_labels), models.load_tokenizer(spec.key), False,
+                         f"Pretrained **{spec.name}** with an **untrained head** for {dataset_name}: "
+                         "its predictions are chance until you train.")
+
+    def inspect(self, view: ModelView, text: str) -> attention.Inspection:
+        """Predict and capture attention; Predict then Attention on the same text costs one forward pass."""
+        key = (id(view.model), text)
+        if self._last_inspection is None or self._last_inspection[0] != key:
+            self._last_inspection = (key, attention.inspect(view.model, view.tokenizer, text))
+        return self._last_inspection[1]
+
+
+def summarise(run: RunResult) -> dict:
+    return {
+        "model": run.config.model,
+        "dataset": run.config.dataset,
+        "before_accuracy": run.before.accuracy,
+        "after_accuracy": run.after.accuracy,
+        "after_macro_f1": run.after.macro_f1,
+        **{k: run.stats[k] for k in ("steps", "train_seconds", "examples_per_s", "stopped_by_user")},
+    }
+
+
+def release(workspace: Workspace) -> None:
+    """Called when a session ends: stop its run and drop its models."""
+    workspace.closed = True
+    workspace.stop()
+    workspace.current = None
+    workspace.job = None

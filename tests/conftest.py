@@ -1,0 +1,43 @@
+"""Shared fixtures. Tests never reach the network; a tiny random-weight BERT stands in for mechanics."""
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest  # noqa: E402
+
+TINY_MODEL = "tiny-bert"
+
+
+def build_tiny_model(folder, **config_overrides) -> str:
+    """A 2-layer, 2-head BERT with random weights and the bundled MiniLM tokenizer, saved as safetensors."""
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from ktdemo import models
+
+    tokenizer = models.load_tokenizer(models.DEFAULT_MODEL)
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128,
+                        **config_overrides)
+    BertForSequenceClassification(config).save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> str:
+    """Registers the tiny model in the catalog under TINY_MODEL and returns its key."""
+    from ktdemo import models
+
+    folder = build_tiny_model(tmp_path_factory.mktemp("tiny-bert"))
+    models.register_model(models.ModelSpec(TINY_MODEL, "Tiny BERT (random weights, tests)", TINY_MODEL,
+                                           "2 layers, 2 heads, random weights.", path=folder))
+    return TINY_MODEL
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _quiet_transformers():
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()  # the expected "new head initialised" report would flood the output

@@ -1,0 +1,58 @@
+"""The app through its public API: launched in-process, driven with gradio_client like a remote user."""
+import pytest
+from gradio_client import Client
+
+from ktdemo.ui import build_demo
+
+
+@pytest.fixture(scope="module")
+def app_url(tiny_model):
+    demo = build_demo()  # after tiny_model registered, so it is one of the dropdown's choices
+    demo.queue(default_concurrency_limit=4)
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True)
+    yield url
+    demo.close()
+
+
+def train(client, tiny_model, dataset="rotten_tomatoes"):
+    return client.submit(tiny_model, dataset, 5, 1e-4, 32, api_name="/train")
+
+
+def test_api_lists_the_three_named_events(app_url):
+    endpoints = Client(app_url, verbose=False).view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert {"/train", "/predict", "/attention", "/stop"} <= set(endpoints)
+
+
+def test_predict_before_training_is_marked_untrained(app_url, tiny_model):
+    client = Client(app_url, verbose=False)
+    label, _, note = client.predict("A fine film.", tiny_model, api_name="/predict")
+    assert "untrained head" in note
+    assert {c["label"] for c in label["confidences"]} == {"negative", "positive"}
+
+
+def test_empty_text_gets_a_message_not_an_error(app_url):
+    label, _, note = Client(app_url, verbose=False).predict("   ", api_name="/predict")
+    assert "Type a sentence" in note
+
+
+def test_train_then_predict_then_attention(app_url, tiny_model):
+    client = Client(app_url, verbose=False)
+    status, curves, results, before_after, confusion, mistakes = train(client, tiny_model).result(timeout=300)
+    assert "after" in results and "held-out test examples" in results
+    assert curves is not None and confusion is not None
+    label, probabilities, note = client.predict("A fine film.", api_name="/predict")
+    assert note.startswith("Fine-tuned")
+    heatmap, overview, note, layer, head = client.predict("A fine film.", api_name="/attention")
+    assert heatmap is not None and overview is not None
+    assert layer["value"] == layer["maximum"] == 2  # clamped to the tiny model's last layer
+
+
+def test_two_sessions_keep_their_own_models(app_url, tiny_model):
+    alice, bob = Client(app_url, verbose=False), Client(app_url, verbose=False)
+    jobs = [train(alice, tiny_model, "rotten_tomatoes"), train(bob, tiny_model, "sms_spam")]
+    for job in jobs:
+        job.result(timeout=300)
+    alice_labels = {c["label"] for c in alice.predict("Call now to win", api_name="/predict")[0]["confidences"]}
+    bob_labels = {c["label"] for c in bob.predict("Call now to win", api_name="/predict")[0]["confidences"]}
+    assert alice_labels == {"negative", "positive"}
+    assert bob_labels == {"ham", "spam"}

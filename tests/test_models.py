@@ -1,0 +1,66 @@
+import pytest
+import torch
+
+from ktdemo import models
+
+
+def test_catalog_default_is_available_offline():
+    assert models.MODELS[models.DEFAULT_MODEL].available_offline
+
+
+@pytest.mark.parametrize("name", ["minilm", "sentence-transformers/all-MiniLM-L6-v2"])
+def test_resolve_catalog_key_and_hub_id(name):
+    assert models.resolve(name).key == "minilm"
+
+
+def test_resolve_accepts_any_well_formed_hub_id():
+    assert models.resolve("someone/some-model_v2.1").hub_id == "someone/some-model_v2.1"
+
+
+@pytest.mark.parametrize("bad", ["../../etc", "/etc/passwd", "a/b/c", "", "owner/..", "x" * 300, "<script>"])
+def test_resolve_rejects_paths_and_junk(bad):
+    with pytest.raises(models.ModelError, match="not a model name"):
+        models.resolve(bad)
+
+
+def test_unreachable_hub_gives_one_clear_sentence():
+    with pytest.raises(models.ModelError, match="Hub is unreachable"):
+        models.pretrained_classifier("bert-base-uncased", ["a", "b"])
+
+
+def test_pickle_only_weights_are_refused(tmp_path, tiny_model):
+    model = models.pretrained_classifier(tiny_model, ["a", "b"])
+    torch.save(model.state_dict(), tmp_path / "pytorch_model.bin")
+    model.config.save_pretrained(tmp_path)
+    models.load_tokenizer(tiny_model).save_pretrained(tmp_path)
+    models.register_model(models.ModelSpec("pickled", "pickled", "pickled", "", path=str(tmp_path)))
+    with pytest.raises(models.ModelError, match="safetensors"):
+        models.pretrained_classifier("pickled", ["a", "b"])
+
+
+def test_pretrained_classifier_is_eager_and_labelled(tiny_model):
+    model = models.pretrained_classifier(tiny_model, ["neg", "pos"], seed=3)
+    assert model.config._attn_implementation == "eager"
+    assert model.config.id2label == {0: "neg", 1: "pos"}
+    assert not model.training
+
+
+def test_same_seed_gives_same_head_and_copies_are_private(tiny_model):
+    shared = models.pretrained_classifier(tiny_model, ["x", "y", "z"], seed=1)
+    copy = models.trainable_copy(shared)
+    assert copy.training and copy.config._attn_implementation == "sdpa"
+    with torch.no_grad():
+        copy.classifier.weight.add_(1.0)
+    assert not torch.equal(copy.classifier.weight, shared.classifier.weight)
+    assert shared.config._attn_implementation == "eager"
+
+
+def test_device_falls_back_to_cpu_here():
+    assert models.pick_device() in {"cpu", "cuda", "mps"}
+    assert models.describe_device("cpu").startswith("CPU")
+
+
+def test_count_parameters(tiny_model):
+    model = models.pretrained_classifier(tiny_model, ["a", "b"])
+    trainable, total = models.count_parameters(model)
+    assert trainable == total > 0
