@@ -7,6 +7,7 @@ The UI polls `log` from another thread; setting `cancel` stops the run within a 
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import tempfile
@@ -22,6 +23,7 @@ from transformers import DataCollatorWithPadding, PrinterCallback, Trainer, Trai
 from . import data, models
 from .evaluation import Metrics, evaluate, misclassified
 
+HUB_PREFIX = "hub:"
 VALIDATION_SAMPLE = 128  # periodic checks use a fixed sample: ~1 s on 2 CPU cores, ~10% of the budget
 
 
@@ -38,7 +40,11 @@ class RunConfig:
     """Everything that defines a run: print it, save it, replay it."""
 
     model: str = models.DEFAULT_MODEL
-    dataset: str = data.DEFAULT_DATASET
+    dataset: str = data.DEFAULT_DATASET  # a bundled key, or "hub:<id>" (with the columns below)
+    dataset_config: str | None = None  # Hub datasets only: config name, split, columns (None: guessed)
+    dataset_split: str | None = None
+    text_column: str | None = None
+    label_column: str | None = None
     time_budget_s: float | None = 60.0  # training time; None trains for max_steps (or one epoch)
     max_steps: int | None = None  # fixes the step count, for exact replays
     learning_rate: float = 1e-4  # small encoders like a higher rate than BERT-base's 2e-5
@@ -108,8 +114,19 @@ class RunResult:
     log: TrainingLog
 
 
-def run_transfer(config: RunConfig, log: TrainingLog | None = None,
-                 cancel: threading.Event | None = None) -> RunResult:
+def load_data(config: RunConfig) -> data.Splits:
+    """The run's splits from its config: a bundled dataset or a Hub dataset (needs a network)."""
+    if config.dataset.startswith(HUB_PREFIX):
+        return data.load_hub(config.dataset[len(HUB_PREFIX):], config.dataset_config, config.dataset_split,
+                             config.text_column, config.label_column, seed=config.seed, per_class=config.per_class)
+    if config.dataset not in data.DATASETS:
+        raise data.DataError(f"There is no dataset '{config.dataset[:80]}'; pick one from the list.")
+    return data.load_splits(config.dataset, seed=config.seed, per_class=config.per_class)
+
+
+def run_transfer(config: RunConfig, log: TrainingLog | None = None, cancel: threading.Event | None = None,
+                 splits: data.Splits | None = None) -> RunResult:
+    """Train per `config`; `splits` overrides the config's dataset (an upload kept in the session)."""
     log = log or TrainingLog()
     cancel = cancel or threading.Event()
     device = models.pick_device()
@@ -120,7 +137,10 @@ def run_transfer(config: RunConfig, log: TrainingLog | None = None,
         log.phase = phase
 
     enter("loading data")
-    splits = data.load_splits(config.dataset, seed=config.seed, per_class=config.per_class)
+    if splits is None:
+        splits = load_data(config)
+    elif config.per_class:
+        splits = dataclasses.replace(splits, train=data.take_per_class(splits.train, config.per_class, config.seed))
     enter("loading model")
     tokenizer = models.load_tokenizer(config.model)
     model = models.trainable_copy(models.pretrained_classifier(config.model, splits.label_names, config.seed))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from . import attention, models
+from . import attention, data, models
 from .transfer import RunCancelled, RunConfig, RunFailed, RunResult, TrainingLog, run_transfer
 
 
@@ -46,6 +46,7 @@ class Workspace:
     def __init__(self) -> None:
         self.current: RunResult | None = None  # the model predictions use
         self.history: list[dict] = []  # one summary per finished run
+        self.datasets: dict[str, data.Splits] = {}  # this session's uploads and Hub datasets, by key
         self.job: Job | None = None
         self.closed = False  # the session ended: a run finishing late must not store its model
         self._lock = threading.Lock()
@@ -61,7 +62,8 @@ class Workspace:
             if self.job and self.job.running():
                 raise RuntimeError("A run is already in progress in this session; stop it first.")
             job = Job(config)
-            job.thread = threading.Thread(target=self._run, args=(job,), name="ktdemo-train", daemon=True)
+            job.thread = threading.Thread(target=self._run, args=(job, self.datasets.get(config.dataset)),
+                                          name="ktdemo-train", daemon=True)
             self.job = job
         job.thread.start()
         return job
@@ -74,9 +76,21 @@ class Workspace:
             return True
         return False
 
-    def _run(self, job: Job) -> None:
+    def add_dataset(self, key: str, splits: data.Splits) -> None:
+        """Keep an uploaded or Hub dataset for this session's runs."""
+        self.datasets[key] = splits
+
+    def labels_of(self, dataset: str) -> tuple[list[str], str]:
+        """Label names and display name of a bundled or session dataset."""
+        if dataset in self.datasets:
+            splits = self.datasets[dataset]
+            return list(splits.label_names), splits.name
+        spec = data.DATASETS.get(dataset) or data.DATASETS[data.DEFAULT_DATASET]
+        return list(spec.label_names), spec.name
+
+    def _run(self, job: Job, splits: data.Splits | None) -> None:
         try:
-            job.result = run_transfer(job.config, job.log, job.cancel)
+            job.result = run_transfer(job.config, job.log, job.cancel, splits)
         except (RunCancelled, RunFailed, models.ModelError, ValueError) as error:
             job.error = str(error)
             job.log.phase = "stopped" if isinstance(error, RunCancelled) else "failed"
@@ -91,7 +105,7 @@ class Workspace:
             self.current = job.result
             self.history.append(summarise(job.result))
 
-    def model_view(self, model: str, dataset_labels: list[str], dataset_name: str) -> ModelView:
+    def model_view(self, model: str, dataset: str) -> ModelView:
         """The fine-tuned model if there is one, else the pretrained encoder with an untrained head."""
         if self.current is not None:
             run = self.current
@@ -99,6 +113,7 @@ class Workspace:
                              f"Fine-tuned **{models.resolve(run.config.model).name}** on **{run.dataset_name}** "
                              f"(test accuracy {run.after.accuracy:.1%}).")
         spec = models.resolve(model)
+        dataset_labels, dataset_name = self.labels_of(dataset)
         return ModelView(models.pretrained_classifier(spec.key, dataset_labels), models.load_tokenizer(spec.key), False,
                          f"Pretrained **{spec.name}** with an **untrained head** for {dataset_name}: "
                          "its predictions are chance until you train.")
@@ -128,3 +143,4 @@ def release(workspace: Workspace) -> None:
     workspace.stop()
     workspace.current = None
     workspace.job = None
+    workspace.datasets.clear()

@@ -21,7 +21,7 @@ def test_a_failed_run_keeps_the_previous_model(tiny_model):
 
 def test_predictions_fall_back_to_the_untrained_head(tiny_model):
     workspace = Workspace()
-    view = workspace.model_view(tiny_model, ["negative", "positive"], "Rotten Tomatoes")
+    view = workspace.model_view(tiny_model, "rotten_tomatoes")
     assert not view.trained and "untrained head" in view.description
     inspection = workspace.inspect(view, "What a film")
     assert workspace.inspect(view, "What a film") is inspection  # predict + attention share one pass

@@ -7,7 +7,7 @@ import gradio as gr
 
 from .. import data, models
 from ..workspace import Workspace, release
-from . import predict_tab, train_tab
+from . import data_tab, predict_tab, train_tab
 
 CSS = (Path(__file__).resolve().parents[2] / "assets" / "style.css").read_text()
 THEME = gr.themes.Soft(primary_hue="blue", secondary_hue="orange")
@@ -29,6 +29,8 @@ def build_demo() -> gr.Blocks:
         dataset_info = gr.Markdown(_dataset_markdown(data.DEFAULT_DATASET))
         dataset.change(_dataset_markdown, dataset, dataset_info, api_name=False, show_progress="hidden")
         with gr.Tabs():
+            with gr.Tab("Data", id="data"):
+                data_tab.build(model, dataset, workspace)
             with gr.Tab("Train", id="train"):
                 train_tab.build(model, dataset, workspace)
             with gr.Tab("Predict & attention", id="predict"):

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import gradio as gr
 
-from .. import data
 from ..attention import InputError, Inspection
 from ..figures.attention import attention_heatmap_figure, attention_overview_figure, probabilities_figure
 from ..workspace import Workspace
@@ -64,8 +63,7 @@ def build(model, dataset, workspace: gr.State) -> None:
 
 
 def _inspect(ws: Workspace, sentence: str, model_key: str, dataset_key: str) -> tuple[Inspection, str]:
-    spec = data.DATASETS[dataset_key]
-    view = ws.model_view(model_key, list(spec.label_names), spec.name)
+    view = ws.model_view(model_key, dataset_key)
     inspection = ws.inspect(view, sentence)
     description = view.description
     if inspection.truncated:
