@@ -12,8 +12,14 @@ import os
 import re
 from dataclasses import dataclass
 
+from typing import TYPE_CHECKING
+
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, set_seed
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
+
+# transformers is imported inside the loaders: it takes seconds, and the page can be up meanwhile.
 
 
 class ModelError(ValueError):
@@ -129,6 +135,8 @@ def _explain(spec: ModelSpec, error: Exception) -> ModelError:
 
 @functools.lru_cache(maxsize=8)
 def load_tokenizer(model: str):
+    from transformers import AutoTokenizer
+
     spec = resolve(model)
     source, local = _source(spec)
     try:
@@ -139,6 +147,8 @@ def load_tokenizer(model: str):
 
 @functools.lru_cache(maxsize=4)
 def _pretrained(model: str, label_names: tuple[str, ...], seed: int) -> PreTrainedModel:
+    from transformers import AutoModelForSequenceClassification, set_seed
+
     spec = resolve(model)
     source, local = _source(spec)
     set_seed(seed)  # the new classifier head starts from the same weights for the same seed

@@ -8,12 +8,11 @@ The UI polls `log` from another thread; setting `cancel` stops the run within a 
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -22,82 +21,13 @@ from transformers import DataCollatorWithPadding, PrinterCallback, Trainer, Trai
 
 from . import data, models
 from .evaluation import Metrics, evaluate, misclassified
+from .runs import HUB_PREFIX, RunCancelled, RunConfig, RunFailed, TrainingLog
 
-HUB_PREFIX = "hub:"
 VALIDATION_SAMPLE = 128  # periodic checks use a fixed sample: ~1 s on 2 CPU cores, ~10% of the budget
 
 
-class RunCancelled(Exception):
-    """Stopped before a new model existed; the previous model stays."""
-
-
-class RunFailed(RuntimeError):
-    """Training broke down (e.g. the loss became NaN); the message is one sentence."""
-
-
-@dataclass
-class RunConfig:
-    """Everything that defines a run: print it, save it, replay it."""
-
-    model: str = models.DEFAULT_MODEL
-    dataset: str = data.DEFAULT_DATASET  # a bundled key, or "hub:<id>" (with the columns below)
-    dataset_config: str | None = None  # Hub datasets only: config name, split, columns (None: guessed)
-    dataset_split: str | None = None
-    text_column: str | None = None
-    label_column: str | None = None
-    time_budget_s: float | None = 60.0  # training time; None trains for max_steps (or one epoch)
-    max_steps: int | None = None  # fixes the step count, for exact replays
-    learning_rate: float = 1e-4  # small encoders like a higher rate than BERT-base's 2e-5
-    head_lr_scale: float = 10.0  # the new head (and pooler) start from scratch: let them move faster
-    max_length: int = 64
-    batch_size: int = 16
-    warmup_ratio: float = 0.1
-    freeze_embeddings: bool = True  # half of MiniLM's weights; freezing them nearly halves a step
-    per_class: int | None = None  # train on k examples per class (None: all)
-    seed: int = 0
-    eval_every_s: float = 10.0
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "RunConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"Unknown setting(s) in the run config: {', '.join(sorted(unknown))}.")
-        return cls(**values)
-
-
-@dataclass
-class TrainingLog:
-    """Live state of a run, written by the training thread and read by the UI."""
-
-    phase: str = "waiting"
-    step: int = 0
-    max_steps: int = 0
-    started: float = field(default_factory=time.monotonic)
-    train_started: float | None = None
-    budget_s: float | None = None
-    losses: list[tuple[int, float]] = field(default_factory=list)  # (step, training loss)
-    evals: list[tuple[int, float]] = field(default_factory=list)  # (step, validation accuracy)
-
-    def elapsed(self) -> float:
-        return time.monotonic() - self.started
-
-    def fraction(self) -> float:
-        if not self.train_started:
-            return 0.0
-        by_steps = self.step / self.max_steps if self.max_steps else 0.0
-        by_time = (time.monotonic() - self.train_started) / self.budget_s if self.budget_s else 0.0
-        return min(1.0, max(by_steps, by_time))
-
-    def eta_s(self) -> float | None:
-        fraction = self.fraction()
-        if not self.train_started or fraction <= 0:
-            return None
-        spent = time.monotonic() - self.train_started
-        return max(0.0, spent / fraction - spent)
+# The untrained head's test metrics depend only on these; a bundled dataset's are computed once per process.
+_BEFORE_CACHE: dict[tuple, Metrics] = {}
 
 
 @dataclass
@@ -151,7 +81,10 @@ def run_transfer(config: RunConfig, log: TrainingLog | None = None, cancel: thre
 
     enter("scoring the untrained head")
     test_texts, test_labels = splits.test.text.tolist(), splits.test.label.tolist()
-    before = evaluate(model, tokenizer, test_texts, test_labels, config.max_length)
+    before_key = (config.model, config.dataset, config.seed, config.max_length, tuple(splits.label_names))
+    if config.dataset not in data.DATASETS or before_key not in _BEFORE_CACHE:
+        _BEFORE_CACHE[before_key] = evaluate(model, tokenizer, test_texts, test_labels, config.max_length)
+    before = _BEFORE_CACHE[before_key]
 
     enter("training")
     train_set = _tokenize(splits.train, tokenizer, config.max_length)
@@ -187,8 +120,8 @@ def run_transfer(config: RunConfig, log: TrainingLog | None = None, cancel: thre
     log.phase = "scoring the trained model"
     trainer.evaluate()  # the final weights compete with the best checkpoint too
     model.load_state_dict(keeper.best_state)
-    models.for_inspection(model)
     after = evaluate(model, tokenizer, test_texts, test_labels, config.max_length)
+    models.for_inspection(model)  # after scoring: eager attention is slower, but the views need it
     steps = trainer.state.global_step
     examples_seen = steps * config.batch_size
     log.phase = "stopped" if keeper.stopped_by_user else "done"

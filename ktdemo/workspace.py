@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from . import attention, data, models
-from .transfer import RunCancelled, RunConfig, RunFailed, RunResult, TrainingLog, run_transfer
+from .runs import RunCancelled, RunConfig, RunFailed, TrainingLog
+
+if TYPE_CHECKING:
+    from .transfer import RunResult
 
 
 @dataclass
@@ -90,6 +94,8 @@ class Workspace:
 
     def _run(self, job: Job, splits: data.Splits | None) -> None:
         try:
+            from .transfer import run_transfer  # Trainer & co. take seconds to import: not at app start-up
+
             job.result = run_transfer(job.config, job.log, job.cancel, splits)
         except (RunCancelled, RunFailed, models.ModelError, ValueError) as error:
             job.error = str(error)
@@ -135,6 +141,14 @@ def summarise(run: RunResult) -> dict:
         "after_macro_f1": run.after.macro_f1,
         **{k: run.stats[k] for k in ("steps", "train_seconds", "examples_per_s", "stopped_by_user")},
     }
+
+
+def warm_up(model: str = models.DEFAULT_MODEL) -> None:
+    """Import the training stack and load the default model ahead of the first click (run in a thread)."""
+    from . import transfer  # noqa: F401
+
+    models.load_tokenizer(model)
+    models.pretrained_classifier(model, data.DATASETS[data.DEFAULT_DATASET].label_names)
 
 
 def release(workspace: Workspace) -> None:

@@ -6,7 +6,8 @@ import time
 import pytest
 
 from ktdemo import transfer
-from ktdemo.transfer import RunCancelled, RunConfig, TrainingLog, run_transfer
+from ktdemo.runs import RunCancelled, RunConfig, TrainingLog
+from ktdemo.transfer import run_transfer
 
 
 def tiny_config(tiny_model, **overrides) -> RunConfig:

@@ -1,4 +1,4 @@
-from ktdemo.transfer import RunConfig
+from ktdemo.runs import RunConfig
 from ktdemo.workspace import Workspace, release
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from .errors import DataError
 from .validate import check_class_sizes, clean_table, normalize_text, plural
@@ -102,6 +101,8 @@ def make_splits(
 
 def _stratified_split(df: pd.DataFrame, fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split off ``fraction`` of ``df``, stratified, and never fewer rows than there are classes."""
+    from sklearn.model_selection import train_test_split  # sklearn costs ~1 s to import: not at app start-up
+
     classes = df["label"].nunique()
     size = min(max(round(fraction * len(df)), classes), len(df) - classes)
     kept, taken = train_test_split(df, test_size=size, stratify=df["label"], random_state=seed)

@@ -62,6 +62,8 @@ def attention_overview_figure(attentions: np.ndarray, selected: tuple[int, int] 
         layer, head = selected
         figure.add_shape(type="rect", x0=head * cell - 1, x1=head * cell + tokens, y0=layer * cell - 1,
                          y1=layer * cell + tokens, line={"color": ORANGE, "width": 3})
-    figure = layout(figure, "All layers × heads (rows: layers, columns: heads)", height=120 + 70 * layers)
+    # tiles stay square (scaleanchor): size the figure to the grid's aspect, not to a fixed height
+    height = int(min(900, max(260, 110 + 480 * layers / heads)))
+    figure = layout(figure, "All layers × heads (rows: layers, columns: heads)", height=height)
     figure.update_layout(margin={"l": 50, "r": 20, "t": 90, "b": 20})
     return figure

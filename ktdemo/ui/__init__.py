@@ -24,13 +24,12 @@ def build_demo() -> gr.Blocks:
         with gr.Row():
             model = gr.Dropdown(_model_choices(), value=models.DEFAULT_MODEL, label="Pretrained model",
                                 info="Bundled models work offline; the others download from the Hugging Face Hub.")
-            dataset = gr.Dropdown([(spec.name, key) for key, spec in data.DATASETS.items()],
-                                  value=data.DEFAULT_DATASET, label="Target dataset")
+            dataset = gr.Dropdown(data_tab.dataset_choices(), value=data.DEFAULT_DATASET, label="Target dataset")
         dataset_info = gr.Markdown(_dataset_markdown(data.DEFAULT_DATASET))
         dataset.change(_dataset_markdown, dataset, dataset_info, api_name=False, show_progress="hidden")
         with gr.Tabs():
             with gr.Tab("Data", id="data"):
-                data_tab.build(model, dataset, workspace)
+                data_tab.build(model, dataset, workspace, demo)
             with gr.Tab("Train", id="train"):
                 train_tab.build(model, dataset, workspace)
             with gr.Tab("Predict & attention", id="predict"):

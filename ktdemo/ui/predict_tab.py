@@ -15,7 +15,7 @@ EXAMPLES = json.loads((Path(__file__).resolve().parents[2] / "assets" / "example
 
 def build(model, dataset, workspace: gr.State) -> None:
     with gr.Row():
-        text = gr.Textbox(label="Your text", placeholder="Type a sentence and press Enter", lines=2, max_lines=6,
+        text = gr.Textbox(label="Your text", placeholder="Type a sentence and press Enter", lines=1, max_lines=6,
                           scale=4, max_length=5000)
         run = gr.Button("Predict", variant="primary", scale=1)
     gr.Examples(EXAMPLES, inputs=text, label="Try one")

@@ -5,18 +5,21 @@ import html
 
 import gradio as gr
 
-from .. import transfer
+from .. import data, runs
 from ..figures.training import before_after_figure, confusion_figure, training_curves_figure
 from ..workspace import Job, Workspace
 
 POLL_S = 1.0  # how often the live view refreshes while training
-DEFAULTS = transfer.RunConfig()
+DEFAULTS = runs.RunConfig()
+PER_CLASS = ["all"] + [str(k) for k in data.PER_CLASS_CHOICES if k]
 
 
 def build(model, dataset, workspace: gr.State) -> None:
     with gr.Row():
         budget = gr.Slider(5, 600, value=DEFAULTS.time_budget_s, step=5, label="Training time budget (seconds)",
                            info="Training stops when the budget is spent; scoring before and after adds a little.")
+        per_class = gr.Dropdown(PER_CLASS, value="all", label="Training examples per class",
+                                info="Few-shot transfer: how many labelled examples of each class to learn from.")
     with gr.Accordion("Advanced", open=False):
         with gr.Row():
             learning_rate = gr.Number(DEFAULTS.learning_rate, label="Learning rate", minimum=1e-7, maximum=1.0)
@@ -33,10 +36,11 @@ def build(model, dataset, workspace: gr.State) -> None:
     mistakes = gr.Dataframe(headers=["text", "true", "predicted", "confidence"], label="Misclassified test examples",
                             wrap=True, interactive=False)
 
-    def train(model_key, dataset_key, budget_s, lr, length, ws: Workspace):
+    def train(model_key, dataset_key, budget_s, lr, length, examples_per_class, ws: Workspace):
         try:
-            config = transfer.RunConfig(model=model_key, dataset=dataset_key, time_budget_s=float(budget_s),
-                                        learning_rate=float(lr), max_length=int(length))
+            config = runs.RunConfig(model=model_key, dataset=dataset_key, time_budget_s=float(budget_s),
+                                        learning_rate=float(lr), max_length=int(length),
+                                        per_class=None if examples_per_class == "all" else int(examples_per_class))
             job = ws.start(config)
         except (RuntimeError, ValueError, TypeError) as error:
             yield _status_html(None, message=str(error)), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
@@ -48,7 +52,7 @@ def build(model, dataset, workspace: gr.State) -> None:
         finally:  # the browser went away mid-run: do not keep training for nobody
             ws.stop()
 
-    start.click(train, [model, dataset, budget, learning_rate, max_length, workspace],
+    start.click(train, [model, dataset, budget, learning_rate, max_length, per_class, workspace],
                 [status, curves, results, before_after, confusion, mistakes],
                 api_name="train", concurrency_limit=1, concurrency_id="train", show_progress="hidden")
     stop.click(lambda ws: ws.stop() and None, [workspace], None, api_name="stop", concurrency_limit=None,
@@ -73,7 +77,7 @@ def _final(job: Job):
     )
 
 
-def results_markdown(run: transfer.RunResult) -> str:
+def results_markdown(run) -> str:
     s = run.stats
     stopped = " (stopped early by you; the best checkpoint was kept)" if s["stopped_by_user"] else ""
     notices = "".join(f"\n- {html.escape(n)}" for n in s["notices"])
