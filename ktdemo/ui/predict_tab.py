@@ -16,10 +16,10 @@ EXAMPLES = json.loads((Path(__file__).resolve().parents[2] / "assets" / "example
 def build(model, dataset, workspace: gr.State) -> None:
     with gr.Row():
         text = gr.Textbox(label="Your text", placeholder="Type a sentence and press Enter", lines=1, max_lines=6,
-                          scale=4, max_length=5000)
+                          scale=4, max_length=5000, elem_id="predict-text")
         run = gr.Button("Predict", variant="primary", scale=1)
     gr.Examples(EXAMPLES, inputs=text, label="Try one")
-    note = gr.Markdown()
+    note = gr.Markdown(elem_id="predict-note")
     with gr.Row():
         label = gr.Label(label="Prediction", num_top_classes=5)
         probabilities = gr.Plot(label="Class probabilities")
@@ -29,7 +29,7 @@ def build(model, dataset, workspace: gr.State) -> None:
         layer = gr.Slider(1, 6, value=6, step=1, label="Layer")
         head = gr.Slider(1, 12, value=1, step=1, label="Head")
     with gr.Row():
-        heatmap = gr.Plot(label="One head")
+        heatmap = gr.Plot(label="One head", elem_id="heatmap")
         overview = gr.Plot(label="Every layer and head")
 
     def predict(sentence, model_key, dataset_key, ws: Workspace):

@@ -16,7 +16,7 @@ PER_CLASS = ["all"] + [str(k) for k in data.PER_CLASS_CHOICES if k]
 
 def build(model, dataset, workspace: gr.State) -> None:
     with gr.Row():
-        budget = gr.Slider(5, 600, value=DEFAULTS.time_budget_s, step=5, label="Training time budget (seconds)",
+        budget = gr.Slider(5, 600, value=DEFAULTS.time_budget_s, step=5, label="Training time budget (seconds)", elem_id="budget",
                            info="Training stops when the budget is spent; scoring before and after adds a little.")
         per_class = gr.Dropdown(PER_CLASS, value="all", label="Training examples per class",
                                 info="Few-shot transfer: how many labelled examples of each class to learn from.")
@@ -25,16 +25,16 @@ def build(model, dataset, workspace: gr.State) -> None:
             learning_rate = gr.Number(DEFAULTS.learning_rate, label="Learning rate", minimum=1e-7, maximum=1.0)
             max_length = gr.Slider(16, 256, value=DEFAULTS.max_length, step=8, label="Max length (tokens)")
     with gr.Row():
-        start = gr.Button("Start training", variant="primary")
-        stop = gr.Button("Stop", variant="stop")
-    status = gr.HTML(_status_html(None), elem_classes="kt-status")
-    curves = gr.Plot(training_curves_figure([], []), label="Live training curves")
-    results = gr.Markdown()
+        start = gr.Button("Start training", variant="primary", elem_id="start-training")
+        stop = gr.Button("Stop", variant="stop", elem_id="stop-training")
+    status = gr.HTML(_status_html(None), elem_classes="kt-status", elem_id="train-status")
+    curves = gr.Plot(training_curves_figure([], []), label="Live training curves", elem_id="curves")
+    results = gr.Markdown(elem_id="train-results")
     with gr.Row():
         before_after = gr.Plot(label="Before vs after")
         confusion = gr.Plot(label="Confusion matrix")
-    mistakes = gr.Dataframe(headers=["text", "true", "predicted", "confidence"], label="Misclassified test examples",
-                            wrap=True, interactive=False)
+    mistakes = gr.Dataframe(headers=["text", "true", "predicted", "confidence"], label="Most confident mistakes on the test set",
+                            wrap=True, interactive=False, column_widths=["64%", "12%", "12%", "12%"])
 
     def train(model_key, dataset_key, budget_s, lr, length, examples_per_class, ws: Workspace):
         try:

@@ -1,0 +1,66 @@
+"""A real headless browser (Debian's chromium via Playwright) against the launched app.
+
+Screenshots land in tests/artifacts/ for a human to look at.
+"""
+import shutil
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+ARTIFACTS = Path(__file__).parent / "artifacts"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def page(tiny_model):
+    from playwright.sync_api import sync_playwright
+
+    from ktdemo.ui import build_demo, launch_options
+
+    demo = build_demo()
+    demo.queue(default_concurrency_limit=4)
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, **launch_options())
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.set_default_timeout(120_000)
+        page.goto(url)  # Gradio keeps a connection open: wait for elements, never for network idle
+        yield page
+        browser.close()
+    demo.close()
+
+
+def choose(page, label: str, option: str) -> None:
+    page.get_by_label(label).first.click()
+    page.get_by_role("option", name=option).click()
+
+
+def test_predict_with_enter_then_train_then_see_the_fine_tuned_attention(page, tiny_model):
+    page.get_by_role("tab", name="Predict & attention").click()
+    box = page.locator("#predict-text textarea, #predict-text input").first
+    box.fill("A gorgeous, witty and moving film.")
+    box.press("Enter")
+    page.get_by_text("untrained head").first.wait_for()
+    page.locator("#heatmap .js-plotly-plot").wait_for()
+    page.screenshot(path=ARTIFACTS / "predict-untrained.png", full_page=True)
+
+    choose(page, "Pretrained model", "Tiny BERT (random weights, tests)")
+    page.get_by_role("tab", name="Train").click()
+    budget = page.locator("#budget input[type=number]")
+    budget.fill("5")
+    budget.press("Enter")
+    page.locator("#start-training").click()
+    page.locator("#curves .js-plotly-plot .scatterlayer .trace").first.wait_for()  # the live loss curve drew
+    page.get_by_text("held-out test examples").wait_for()
+    page.screenshot(path=ARTIFACTS / "train-done.png", full_page=True)
+    assert "after" in page.locator("#train-results").inner_text()
+
+    page.get_by_role("tab", name="Predict & attention").click()
+    page.get_by_role("button", name="Predict", exact=True).click()
+    page.get_by_text("Fine-tuned").first.wait_for()
+    page.locator("#heatmap .js-plotly-plot").wait_for()
+    page.screenshot(path=ARTIFACTS / "predict-fine-tuned.png", full_page=True)
