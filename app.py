@@ -5,8 +5,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import threading  # noqa: E402
 
-from ktdemo.ui import build_demo, launch_options  # noqa: E402
-from ktdemo.workspace import warm_up  # noqa: E402
+from ktdemo.ui import build_demo, launch_options, warm_up  # noqa: E402
 
 demo = build_demo()
 threading.Thread(target=warm_up, name="ktdemo-warm-up", daemon=True).start()  # the page is up meanwhile

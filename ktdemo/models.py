@@ -9,12 +9,13 @@ import copy
 import functools
 import importlib.util
 import os
-import re
 from dataclasses import dataclass
 
 from typing import TYPE_CHECKING
 
 import torch
+
+from .network import hub_unreachable, is_hub_id
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
@@ -73,9 +74,6 @@ MODELS: dict[str, ModelSpec] = {
 }
 DEFAULT_MODEL = "minilm"
 
-# A Hub id is "name" or "owner/name" of letters, digits, '-', '_' and '.', never a path.
-_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}(/[A-Za-z0-9][A-Za-z0-9_.-]{0,95})?$")
-
 
 def register_model(spec: ModelSpec) -> None:
     """Add a model to the catalog (tests register tiny local models this way)."""
@@ -90,7 +88,7 @@ def resolve(model: str) -> ModelSpec:
     for spec in MODELS.values():
         if model == spec.hub_id or model == spec.name:
             return spec
-    if not _HUB_ID.match(model) or ".." in model:
+    if not is_hub_id(model):
         raise ModelError(f"'{model[:80]}' is not a model name or a Hugging Face Hub id like 'owner/model'.")
     return ModelSpec(model, model, model, "A model from the Hugging Face Hub.")
 
@@ -114,8 +112,14 @@ def describe_device(device: str | None = None) -> str:
 
 
 def _source(spec: ModelSpec) -> tuple[str, bool]:
+    """(where to load from, is it local); a Hub source is checked first, so no load hangs on retries."""
     local = spec.local_source()
-    return (local, True) if local else (spec.hub_id, False)
+    if local:
+        return local, True
+    if hub_unreachable():
+        raise ModelError(f"Could not download '{spec.hub_id}': the Hugging Face Hub is unreachable "
+                         "(no network?). Pick a bundled model instead.")
+    return spec.hub_id, False
 
 
 def _explain(spec: ModelSpec, error: Exception) -> ModelError:

@@ -100,8 +100,7 @@ def run_transfer(config: RunConfig, log: TrainingLog | None = None, cancel: thre
     keeper = _RunCallback(log, cancel, config.time_budget_s)
     trainer = Trainer(
         model=model,
-        args=_training_arguments(config, max_steps, eval_steps=max(1, round(config.eval_every_s / step_s)),
-                                 device=device),
+        args=_training_arguments(config, max_steps, eval_steps=_steps_between_checks(config, step_s), device=device),
         train_dataset=train_set,
         eval_dataset=val_set,
         data_collator=collator,
@@ -146,6 +145,15 @@ def run_transfer(config: RunConfig, log: TrainingLog | None = None, cancel: thre
                      dataset_name=splits.name, before=before, after=after,
                      misclassified=misclassified(test_texts, test_labels, after, splits.label_names),
                      stats=stats, log=log)
+
+
+def _steps_between_checks(config: RunConfig, step_s: float) -> int:
+    """Every `eval_every_s`, but never so often that checks take over ~10% of the training time.
+
+    A check is a forward pass over VALIDATION_SAMPLE texts: about a third of the cost of training on them.
+    """
+    cheapest = math.ceil(VALIDATION_SAMPLE / 3 / config.batch_size / 0.10)
+    return max(cheapest, round(config.eval_every_s / step_s))
 
 
 def _freeze_embeddings(model) -> None:

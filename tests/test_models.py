@@ -64,3 +64,13 @@ def test_count_parameters(tiny_model):
     model = models.pretrained_classifier(tiny_model, ["a", "b"])
     trainable, total = models.count_parameters(model)
     assert trainable == total > 0
+
+
+def test_a_hub_model_without_network_fails_fast_even_outside_offline_mode(monkeypatch):
+    from ktdemo import network
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("HF_ENDPOINT", "https://127.0.0.1:9")  # nothing listens there: refused at once
+    monkeypatch.setattr(network, "_CHECKED", {})
+    with pytest.raises(models.ModelError, match="Hub is unreachable"):
+        models.load_tokenizer("someone/not-cached-anywhere")

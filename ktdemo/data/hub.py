@@ -6,15 +6,13 @@ of parquet/CSV/JSON files (split names taken from the file names, as on the Hub)
 
 from __future__ import annotations
 
-import os
-import socket
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 import numpy as np
 import pandas as pd
 
+from ..network import hub_unreachable
 from .errors import DataError
 from .splits import Splits, make_splits
 from .upload import guess_columns
@@ -144,21 +142,9 @@ def _open_local(path: Path, config: str | None, cache_dir: str | None):
     return datasets.load_dataset(str(path), config, cache_dir=cache_dir)
 
 
-def _check_hub_reachable(dataset_id: str, timeout: float = 3.0) -> None:
-    """Fail in seconds, not after half a minute of retries, when there is no network.
-
-    Skipped in offline mode (datasets may then serve its local cache) and behind a proxy
-    (a direct connection says nothing there).
-    """
-    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes") or any(
-        os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
-    ):
-        return
-    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
-    try:
-        socket.create_connection((host, 443), timeout=timeout).close()
-    except OSError:
-        raise DataError(_offline_sentence(dataset_id)) from None
+def _check_hub_reachable(dataset_id: str) -> None:
+    if hub_unreachable():
+        raise DataError(_offline_sentence(dataset_id))
 
 
 def _offline_sentence(dataset_id: str) -> str:

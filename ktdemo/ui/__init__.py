@@ -6,12 +6,14 @@ from pathlib import Path
 import gradio as gr
 
 from .. import data, models
+from .. import workspace as workspaces
 from ..workspace import Workspace, release
 from . import data_tab, predict_tab, train_tab
 
 CSS = (Path(__file__).resolve().parents[2] / "assets" / "style.css").read_text()
 THEME = gr.themes.Soft(primary_hue="blue", secondary_hue="orange")
 SESSION_TTL_S = 2 * 3600  # an idle session's models are freed after this
+UPLOAD_CAP_MB = 5 * data.MAX_UPLOAD_MB  # Gradio refuses larger uploads before storing them (see launch_options)
 
 
 def build_demo() -> gr.Blocks:
@@ -37,9 +39,19 @@ def build_demo() -> gr.Blocks:
     return demo
 
 
+def warm_up() -> None:
+    """Load the training stack, the default model and its preview before the first visitor needs them."""
+    workspaces.warm_up()
+    data_tab.warm_up()
+
+
 def launch_options() -> dict:
-    """Theme and CSS go to launch() in Gradio 6."""
-    return {"theme": THEME, "css": CSS}
+    """Theme and CSS go to launch() in Gradio 6.
+
+    Gradio drops a file over max_file_size without a word, so its cap sits well above the data layer's
+    limit: a file a little too large gets the data layer's sentence, a huge one never fills the disk.
+    """
+    return {"theme": THEME, "css": CSS, "max_file_size": f"{UPLOAD_CAP_MB}mb"}
 
 
 def _model_choices() -> list[tuple[str, str]]:

@@ -1,8 +1,203 @@
-"""Data tab: preview the picked dataset, bring your own file or a Hub dataset. (Being written.)"""
+"""Data tab: look at the picked dataset before training on it; bring your own file or a Hub dataset.
+
+A dataset added here lives in this session's workspace under "upload:<file name>" or "hub:<id>",
+joins the top dataset dropdown (for this session only) and is what the Train tab trains on.
+"""
 from __future__ import annotations
+
+import functools
+import logging
+from pathlib import Path
 
 import gradio as gr
 
+from .. import data, models, runs
+from ..figures.data import class_balance_figure, length_histogram_figure, split_balance_figure
+from ..network import is_hub_id
+from ..workspace import Workspace
 
-def build(model, dataset, workspace: gr.State) -> None:
-    gr.Markdown("Dataset preview, uploads and Hub datasets: coming in this tab.")
+log = logging.getLogger(__name__)
+
+UPLOAD_PREFIX, HUB_PREFIX = "upload:", runs.HUB_PREFIX
+PREVIEW_SAMPLE = 1_000  # texts tokenised for the length histogram; BBC's long articles take ~1.5 s per 1,000
+MAX_LENGTH = runs.RunConfig().max_length  # the Train tab's default cut, marked on the histogram
+FORMATS = ", ".join(suffix[1:].upper() for suffix in data.UPLOAD_FORMATS)
+
+
+def dataset_choices(ws: Workspace | None = None) -> list[tuple[str, str]]:
+    """(display name, key) for the dataset dropdown: the bundled datasets, then this session's own."""
+    choices = [(spec.name, key) for key, spec in data.DATASETS.items()]
+    for key, splits in (ws.datasets.items() if ws else ()):
+        source = "Your file" if key.startswith(UPLOAD_PREFIX) else "Hub"
+        choices.append((f"{source}: {splits.name or key.split(':', 1)[1]}", key))
+    return choices
+
+
+def build(model, dataset, workspace: gr.State, demo: gr.Blocks) -> None:
+    gr.Markdown("Look at the data before training on it: how the classes are balanced, how long the texts are "
+                "in the selected model's tokens, and a few examples of each class. Or bring your own data:")
+    with gr.Accordion("Use your own file", open=False):
+        gr.Markdown(f"**{FORMATS}**, up to **{data.MAX_UPLOAD_MB} MB**: one row per example, a text column and a "
+                    "label column (words or numbers). A column named `split` whose rows say `test` fixes the test "
+                    "set; otherwise the rows are split 80/10/10 by class. Your file stays in this browser session.")
+        file = gr.File(label=f"Your file ({FORMATS}, up to {data.MAX_UPLOAD_MB} MB)",
+                       file_types=list(data.UPLOAD_FORMATS), type="filepath")
+        with gr.Row():
+            text_column = gr.Dropdown([], value=None, label="Text column", allow_custom_value=True)
+            label_column = gr.Dropdown([], value=None, label="Label column", allow_custom_value=True)
+        use_file = gr.Button("Use this data", variant="primary")
+        file_note = gr.Markdown()
+
+    with gr.Accordion("From the Hugging Face Hub", open=False):
+        gr.Markdown("A dataset id like `stanfordnlp/imdb`, or one of the presets. Needs a network; at most "
+                    f"{data.MAX_HUB_ROWS:,} rows per split are used. Leave the columns empty to have them guessed.")
+        with gr.Row():
+            hub_id = gr.Dropdown([(f"{key} · {preset.description}", key) for key, preset in data.HUB_PRESETS.items()],
+                                 value=None, label="Dataset id", allow_custom_value=True, scale=2)
+            hub_config = gr.Textbox(label="Configuration (optional)", placeholder="e.g. sentiment")
+            hub_split = gr.Textbox(label="Training split (optional)", placeholder="train")
+        with gr.Row():
+            hub_text = gr.Textbox(label="Text column (optional)")
+            hub_label = gr.Textbox(label="Label column (optional)")
+        load = gr.Button("Load", variant="primary")
+        hub_note = gr.Markdown()
+
+    summary = gr.Markdown()
+    with gr.Row():
+        balance = gr.Plot(label="Classes in the training split")
+        per_split = gr.Plot(label="Classes in each split")
+    lengths = gr.Plot(label="Text length in tokens")
+    examples = gr.Dataframe(headers=["label", "text"], label="A few examples of each class (training split)",
+                            wrap=True, interactive=False, max_height=400)
+    preview_outputs = [summary, balance, per_split, lengths, examples]
+
+    def preview(model_key, dataset_key, ws: Workspace):
+        try:
+            return _preview(model_key, dataset_key, ws)
+        except data.DataError as error:
+            return f"⚠️ {error}", *[None] * (len(preview_outputs) - 1)
+
+    def refused(message: str) -> tuple:
+        """The message under the button; the dropdown and the preview stay as they were."""
+        return gr.skip(), f"⚠️ {message}", *[gr.skip()] * len(preview_outputs)
+
+    def columns(file):
+        if not file:
+            return gr.update(choices=[], value=None), gr.update(choices=[], value=None), ""
+        try:
+            table = data.read_table_file(file)
+        except data.DataError as error:
+            return gr.update(choices=[], value=None), gr.update(choices=[], value=None), f"⚠️ {error}"
+        names = list(table.columns)
+        try:
+            text, label = data.guess_columns(table)
+        except data.DataError as error:
+            return gr.update(choices=names, value=None), gr.update(choices=names, value=None), f"⚠️ {error}"
+        note = (f"{len(table):,} rows; columns: {', '.join(names)}. Guessed **{text}** as the text and **{label}** "
+                "as the label: change them if they are wrong, then press **Use this data**.")
+        return gr.update(choices=names, value=text), gr.update(choices=names, value=label), note
+
+    # Defaults of None make those inputs optional for API clients (the columns are then guessed).
+    def add_file(file, text_column=None, label_column=None, model_key=None, ws: Workspace | None = None):
+        if not file:
+            return refused("Choose a file first.")
+        name = Path(file).name
+        try:
+            splits = data.read_upload(file, text_column or None, label_column or None)
+        except data.DataError as error:
+            return refused(str(error))
+        except Exception:  # noqa: BLE001 - a file the data layer did not foresee: one sentence, never a traceback
+            log.exception("reading upload %s", name)
+            return refused(f"'{name}' could not be read as a table of texts and labels.")
+        return _added(ws, UPLOAD_PREFIX + name, splits, model_key)
+
+    def add_hub(dataset_id, config=None, split=None, text_column=None, label_column=None, model_key=None,
+                ws: Workspace | None = None):
+        dataset_id = (dataset_id or "").strip()
+        try:
+            if dataset_id in data.HUB_PRESETS:
+                key = HUB_PREFIX + data.HUB_PRESETS[dataset_id].dataset_id
+            elif is_hub_id(dataset_id) and not Path(dataset_id).exists():  # load_hub reads local folders too
+                key = HUB_PREFIX + dataset_id
+            else:
+                raise data.DataError(f"'{dataset_id[:80]}' is not a Hub dataset id like 'stanfordnlp/imdb'.")
+            optional = ((value or "").strip() or None for value in (config, split, text_column, label_column))
+            splits = data.load_hub(dataset_id, *optional)
+        except data.DataError as error:
+            return refused(str(error))
+        except Exception:  # noqa: BLE001
+            log.exception("loading Hub dataset %s", dataset_id)
+            return refused(f"'{dataset_id}' could not be loaded from the Hub.")
+        return _added(ws, key, splits, model_key)
+
+    gr.on([demo.load, model.change, dataset.change], preview, [model, dataset, workspace], preview_outputs,
+          api_name="preview", concurrency_id="data", concurrency_limit=4, show_progress="minimal")
+    file.change(columns, file, [text_column, label_column, file_note], api_name="columns",
+                concurrency_id="data", concurrency_limit=4, show_progress="minimal")
+    use_file.click(add_file, [file, text_column, label_column, model, workspace],
+                   [dataset, file_note, *preview_outputs], api_name="upload", concurrency_id="data",
+                   concurrency_limit=4)
+    load.click(add_hub, [hub_id, hub_config, hub_split, hub_text, hub_label, model, workspace],
+               [dataset, hub_note, *preview_outputs], api_name="load_hub", concurrency_id="hub", concurrency_limit=2)
+
+
+def _added(ws: Workspace, key: str, splits: data.Splits, model_key: str):
+    """Keep the dataset in the session, select it in the dropdown and preview it."""
+    ws.add_dataset(key, splits)
+    note = (f"✅ **{splits.name}** added to this session's datasets and selected above: "
+            "train on it in the **Train** tab.")
+    return gr.update(choices=dataset_choices(ws), value=key), note, *_preview(model_key, key, ws)
+
+
+def _preview(model_key: str, dataset_key: str, ws: Workspace) -> tuple:
+    if dataset_key in ws.datasets:
+        return _render(ws.datasets[dataset_key], model_key)
+    if dataset_key in data.DATASETS:
+        try:
+            return _bundled_preview(model_key, dataset_key)
+        except models.ModelError as error:  # e.g. a Hub model while offline: count words instead
+            return _render(data.load_splits(dataset_key), model_key, problem=error)
+    raise data.DataError(f"There is no dataset '{dataset_key}' in this session; pick one from the list.")
+
+
+def warm_up() -> None:
+    """Make the default preview ahead of the first visitor (app.py's warm-up thread can call this)."""
+    _bundled_preview(models.DEFAULT_MODEL, data.DEFAULT_DATASET)
+
+
+@functools.lru_cache(maxsize=32)
+def _bundled_preview(model_key: str, dataset_key: str) -> tuple:
+    """Bundled datasets never change, so their previews are made once per model (not cached on failure)."""
+    return _render(data.load_splits(dataset_key), model_key, models.load_tokenizer(model_key))
+
+
+def _render(splits: data.Splits, model_key: str, tokenizer=None, problem: Exception | None = None) -> tuple:
+    if tokenizer is None and problem is None:
+        try:
+            tokenizer = models.load_tokenizer(model_key)
+        except models.ModelError as error:
+            problem = error
+    shown = data.preview_table(splits.train, splits.label_names, tokenizer, sample=PREVIEW_SAMPLE)
+    model_name = models.resolve(model_key).name.split(" · ")[0] if tokenizer is not None else ""
+    return (
+        _summary(splits, problem),
+        class_balance_figure(shown.counts, "Examples per class in the training split"),
+        split_balance_figure(splits.class_counts()),
+        length_histogram_figure(shown.lengths, MAX_LENGTH if tokenizer is not None else None, shown.unit,
+                                f"Length in {model_name} tokens" if model_name else "Length in words"),
+        shown.examples,
+    )
+
+
+def _summary(splits: data.Splits, problem: Exception | None) -> str:
+    sizes = {name: len(frame) for name, frame in splits.parts().items()}
+    text = (f"**{splits.name}** · {splits.num_labels} classes · {sum(sizes.values()):,} examples: "
+            + " · ".join(f"{count:,} {name}" for name, count in sizes.items()) + ".")
+    if problem is None:
+        text += (f" The dashed line marks the Train tab's default max length ({MAX_LENGTH} tokens): "
+                 "longer texts are cut there.")
+    else:
+        text += f"\n\n⚠️ {problem} Lengths are counted in words instead of tokens."
+    if splits.notices:
+        text += "\n\nData notes:" + "".join(f"\n- {notice}" for notice in splits.notices)
+    return text
