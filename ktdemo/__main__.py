@@ -58,7 +58,8 @@ def _show_progress(log: TrainingLog, done: threading.Event) -> None:
     while not done.wait(1.0):
         eta = log.eta_s()
         left = f", ~{eta:.0f} s left" if eta is not None else ""
-        print(f"\r{log.phase}: step {log.step}/{log.max_steps or '?'}{left}   ", end="", file=sys.stderr, flush=True)
+        steps = f"{log.step}/{log.max_steps}" if log.max_steps else f"{log.step}"
+        print(f"\r{log.phase}: step {steps}{left}   ", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
 
 

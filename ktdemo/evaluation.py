@@ -17,6 +17,12 @@ class Metrics:
     predictions: list[int] = field(default_factory=list, repr=False)
     probabilities: list[float] = field(default_factory=list, repr=False)  # of the predicted class
 
+    def subset(self, indices, labels, num_labels: int) -> "Metrics":
+        """The same predictions scored on the examples at `indices` (whose true labels are `labels`)."""
+        subset = score(labels, [self.predictions[i] for i in indices], num_labels)
+        subset.probabilities = [self.probabilities[i] for i in indices] if self.probabilities else []
+        return subset
+
     def summary(self) -> dict:
         return {"accuracy": round(self.accuracy, 4), "macro_f1": round(self.macro_f1, 4), "examples": self.examples}
 

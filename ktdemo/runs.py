@@ -40,6 +40,7 @@ class RunConfig:
     batch_size: int = 16
     warmup_ratio: float = 0.1
     freeze_embeddings: bool = True  # half of MiniLM's weights; freezing them nearly halves a step
+    freeze_layers: int = 0  # also freeze this many bottom encoder layers: no backward pass through them
     per_class: int | None = None  # train on k examples per class (None: all)
     seed: int = 0
     eval_every_s: float = 10.0
@@ -62,7 +63,7 @@ class TrainingLog:
 
     phase: str = "waiting"
     step: int = 0
-    max_steps: int = 0
+    max_steps: int = 0  # 0 when the time budget decides
     started: float = field(default_factory=time.monotonic)
     train_started: float | None = None
     budget_s: float | None = None

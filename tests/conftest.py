@@ -41,3 +41,27 @@ def _quiet_transformers():
     from transformers.utils import logging
 
     logging.set_verbosity_error()  # the expected "new head initialised" report would flood the output
+
+
+@pytest.fixture(scope="session")
+def app_url(tiny_model):
+    """The app launched in-process once (after tiny_model joined the catalog); each client is its own session."""
+    from ktdemo.ui import build_demo, launch_options
+
+    demo = build_demo()
+    demo.queue(default_concurrency_limit=4)
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, **launch_options())
+    yield url
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def private_cache(tmp_path_factory):
+    """Data-layer tests write their parquet cache to a private folder."""
+    from ktdemo.data import clear_cache
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KTDEMO_CACHE", str(tmp_path_factory.mktemp("ktdemo-cache")))
+        clear_cache()
+        yield
+    clear_cache()

@@ -1,17 +1,5 @@
 """The app through its public API: launched in-process, driven with gradio_client like a remote user."""
-import pytest
 from gradio_client import Client
-
-from ktdemo.ui import build_demo
-
-
-@pytest.fixture(scope="module")
-def app_url(tiny_model):
-    demo = build_demo()  # after tiny_model registered, so it is one of the dropdown's choices
-    demo.queue(default_concurrency_limit=4)
-    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True)
-    yield url
-    demo.close()
 
 
 def train(client, tiny_model, dataset="rotten_tomatoes"):

@@ -15,23 +15,17 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 
 
 @pytest.fixture(scope="module")
-def page(tiny_model):
+def page(app_url):
     from playwright.sync_api import sync_playwright
 
-    from ktdemo.ui import build_demo, launch_options
-
-    demo = build_demo()
-    demo.queue(default_concurrency_limit=4)
-    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, **launch_options())
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1280, "height": 720})
         page.set_default_timeout(120_000)
-        page.goto(url)  # Gradio keeps a connection open: wait for elements, never for network idle
+        page.goto(app_url)  # Gradio keeps a connection open: wait for elements, never for network idle
         yield page
         browser.close()
-    demo.close()
 
 
 def choose(page, label: str, option: str) -> None:

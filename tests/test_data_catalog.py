@@ -27,14 +27,7 @@ EXPECTED = {
     "autos_electronics": (2_000, {"autos": 1_000, "electronics": 1_000}),
 }
 
-
-@pytest.fixture(autouse=True, scope="module")
-def private_cache(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("KTDEMO_CACHE", str(tmp_path_factory.mktemp("ktdemo-cache")))
-        clear_cache()
-        yield
-    clear_cache()
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 def test_catalog_lists_every_offline_dataset_in_order():

@@ -10,18 +10,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from ktdemo.data import clear_cache, class_counts, examples_per_class, load_splits, preview_table, token_lengths
+from ktdemo.data import class_counts, examples_per_class, load_splits, preview_table, token_lengths
 from ktdemo.figures.data import (PALETTE, class_balance_figure, length_histogram_figure,
                                  split_balance_figure)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def private_cache(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("KTDEMO_CACHE", str(tmp_path_factory.mktemp("ktdemo-cache")))
-        clear_cache()
-        yield
-    clear_cache()
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +23,8 @@ def minilm_tokenizer():
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(Path(found.submodule_search_locations[0]) / "model")
+
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 def test_token_lengths_count_special_tokens_and_do_not_truncate(minilm_tokenizer):

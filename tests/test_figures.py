@@ -44,3 +44,4 @@ def test_confusion_and_before_after():
     assert np.asarray(figure.data[0].z).tolist() == [[5, 1], [2, 7]]
     bars = before_after_figure({"accuracy": 0.5, "macro_f1": 0.4}, {"accuracy": 0.8, "macro_f1": 0.79})
     assert [bar.y[0] for bar in bars.data] == [0.5, 0.8]
+

@@ -74,8 +74,11 @@ def test_stop_mid_run_ends_fast_and_keeps_the_best_checkpoint(tiny_model):
     assert not worker.is_alive()
     result = outcome["result"]
     assert result.stats["stopped_by_user"] and log.phase == "stopped"
-    assert time.monotonic() - stopped_at < 10  # includes scoring the test split
+    assert time.monotonic() - stopped_at < 10  # a hang guard; the benchmark times Stop
     assert result.stats["best_step"] <= result.stats["steps"]
+    # scored on a sample to stop fast, "before" on the very same sample
+    assert result.stats["test_examples"] == transfer.STOPPED_TEST_SAMPLE < result.stats["test_split_examples"]
+    assert result.before.examples == result.after.examples == transfer.STOPPED_TEST_SAMPLE
 
 
 def test_nan_loss_is_reported_as_a_failure():
@@ -92,3 +95,15 @@ def test_nan_loss_is_reported_as_a_failure():
     callback.on_log(None, State(), control, logs={"loss": math.nan})
     assert control.should_training_stop and "NaN" in callback.failure
     assert log.losses == []
+
+
+def test_freezing_bottom_layers_trains_fewer_parameters(tiny_model):
+    counts = [run_transfer(tiny_config(tiny_model, max_steps=1, freeze_layers=k)).stats["trainable_params"]
+              for k in (0, 1, 2)]
+    assert counts[0] > counts[1] > counts[2] > 0  # the head and pooler always train
+
+
+def test_time_budget_mode_reports_no_fixed_step_count(tiny_model):
+    log = TrainingLog()
+    run_transfer(tiny_config(tiny_model, max_steps=None, time_budget_s=1.5, per_class=None), log)
+    assert log.max_steps == 0 and log.step > 0 and log.fraction() == 1.0

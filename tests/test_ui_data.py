@@ -4,16 +4,6 @@ import time
 import pytest
 from gradio_client import Client, handle_file
 
-from ktdemo.ui import build_demo
-
-
-@pytest.fixture(scope="module")
-def app_url(tiny_model):
-    demo = build_demo()
-    demo.queue(default_concurrency_limit=4)
-    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True)
-    yield url
-    demo.close()
 
 
 def value(output):

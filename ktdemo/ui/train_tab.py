@@ -80,6 +80,8 @@ def _final(job: Job):
 def results_markdown(run) -> str:
     s = run.stats
     stopped = " (stopped early by you; the best checkpoint was kept)" if s["stopped_by_user"] else ""
+    if s["test_examples"] < s["test_split_examples"]:
+        stopped += f", a random sample of the {s['test_split_examples']:,} in the test split, to stop fast"
     notices = "".join(f"\n- {html.escape(n)}" for n in s["notices"])
     return (
         f"### Result on {s['test_examples']:,} held-out test examples{stopped}\n"
@@ -101,8 +103,8 @@ def _status_html(job: Job | None, message: str | None = None) -> str:
     log = job.log
     fraction = 1.0 if log.phase in ("done", "stopped") else log.fraction()
     parts = [log.phase.capitalize()]
-    if log.max_steps and log.phase == "training":
-        parts.append(f"step {log.step}/{log.max_steps}")
+    if log.phase == "training":
+        parts.append(f"step {log.step}/{log.max_steps}" if log.max_steps else f"step {log.step}")
         eta = log.eta_s()
         if eta is not None:
             parts.append(f"about {eta:.0f} s left")
