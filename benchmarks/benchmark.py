@@ -46,7 +46,16 @@ def dataset_loading() -> dict:
     """Bundled datasets are cleaned once, then cached (memory and parquet on disk)."""
     load = ("import time; from ktdemo import data; t = time.perf_counter(); "
             "data.load_splits('{key}'); print(time.perf_counter() - t)")
-    return {key: {"new_process_s": round(in_fresh_process(load.format(key=key)), 3)} for key in ("rotten_tomatoes", "bbc_news")}
+    from ktdemo import data
+
+    figures = {}
+    for key in ("rotten_tomatoes", "bbc_news"):
+        data.load_splits(key)
+        start = time.perf_counter()
+        data.load_splits(key)
+        figures[key] = {"new_process_s": round(in_fresh_process(load.format(key=key)), 3),
+                        "again_in_process_s": round(time.perf_counter() - start, 3)}
+    return figures
 
 
 def stop_latency(after_s: float = 8.0) -> dict:

@@ -120,9 +120,10 @@ def run_transfer(config: RunConfig, log: TrainingLog | None = None, cancel: thre
         raise RunFailed(keeper.failure)
 
     log.phase = "scoring the trained model"
-    if not keeper.stopped_by_user or keeper.best_state is None:
+    if not keeper.stopped_by_user:
         trainer.evaluate()  # the final weights compete with the best checkpoint too
-    model.load_state_dict(keeper.best_state)
+    if keeper.best_state is not None:  # None only when stopped before the first check: keep the weights as they are
+        model.load_state_dict(keeper.best_state)
     if keeper.stopped_by_user and len(test_texts) > STOPPED_TEST_SAMPLE:
         # Stop should feel immediate: score a fixed random sample, and the "before" on the same sample.
         keep = np.sort(np.random.default_rng(config.seed).choice(len(test_texts), STOPPED_TEST_SAMPLE, replace=False))

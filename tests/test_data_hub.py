@@ -152,3 +152,16 @@ def test_presets_cover_the_issue_list():
                                  "tweet_eval_sentiment"]
     assert HUB_PRESETS["tweet_eval_sentiment"].config == "sentiment"
     assert all("/" in preset.dataset_id for preset in HUB_PRESETS.values())
+
+
+def test_a_bundled_dataset_without_its_wheel_comes_from_the_hub(parquet_repo, monkeypatch):
+    """As on a Hugging Face Space that installed only requirements.txt (here the 'Hub' is a local folder)."""
+    import dataclasses
+
+    from ktdemo.data import DATASETS, load_splits
+
+    spec = dataclasses.replace(DATASETS["bbc_news"], package="no_such_wheel_ktdemo", hub_id=str(parquet_repo))
+    monkeypatch.setitem(DATASETS, "bbc_news", spec)
+    splits = load_splits("bbc_news", seed=0)
+    assert splits.name == f"{spec.name} (from the Hub)"
+    assert len(splits.test) == 30 and splits.num_labels == 3  # the official test split, the Hub's own labels

