@@ -78,18 +78,55 @@ def run_transfer(config: RunConfig, log: TrainingLog | None = None, cancel: thre
     model.to(device)
     _freeze_bottom(model, config.freeze_embeddings, config.freeze_layers)
     trainable, total = models.count_parameters(model)
-
     enter("scoring the untrained head")
-    test_texts, test_labels = splits.test.text.tolist(), splits.test.label.tolist()
-    before_key = (config.model, config.dataset, config.seed, config.max_length, tuple(splits.label_names))
-    if config.dataset not in data.DATASETS or before_key not in _BEFORE_CACHE:
-        _BEFORE_CACHE[before_key] = evaluate(model, tokenizer, test_texts, test_labels, config.max_length)
-    before = _BEFORE_CACHE[before_key]
-
+    before = _score_untrained(model, tokenizer, splits, config)
     enter("training")
+    trainer, keeper = _fit(model, tokenizer, splits, config, log, cancel, device)
+    log.phase = "scoring the trained model"
+    test, before, after = _score_trained(model, tokenizer, splits, config, trainer, keeper, before)
+    models.for_inspection(model)  # after scoring: eager attention is slower, but the views need it
+    log.phase = "stopped" if keeper.stopped_by_user else "done"
+
+    steps, train_seconds = trainer.state.global_step, keeper.train_seconds
+    examples_seen = steps * config.batch_size
+    stats = {
+        "device": device,
+        "steps": steps,
+        "epochs": round(examples_seen / max(1, len(splits.train)), 2),
+        "examples_seen": examples_seen,
+        "train_seconds": round(train_seconds, 1),
+        "total_seconds": round(log.elapsed(), 1),
+        "examples_per_s": round(examples_seen / max(train_seconds, 1e-9), 1),
+        "tokens_per_s": round(trainer.state.num_input_tokens_seen / max(train_seconds, 1e-9)),
+        "trainable_params": trainable,
+        "total_params": total,
+        "train_examples": len(splits.train),
+        "test_examples": len(test),
+        "test_split_examples": len(splits.test),
+        "best_step": keeper.best_step,
+        "stopped_by_user": keeper.stopped_by_user,
+        "notices": splits.notices,
+    }
+    return RunResult(config=config, model=model, tokenizer=tokenizer, label_names=list(splits.label_names),
+                     dataset_name=splits.name, before=before, after=after,
+                     misclassified=misclassified(test.text.tolist(), test.label.tolist(), after, splits.label_names),
+                     stats=stats, log=log)
+
+
+def _score_untrained(model, tokenizer, splits: data.Splits, config: RunConfig) -> Metrics:
+    """The pretrained encoder with its fresh head on the test split: the "before" of every run."""
+    key = (config.model, config.dataset, config.seed, config.max_length, tuple(splits.label_names))
+    if config.dataset not in data.DATASETS or key not in _BEFORE_CACHE:
+        _BEFORE_CACHE[key] = evaluate(model, tokenizer, splits.test.text.tolist(), splits.test.label.tolist(),
+                                      config.max_length)
+    return _BEFORE_CACHE[key]
+
+
+def _fit(model, tokenizer, splits: data.Splits, config: RunConfig, log: TrainingLog, cancel: threading.Event,
+         device: str) -> tuple[Trainer, "_RunCallback"]:
+    """The Trainer loop, until the budget, the step count or Stop ends it; raises RunFailed on a NaN loss."""
     train_set = _tokenize(splits.train, tokenizer, config.max_length)
     val_sample = splits.validation.sample(min(VALIDATION_SAMPLE, len(splits.validation)), random_state=config.seed)
-    val_set = _tokenize(val_sample, tokenizer, config.max_length)
     collator = DataCollatorWithPadding(tokenizer)
     step_s = _seconds_per_step(model, collator, train_set, config, device)
     optimizer = _optimizer(model, config)
@@ -105,7 +142,7 @@ def run_transfer(config: RunConfig, log: TrainingLog | None = None, cancel: thre
         model=model,
         args=_training_arguments(config, max_steps, eval_steps=_steps_between_checks(config, step_s), device=device),
         train_dataset=train_set,
-        eval_dataset=val_set,
+        eval_dataset=_tokenize(val_sample, tokenizer, config.max_length),
         data_collator=collator,
         processing_class=tokenizer,
         compute_metrics=lambda p: {"accuracy": float((p.predictions.argmax(-1) == p.label_ids).mean())},
@@ -115,47 +152,27 @@ def run_transfer(config: RunConfig, log: TrainingLog | None = None, cancel: thre
     trainer.remove_callback(PrinterCallback)  # progress goes to the log, not to stdout
     log.train_started = time.monotonic()
     trainer.train()
-    train_seconds = time.monotonic() - log.train_started
+    keeper.train_seconds = time.monotonic() - log.train_started
     if keeper.failure:
         raise RunFailed(keeper.failure)
+    return trainer, keeper
 
-    log.phase = "scoring the trained model"
+
+def _score_trained(model, tokenizer, splits: data.Splits, config: RunConfig, trainer: Trainer,
+                   keeper: "_RunCallback", before: Metrics):
+    """Restore the best checkpoint and score it: (test examples scored, before, after) on the same examples."""
     if not keeper.stopped_by_user:
         trainer.evaluate()  # the final weights compete with the best checkpoint too
     if keeper.best_state is not None:  # None only when stopped before the first check: keep the weights as they are
         model.load_state_dict(keeper.best_state)
-    if keeper.stopped_by_user and len(test_texts) > STOPPED_TEST_SAMPLE:
+    test = splits.test
+    if keeper.stopped_by_user and len(test) > STOPPED_TEST_SAMPLE:
         # Stop should feel immediate: score a fixed random sample, and the "before" on the same sample.
-        keep = np.sort(np.random.default_rng(config.seed).choice(len(test_texts), STOPPED_TEST_SAMPLE, replace=False))
-        test_texts, test_labels = [test_texts[i] for i in keep], [test_labels[i] for i in keep]
-        before = before.subset(keep, test_labels, len(splits.label_names))
-    after = evaluate(model, tokenizer, test_texts, test_labels, config.max_length)
-    models.for_inspection(model)  # after scoring: eager attention is slower, but the views need it
-    steps = trainer.state.global_step
-    examples_seen = steps * config.batch_size
-    log.phase = "stopped" if keeper.stopped_by_user else "done"
-    stats = {
-        "device": device,
-        "steps": steps,
-        "epochs": round(examples_seen / max(1, len(train_set)), 2),
-        "examples_seen": examples_seen,
-        "train_seconds": round(train_seconds, 1),
-        "total_seconds": round(log.elapsed(), 1),
-        "examples_per_s": round(examples_seen / max(train_seconds, 1e-9), 1),
-        "tokens_per_s": round(trainer.state.num_input_tokens_seen / max(train_seconds, 1e-9)),
-        "trainable_params": trainable,
-        "total_params": total,
-        "train_examples": len(train_set),
-        "test_examples": len(test_texts),
-        "test_split_examples": len(splits.test),
-        "best_step": keeper.best_step,
-        "stopped_by_user": keeper.stopped_by_user,
-        "notices": splits.notices,
-    }
-    return RunResult(config=config, model=model, tokenizer=tokenizer, label_names=list(splits.label_names),
-                     dataset_name=splits.name, before=before, after=after,
-                     misclassified=misclassified(test_texts, test_labels, after, splits.label_names),
-                     stats=stats, log=log)
+        keep = np.sort(np.random.default_rng(config.seed).choice(len(test), STOPPED_TEST_SAMPLE, replace=False))
+        test = test.iloc[keep]
+        before = before.subset(keep, test.label.tolist(), len(splits.label_names))
+    after = evaluate(model, tokenizer, test.text.tolist(), test.label.tolist(), config.max_length)
+    return test, before, after
 
 
 def _steps_between_checks(config: RunConfig, step_s: float) -> int:
@@ -263,6 +280,7 @@ class _RunCallback(TrainerCallback):
         self.log, self.cancel, self.budget_s = log, cancel, budget_s
         self.best_accuracy, self.best_state, self.best_step = -1.0, None, 0
         self.stopped_by_user, self.failure = False, None
+        self.train_seconds = 0.0
 
     def on_step_end(self, args, state, control, **kwargs):
         self.log.step = state.global_step

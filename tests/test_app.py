@@ -44,3 +44,14 @@ def test_two_sessions_keep_their_own_models(app_url, tiny_model):
     bob_labels = {c["label"] for c in bob.predict("Call now to win", api_name="/predict")[0]["confidences"]}
     assert alice_labels == {"negative", "positive"}
     assert bob_labels == {"ham", "spam"}
+
+
+def test_the_readme_client_example_works_with_keywords(app_url, tiny_model):
+    client = Client(app_url, verbose=False)
+    status, curves, results, *_ = client.predict(model_key=tiny_model, budget_s=5, examples_per_class="16",
+                                                 api_name="/train")
+    assert "held-out test examples" in results and "seen of 32 " in results  # 16 per class
+    label, probabilities, note = client.predict("A gorgeous, moving film.", api_name="/predict")
+    heatmap, overview, note, layer, head = client.predict("A gorgeous, moving film.", layer_no=2, head_no=2,
+                                                          api_name="/attention")
+    assert label["label"] in {"negative", "positive"} and layer["value"] == 2 and head["value"] == 2

