@@ -96,3 +96,14 @@ def test_length_histogram_marks_the_cut():
 def test_length_histogram_of_nothing():
     figure = length_histogram_figure([], unit="words")
     assert "no texts" in figure.layout.title.text
+
+
+def test_split_balance_with_many_classes_is_a_share_heatmap():
+    names = [f"type {i}" for i in range(50)]
+    counts = {split: {name: n + i for i, name in enumerate(names)} for split, n in
+              (("train", 40), ("validation", 5), ("test", 5))}
+    figure = split_balance_figure(counts)
+    heatmap = figure.data[0]
+    assert isinstance(heatmap, go.Heatmap) and list(heatmap.y) == names
+    assert abs(sum(row[0] for row in heatmap.z) - 1.0) < 1e-9  # shares of the train split add up to 1
+    assert heatmap.customdata[3][0] == 43

@@ -7,7 +7,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from .style import PALETTE, VERMILLION, layout  # Okabe-Ito colours, shared look
+from .style import PALETTE, SEQUENTIAL, VERMILLION, layout  # Okabe-Ito colours, shared look
 
 HORIZONTAL_FROM = 9  # classes; from here on bars lie down so long names stay readable
 
@@ -36,16 +36,35 @@ def class_balance_figure(counts: Mapping[str, int], title: str = "Examples per c
     return figure
 
 
+GROUPED_BARS_UP_TO = 8  # classes; with more, grouped bars and their legend become unreadable
+
+
 def split_balance_figure(counts: Mapping[str, Mapping[str, int]], title: str = "Classes in each split") -> go.Figure:
-    """Grouped bars: per split (train/validation/test), the count of each class."""
+    """Per split (train/validation/test), the count of each class: grouped bars, or a heatmap of each
+    class's share of its split when there are many classes (stratified splits show equal columns)."""
     splits = list(counts)
     classes = list(next(iter(counts.values()), {}))
+    if len(classes) > GROUPED_BARS_UP_TO:
+        return _split_share_heatmap(counts, splits, classes, title)
     figure = go.Figure([
         go.Bar(name=name, x=splits, y=[counts[split].get(name, 0) for split in splits], marker_color=colour)
         for name, colour in zip(classes, colours(len(classes)))
     ])
     layout(figure, title)
     figure.update_layout(barmode="group", xaxis_title="split", yaxis_title="examples", legend_title_text="class")
+    return figure
+
+
+def _split_share_heatmap(counts, splits: list[str], classes: list[str], title: str) -> go.Figure:
+    totals = {split: max(1, sum(counts[split].values())) for split in splits}
+    shares = [[counts[split].get(name, 0) / totals[split] for split in splits] for name in classes]
+    numbers = [[counts[split].get(name, 0) for split in splits] for name in classes]
+    figure = go.Figure(go.Heatmap(z=shares, x=splits, y=classes, customdata=numbers, colorscale=SEQUENTIAL,
+                                  hovertemplate="%{y} in %{x}: %{customdata} examples (%{z:.1%})<extra></extra>",
+                                  colorbar={"title": {"text": "share"}, "tickformat": ".0%"}))
+    layout(figure, title, height=max(360, 14 * len(classes) + 140))
+    figure.update_yaxes(autorange="reversed", tickfont={"size": 10})
+    figure.update_layout(xaxis_title="split")
     return figure
 
 
