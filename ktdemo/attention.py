@@ -5,6 +5,9 @@ softmax weights of the multi-head attention. Drawing lives in `figures`.
 """
 from __future__ import annotations
 
+import re
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +27,8 @@ class Inspection:
     attentions: np.ndarray  # (layers, heads, query tokens, key tokens); each row sums to 1
     probabilities: dict[str, float]  # label name -> probability, in label order
     truncated: bool  # the text had more tokens than were shown
+    word_ids: list[int | None] | None = None  # from a fast tokenizer; None: words are guessed from piece prefixes
+    special: list[bool] | None = None  # True for tokens the tokenizer added ([CLS], [SEP], <s>...)
 
     @property
     def prediction(self) -> str:
@@ -45,7 +50,9 @@ def clean_text(text: str | None) -> str:
 def inspect(model, tokenizer, text: str, max_length: int = DISPLAY_TOKENS) -> Inspection:
     """Predict one text and capture every layer's attention (the model must use eager attention)."""
     text = clean_text(text)
-    encoded = tokenizer(text, truncation=True, max_length=max_length, return_tensors="pt")
+    encoded = tokenizer(text, truncation=True, max_length=max_length, return_tensors="pt",
+                        return_special_tokens_mask=True)
+    special = [bool(flag) for flag in encoded.pop("special_tokens_mask")[0].tolist()]
     full_length = len(tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
     device = next(model.parameters()).device
     output = model(**encoded.to(device), output_attentions=True)
@@ -59,4 +66,215 @@ def inspect(model, tokenizer, text: str, max_length: int = DISPLAY_TOKENS) -> In
         attentions=attentions,
         probabilities={label: float(p) for label, p in zip(labels, probabilities)},
         truncated=full_length > max_length,
+        word_ids=word_ids_of(encoded),
+        special=special,
     )
+
+
+def word_ids_of(encoded) -> list[int | None] | None:
+    """The word index of each token, when a fast tokenizer kept its alignment (slow ones cannot say)."""
+    try:
+        return encoded.word_ids(0)
+    except (ValueError, AttributeError):
+        return None
+
+
+# --- Word-level view -----------------------------------------------------------------------------------------
+# A display unit is a group of token positions: one word piece, or all the pieces of one word.
+# Merging rule (as in bertviz/Clark et al. 2019): attention *to* a word is the sum over its pieces (key
+# columns), attention *from* a word is the mean over its pieces (query rows), so every row still sums to 1.
+# Hiding special tokens drops their rows and columns first and renormalises each remaining row to 1.
+
+WORD_START_MARKERS = ("Ġ", "▁")  # byte-level BPE (GPT-2, RoBERTa) and sentencepiece mark a word's first piece
+CONTINUATION_MARKER = "##"  # WordPiece (BERT) marks the pieces after the first
+KNOWN_SPECIAL = {"[CLS]", "[SEP]", "[PAD]", "[MASK]", "<s>", "</s>", "<pad>", "<mask>", "<|endoftext|>"}
+
+
+@dataclass
+class TokenView:
+    """What the displays show: one label per unit, and the token positions behind each unit."""
+
+    labels: list[str]
+    groups: list[list[int]]
+
+
+def special_flags(tokens: list[str], special: list[bool] | None = None) -> list[bool]:
+    return list(special) if special is not None else [token in KNOWN_SPECIAL for token in tokens]
+
+
+def word_groups(tokens: list[str], word_ids: list[int | None] | None = None,
+                special: list[bool] | None = None) -> list[list[int]]:
+    """Group consecutive pieces of one word; each special token stays alone.
+
+    The fast tokenizer's word_ids are the ground truth; without them the piece prefixes are read:
+    `##` continues a word (WordPiece), `Ġ`/`▁` starts one (BPE, sentencepiece).
+    """
+    special = special_flags(tokens, special)
+    marks_starts = any(t.startswith(WORD_START_MARKERS) for t, s in zip(tokens, special) if not s)
+    groups: list[list[int]] = []
+    previous_special = True
+    for position, token in enumerate(tokens):
+        if special[position]:
+            groups.append([position])
+            previous_special = True
+            continue
+        if word_ids is not None:
+            continues = not previous_special and word_ids[position] == word_ids[groups[-1][-1]]
+        elif marks_starts:
+            continues = not previous_special and not token.startswith(WORD_START_MARKERS)
+        else:
+            continues = not previous_special and token.startswith(CONTINUATION_MARKER)
+        if continues:
+            groups[-1].append(position)
+        else:
+            groups.append([position])
+        previous_special = False
+    return groups
+
+
+def piece_text(token: str) -> str:
+    for marker in (CONTINUATION_MARKER, *WORD_START_MARKERS):
+        if token.startswith(marker) and len(token) > len(marker):
+            return token[len(marker):]
+    return token
+
+
+def token_view(tokens: list[str], words: bool = False, show_special: bool = True,
+               word_ids: list[int | None] | None = None, special: list[bool] | None = None) -> TokenView:
+    """The units to display: word pieces or whole words, with or without the special tokens."""
+    special = special_flags(tokens, special)
+    groups = word_groups(tokens, word_ids, special) if words else [[i] for i in range(len(tokens))]
+    if not show_special and not all(special):
+        groups = [group for group in groups if not special[group[0]]]
+    # a word reads without its piece markers; a piece (or a special token) keeps its raw form
+    labels = [tokens[group[0]] if not words or special[group[0]] else "".join(piece_text(tokens[i]) for i in group)
+              for group in groups]
+    return TokenView(labels, groups)
+
+
+def inspection_view(inspection, words: bool = False, show_special: bool = True) -> TokenView:
+    """The view of anything with `tokens`, `word_ids` and `special` (an Inspection, a Saliency)."""
+    return token_view(inspection.tokens, words, show_special, inspection.word_ids, inspection.special)
+
+
+def _membership(view: TokenView) -> tuple[list[int], np.ndarray]:
+    """The kept positions, and a (kept positions, units) 0/1 matrix saying which unit each belongs to."""
+    kept = [position for group in view.groups for position in group]
+    member = np.zeros((len(kept), len(view.groups)))
+    row = 0
+    for unit, group in enumerate(view.groups):
+        member[row:row + len(group), unit] = 1.0
+        row += len(group)
+    return kept, member
+
+
+def view_attention(weights: np.ndarray, view: TokenView) -> np.ndarray:
+    """Attention (..., T, T) on the view's units (..., U, U): hidden rows/columns dropped, rows renormalised,
+    key columns of a word summed, query rows of a word averaged."""
+    kept, member = _membership(view)
+    shown = weights[..., kept, :][..., :, kept]
+    totals = shown.sum(axis=-1, keepdims=True)
+    shown = np.divide(shown, totals, out=np.zeros_like(shown), where=totals > 0)
+    to_units = shown @ member
+    return (member / member.sum(axis=0)).T @ to_units
+
+
+def view_scores(scores: np.ndarray, view: TokenView, normalise: bool = False) -> np.ndarray:
+    """A per-token score (T,) on the view's units (U,): summed over a word's pieces; `normalise` rescales
+    a distribution (rollout, attention row) to sum to 1 again after hidden tokens are dropped."""
+    kept, member = _membership(view)
+    units = scores[kept] @ member
+    total = units.sum()
+    return units / total if normalise and total > 0 else units
+
+
+# --- Attention rollout (Abnar & Zuidema 2020) ------------------------------------------------------------------
+
+def attention_rollout(attentions: np.ndarray) -> np.ndarray:
+    """How much each input token flows into each position after all layers, (L, H, T, T) -> (T, T).
+
+    Per layer: average the heads, add the identity for the residual connection, renormalise rows;
+    then chain the layers by matrix product (a later layer multiplies on the left).
+    """
+    tokens = attentions.shape[-1]
+    identity = np.eye(tokens)
+    rolled = identity
+    for layer in attentions.mean(axis=1):
+        mixed = layer + identity
+        rolled = (mixed / mixed.sum(axis=-1, keepdims=True)) @ rolled
+    return rolled
+
+
+def cls_attention(attentions: np.ndarray) -> np.ndarray:
+    """Raw attention of the first token ([CLS], what the classifier reads) in the last layer, heads averaged."""
+    return attentions[-1].mean(axis=0)[0]
+
+
+def cls_rollout(attentions: np.ndarray) -> np.ndarray:
+    return attention_rollout(attentions)[0]
+
+
+# --- Head ablation -------------------------------------------------------------------------------------------------
+# transformers 5 dropped BERT's `head_mask` argument, so a forward hook zeroes the chosen heads' slices of each
+# self-attention output (the concatenated per-head contexts, before the output projection mixes them).
+
+HEAD_PATTERN = re.compile(r"^\s*L(\d+)\s*H(\d+)\s*$", re.IGNORECASE)
+
+
+def parse_heads(spec: str | None, layers: int, heads: int) -> list[tuple[int, int]]:
+    """'L1H2, L6H3' -> [(0, 1), (5, 2)]: 1-based for people, 0-based for code."""
+    chosen = []
+    for part in filter(str.strip, (spec or "").split(",")):
+        match = HEAD_PATTERN.match(part)
+        if not match:
+            raise InputError(f"Write heads as L<layer>H<head> separated by commas, e.g. L1H2, L6H3 (not “{part.strip()}”).")
+        layer, head = int(match[1]), int(match[2])
+        if not (1 <= layer <= layers and 1 <= head <= heads):
+            raise InputError(f"L{layer}H{head} does not exist: this model has {layers} layers of {heads} heads.")
+        chosen.append((layer - 1, head - 1))
+    return sorted(set(chosen))
+
+
+def self_attention_modules(model) -> list:
+    """Each layer's self-attention module, in layer order (BERT-style encoders: BERT, RoBERTa, MiniLM...)."""
+    found = [module for name, module in model.named_modules()
+             if name.endswith("attention.self") and hasattr(module, "attention_head_size")]
+    if len(found) != model.config.num_hidden_layers:
+        raise ValueError("Head ablation works on BERT-style encoders only; this model's attention is laid out otherwise.")
+    return found
+
+
+@contextmanager
+def ablated_heads(model, heads: list[tuple[int, int]]):
+    """Within the block, the chosen (layer, head) pairs contribute nothing, in this thread only:
+    the model is shared between sessions, so another thread's forward pass must stay untouched."""
+    owner = threading.get_ident()
+    modules = self_attention_modules(model)
+    by_layer: dict[int, list[int]] = {}
+    for layer, head in heads:
+        by_layer.setdefault(layer, []).append(head)
+
+    def hook_for(heads_here: list[int]):
+        def zero_heads(module, inputs, output):
+            if threading.get_ident() != owner:
+                return output
+            context = output[0].clone()
+            size = module.attention_head_size
+            for head in heads_here:
+                context[..., head * size:(head + 1) * size] = 0
+            return (context, *output[1:])
+        return zero_heads
+
+    handles = [modules[layer].register_forward_hook(hook_for(hs)) for layer, hs in by_layer.items()]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def inspect_ablated(model, tokenizer, text: str, heads: list[tuple[int, int]],
+                    max_length: int = DISPLAY_TOKENS) -> Inspection:
+    """The same prediction with the chosen heads switched off."""
+    with ablated_heads(model, heads):
+        return inspect(model, tokenizer, text, max_length)

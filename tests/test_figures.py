@@ -45,3 +45,14 @@ def test_confusion_and_before_after():
     bars = before_after_figure({"accuracy": 0.5, "macro_f1": 0.4}, {"accuracy": 0.8, "macro_f1": 0.79})
     assert [bar.y[0] for bar in bars.data] == [0.5, 0.8]
 
+
+
+def test_shaded_tokens_escape_user_text_and_scale_by_weight():
+    from ktdemo.figures.attention import agreement_markdown, shaded_tokens_html
+
+    snippet = shaded_tokens_html(["<b>bold</b>", "fine"], [0.5, -1.0], "IG & co", signed=True)
+    assert "<b>bold</b>" not in snippet and "&lt;b&gt;bold&lt;/b&gt;" in snippet and "IG &amp; co" in snippet
+    assert "rgba(230,159,0,0.50)" in snippet and "rgba(0,114,178,1.00)" in snippet  # orange half, blue full
+    assert "rgba" in shaded_tokens_html(["a"], [0.0], "zero")  # all-zero scores do not divide by zero
+    table = agreement_markdown({"attention vs rollout": 0.5, "rollout vs gradient": float("nan")}, "Why.")
+    assert "+0.50" in table and "n/a" in table and table.endswith("Why.")

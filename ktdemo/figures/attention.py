@@ -1,6 +1,8 @@
 """Figures of one prediction: class probabilities and attention heatmaps."""
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -67,3 +69,29 @@ def attention_overview_figure(attentions: np.ndarray, selected: tuple[int, int] 
     figure = layout(figure, "All layers × heads (rows: layers, columns: heads)", height=height)
     figure.update_layout(margin={"l": 50, "r": 20, "t": 90, "b": 20})
     return figure
+
+
+def shaded_tokens_html(tokens: list[str], scores, title: str, signed: bool = False) -> str:
+    """The sentence as an HTML snippet, each token shaded by its score (tokens are escaped: user text).
+
+    Unsigned scores (attention, rollout) shade orange by size; signed ones (gradients) shade orange for
+    'pushes towards the predicted class' and blue for 'pushes away'. Shading is relative to the largest |score|.
+    """
+    values = np.asarray(scores, dtype=float)
+    largest = float(np.abs(values).max()) if values.size else 0.0
+    spans = []
+    for token, value in zip(tokens, values):
+        strength = abs(value) / largest if largest > 0 else 0.0
+        colour = BLUE if signed and value < 0 else ORANGE
+        red, green, blue = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+        spans.append(f'<span title="{value:+.4f}" style="background: rgba({red},{green},{blue},{strength:.2f}); '
+                     f'padding: 1px 3px; margin: 1px; border-radius: 3px; display: inline-block">'
+                     f'{html.escape(token)}</span>')
+    return (f'<div class="ktdemo-shading"><div style="font-weight: 600; margin-bottom: 2px">{html.escape(title)}</div>'
+            f'<div style="line-height: 1.9">{" ".join(spans)}</div></div>')
+
+
+def agreement_markdown(correlations: dict[str, float], note: str) -> str:
+    """A small table of Spearman correlations, and why they can disagree."""
+    rows = "\n".join(f"| {pair} | {'n/a' if np.isnan(rho) else f'{rho:+.2f}'} |" for pair, rho in correlations.items())
+    return f"| Rankings compared | Spearman ρ |\n|---|---|\n{rows}\n\n{note}"
