@@ -5,7 +5,7 @@
     python benchmarks/benchmark.py --skip-training
 
 Figures: time to import and build the app, model load time, dataset load time, predict + attention
-latency for a 64-token sentence (p50/p95), Stop latency, training throughput and held-out accuracy
+latency for a 64-token sentence (p50/p95), integrated gradients time, Stop latency, training throughput and held-out accuracy
 after the default budget.
 """
 from __future__ import annotations
@@ -83,7 +83,7 @@ def percentiles(samples: list[float]) -> dict:
 
 
 def prediction_latency(repeats: int = 60) -> dict:
-    from ktdemo import attention, models
+    from ktdemo import attention, explain, models
     from ktdemo.figures.attention import attention_heatmap_figure, attention_overview_figure
 
     model = models.pretrained_classifier("minilm", ["negative", "positive"])
@@ -103,8 +103,14 @@ def prediction_latency(repeats: int = 60) -> dict:
         attention_heatmap_figure(result.attentions[-1, 0], result.tokens, "L6 H1").to_json()
         attention_overview_figure(result.attentions, selected=(5, 0)).to_json()
         figure_s.append(time.perf_counter() - start)
+    ig_s = []
+    for _ in range(5):
+        start = time.perf_counter()
+        explain.saliency(model, tokenizer, text, max_length=64)
+        ig_s.append(time.perf_counter() - start)
     return {"tokens": tokens, "predict_with_attention": percentiles(inspect_s),
-            "figures_to_json": percentiles(figure_s)}
+            "figures_to_json": percentiles(figure_s),
+            "integrated_gradients_32_steps_median_s": round(statistics.median(ig_s), 2)}
 
 
 def training(budget_s: float) -> dict:
