@@ -11,7 +11,7 @@ from ..attention import (InputError, Inspection, cls_attention, cls_rollout, ins
                          parse_heads, view_attention, view_scores)
 from ..figures.attention import (agreement_markdown, attention_heatmap_figure, attention_overview_figure,
                                  probabilities_figure, shaded_tokens_html)
-from ..workspace import Workspace
+from ..workspace import ModelView, Workspace
 
 WORDS, PIECES = "Words", "Word pieces"
 EXAMPLES = json.loads((Path(__file__).resolve().parents[2] / "assets" / "examples.json").read_text())["sentences"]
@@ -62,7 +62,7 @@ def build(model, dataset, workspace: gr.State) -> None:
 
     def predict(sentence, model_key, dataset_key, ws: Workspace):
         try:
-            inspection, description = _inspect(ws, sentence, model_key, dataset_key)
+            _, inspection, description = _inspect(ws, sentence, model_key, dataset_key)
         except (InputError, ValueError) as error:
             return {}, None, f"⚠️ {error}"
         return inspection.probabilities, probabilities_figure(inspection.probabilities), description
@@ -70,7 +70,7 @@ def build(model, dataset, workspace: gr.State) -> None:
     def show_attention(sentence, layer_no, head_no, model_key, dataset_key, unit=PIECES, special=True,
                        ws: Workspace = None):
         try:
-            inspection, description = _inspect(ws, sentence, model_key, dataset_key)
+            _, inspection, description = _inspect(ws, sentence, model_key, dataset_key)
         except (InputError, ValueError) as error:
             return None, None, f"⚠️ {error}", gr.skip(), gr.skip()
         layers, heads = inspection.shape
@@ -84,7 +84,7 @@ def build(model, dataset, workspace: gr.State) -> None:
 
     def show_flow(sentence, model_key, dataset_key, unit=PIECES, special=True, ws: Workspace = None):
         try:
-            inspection, _ = _inspect(ws, sentence, model_key, dataset_key)
+            _, inspection, _ = _inspect(ws, sentence, model_key, dataset_key)
         except (InputError, ValueError):
             return ""
         view = inspection_view(inspection, unit == WORDS, bool(special))
@@ -95,8 +95,7 @@ def build(model, dataset, workspace: gr.State) -> None:
 
     def show_saliency(sentence, model_key, dataset_key, unit=PIECES, special=True, ws: Workspace = None):
         try:
-            inspection, description = _inspect(ws, sentence, model_key, dataset_key)
-            view_model = ws.model_view(model_key, dataset_key)
+            view_model, inspection, description = _inspect(ws, sentence, model_key, dataset_key)
             salient = explain.saliency(view_model.model, view_model.tokenizer, sentence)
         except (InputError, ValueError) as error:
             return "", "", f"⚠️ {error}", None
@@ -111,11 +110,10 @@ def build(model, dataset, workspace: gr.State) -> None:
 
     def ablate(sentence, heads_spec, model_key, dataset_key, ws: Workspace = None):
         try:
-            inspection, _ = _inspect(ws, sentence, model_key, dataset_key)
+            view_model, inspection, _ = _inspect(ws, sentence, model_key, dataset_key)
             chosen = parse_heads(heads_spec, *inspection.shape)
             if not chosen:
                 raise InputError("Name at least one head to switch off, e.g. L1H2.")
-            view_model = ws.model_view(model_key, dataset_key)
             ablated = inspect_ablated(view_model.model, view_model.tokenizer, sentence, chosen)
         except (InputError, ValueError) as error:
             return f"⚠️ {error}", None
@@ -149,13 +147,14 @@ def build(model, dataset, workspace: gr.State) -> None:
                          api_name="saliency", concurrency_id="inspect", concurrency_limit=4)
 
 
-def _inspect(ws: Workspace, sentence: str, model_key: str, dataset_key: str) -> tuple[Inspection, str]:
+def _inspect(ws: Workspace, sentence: str, model_key: str, dataset_key: str) -> tuple[ModelView, Inspection, str]:
+    """The model that answers, its (cached) inspection of the sentence, and how to describe it."""
     view = ws.model_view(model_key, dataset_key)
     inspection = ws.inspect(view, sentence)
     description = view.description
     if inspection.truncated:
         description += f" The text was cut to its first {len(inspection.tokens)} tokens."
-    return inspection, description
+    return view, inspection, description
 
 
 def _saliency_html(salient: explain.Saliency, unit: str, special: bool) -> str:
