@@ -39,20 +39,23 @@ def score(labels, predictions, num_labels: int) -> Metrics:
     )
 
 
-@torch.inference_mode()
-def predict_probabilities(model, tokenizer, texts: list[str], max_length: int, batch_size: int = 64) -> np.ndarray:
-    """Class probabilities for many texts; batches of similar length keep padding small."""
-    was_training = model.training
-    model.eval()
+def length_sorted_batches(tokenizer, texts: list[str], max_length: int, device, batch_size: int = 64):
+    """(indices, encoded batch) over `texts` in batches of similar length: little padding."""
     order = np.argsort([len(text) for text in texts], kind="stable")
-    device = next(model.parameters()).device
-    out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
     for start in range(0, len(texts), batch_size):
         batch = order[start:start + batch_size]
-        encoded = tokenizer([texts[i] for i in batch], truncation=True, max_length=max_length,
-                            padding=True, return_tensors="pt").to(device)
-        logits = model(**encoded).logits.float()
-        out[batch] = torch.softmax(logits, dim=-1).cpu().numpy()
+        yield batch, tokenizer([texts[i] for i in batch], truncation=True, max_length=max_length,
+                               padding=True, return_tensors="pt").to(device)
+
+
+@torch.inference_mode()
+def predict_probabilities(model, tokenizer, texts: list[str], max_length: int, batch_size: int = 64) -> np.ndarray:
+    """Class probabilities for many texts."""
+    was_training = model.training
+    model.eval()
+    out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
+    for batch, encoded in length_sorted_batches(tokenizer, texts, max_length, model.device, batch_size):
+        out[batch] = torch.softmax(model(**encoded).logits.float(), dim=-1).cpu().numpy()
     model.train(was_training)
     return out
 

@@ -111,7 +111,7 @@ def describe_device(device: str | None = None) -> str:
     return f"CPU · {torch.get_num_threads()} threads"
 
 
-def _source(spec: ModelSpec) -> tuple[str, bool]:
+def model_source(spec: ModelSpec) -> tuple[str, bool]:
     """(where to load from, is it local); a Hub source is checked first, so no load hangs on retries."""
     local = spec.local_source()
     if local:
@@ -122,7 +122,7 @@ def _source(spec: ModelSpec) -> tuple[str, bool]:
     return spec.hub_id, False
 
 
-def _explain(spec: ModelSpec, error: Exception) -> ModelError:
+def explain_load_error(spec: ModelSpec, error: Exception) -> ModelError:
     text = f"{type(error).__name__}: {error}"
     if "safetensors" in text.lower():
         return ModelError(f"'{spec.hub_id}' has no safetensors weights; only safetensors are loaded, for safety.")
@@ -142,11 +142,11 @@ def load_tokenizer(model: str):
     from transformers import AutoTokenizer
 
     spec = resolve(model)
-    source, local = _source(spec)
+    source, local = model_source(spec)
     try:
         return AutoTokenizer.from_pretrained(source, local_files_only=local, trust_remote_code=False)
     except Exception as error:  # noqa: BLE001 - every failure becomes one sentence for the user
-        raise _explain(spec, error) from error
+        raise explain_load_error(spec, error) from error
 
 
 @functools.lru_cache(maxsize=4)
@@ -154,7 +154,7 @@ def _pretrained(model: str, label_names: tuple[str, ...], seed: int) -> PreTrain
     from transformers import AutoModelForSequenceClassification, set_seed
 
     spec = resolve(model)
-    source, local = _source(spec)
+    source, local = model_source(spec)
     set_seed(seed)  # the new classifier head starts from the same weights for the same seed
     try:
         classifier = AutoModelForSequenceClassification.from_pretrained(
@@ -169,7 +169,7 @@ def _pretrained(model: str, label_names: tuple[str, ...], seed: int) -> PreTrain
             trust_remote_code=False,
         )
     except Exception as error:  # noqa: BLE001
-        raise _explain(spec, error) from error
+        raise explain_load_error(spec, error) from error
     return classifier.eval()
 
 

@@ -22,28 +22,68 @@ class RunFailed(RuntimeError):
     """Training broke down (e.g. the loss became NaN); the message is one sentence."""
 
 
+KINDS = {  # what is transferred from where
+    "in_domain": "train and test on the target dataset's own splits",
+    "cross_domain": "train on a source dataset, test on the target (then adapt with k target examples)",
+    "zero_shot": "no target labels: match texts to label descriptions",
+    "sequential": "fine-tune on a source task first, then on the target",
+    "from_scratch": "the same architecture with random weights: what pretraining is worth",
+}
+METHODS = {  # which weights move
+    "full": "fine-tune every layer (embeddings frozen by default)",
+    "top_layers": "fine-tune only the top k encoder layers and the head",
+    "linear_probe": "fit only a linear head on frozen, cached features",
+    "lora": "low-rank adapters on attention (peft) plus the head",
+    "auto": "pick a method, max length and data size that fit the budget",
+}
+DEFAULT_LEARNING_RATES = {"full": 1e-4, "top_layers": 2e-4, "lora": 1e-3}  # small encoders like high rates
+
+
 @dataclass
 class RunConfig:
     """Everything that defines a run: print it, save it, replay it."""
 
     model: str = models.DEFAULT_MODEL
-    dataset: str = data.DEFAULT_DATASET  # a bundled key, or "hub:<id>" (with the columns below)
+    dataset: str = data.DEFAULT_DATASET  # the target, tested on: a bundled key or "hub:<id>" (+ the columns below)
     dataset_config: str | None = None  # Hub datasets only: config name, split, columns (None: guessed)
     dataset_split: str | None = None
     text_column: str | None = None
     label_column: str | None = None
-    time_budget_s: float | None = 60.0  # training time; None trains for max_steps (or one epoch)
+    kind: str = "in_domain"  # one of KINDS
+    method: str = "full"  # one of METHODS
+    source_dataset: str | None = None  # cross-domain: trained on this; sequential: trained on this first
+    label_map: dict[str, str] | None = None  # cross-domain: source label -> target label (None: same names)
+    adapt_per_class: int = 0  # cross-domain: then adapt with this many labelled target examples per class
+    label_descriptions: list[str] | None = None  # zero-shot: one per target label (None: defaults)
+    nli_model: str | None = None  # zero-shot with an NLI model (Hub) instead of embedding similarity
+    also_test_on: list[str] | None = None  # score on these datasets' test sets too (same labels): a transfer matrix
+    time_budget_s: float | None = 60.0  # training time per stage; None trains for max_steps (or one epoch)
     max_steps: int | None = None  # fixes the step count, for exact replays
-    learning_rate: float = 1e-4  # small encoders like a higher rate than BERT-base's 2e-5
+    learning_rate: float | None = None  # None: the method's default (DEFAULT_LEARNING_RATES)
     head_lr_scale: float = 10.0  # the new head (and pooler) start from scratch: let them move faster
     max_length: int = 64
     batch_size: int = 16
     warmup_ratio: float = 0.1
     freeze_embeddings: bool = True  # half of MiniLM's weights; freezing them nearly halves a step
-    freeze_layers: int = 0  # also freeze this many bottom encoder layers: no backward pass through them
+    top_layers: int = 2  # method "top_layers": how many of the top encoder layers train
+    lora_rank: int = 8
+    lora_alpha: int = 16
     per_class: int | None = None  # train on k examples per class (None: all)
     seed: int = 0
     eval_every_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"Unknown transfer kind '{self.kind}'; choose one of {', '.join(KINDS)}.")
+        if self.method not in METHODS:
+            raise ValueError(f"Unknown method '{self.method}'; choose one of {', '.join(METHODS)}.")
+        if self.kind in ("cross_domain", "sequential") and not self.source_dataset:
+            raise ValueError(f"A {self.kind.replace('_', '-')} run needs a source dataset to train on first.")
+
+    @property
+    def lr(self) -> float:
+        """The learning rate this run uses."""
+        return self.learning_rate or DEFAULT_LEARNING_RATES.get(self.method, 1e-4)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -62,6 +102,7 @@ class TrainingLog:
     """Live state of a run, written by the training thread and read by the UI."""
 
     phase: str = "waiting"
+    stage: str = ""  # "stage 1 of 2 (...)" in runs with several training stages
     step: int = 0
     max_steps: int = 0  # 0 when the time budget decides
     started: float = field(default_factory=time.monotonic)

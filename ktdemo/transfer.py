@@ -1,31 +1,30 @@
-"""Transfer fine-tuning on a time budget, with live progress and a stop button.
+"""Transfer runs, one function per kind, all on the same steps.
 
-`run_transfer(config, log, cancel)` is the whole story, top to bottom: load data and the pretrained
-model, score the untrained head ("before"), fit as many steps as the budget allows with the
-Hugging Face Trainer, keep the best checkpoint seen on validation, score it on the test split ("after").
-The UI polls `log` from another thread; setting `cancel` stops the run within a step.
+`run_transfer(config, log, cancel)` loads the data the kind needs, builds the starting model
+(pretrained, random for the control, or a source-trained encoder for sequential transfer),
+scores its untrained head ("before"), trains with the run's method on a time budget and scores
+the result ("after") on held-out test data. The UI polls `log` from another thread; setting
+`cancel` stops the run within a step, keeping the best checkpoint so far.
 """
 from __future__ import annotations
 
 import dataclasses
-import math
-import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
+import psutil
 import torch
-from datasets import Dataset
-from transformers import DataCollatorWithPadding, PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 
-from . import data, models
+from . import data, methods, models
 from .evaluation import Metrics, evaluate, misclassified
-from .runs import HUB_PREFIX, RunCancelled, RunConfig, RunFailed, TrainingLog
+from .runs import HUB_PREFIX, RunCancelled, RunConfig, TrainingLog
+from .training import FitOutcome, fine_tune
 
-VALIDATION_SAMPLE = 128  # periodic checks use a fixed sample: ~1 s on 2 CPU cores, ~10% of the budget
 STOPPED_TEST_SAMPLE = 256  # after Stop, test metrics on a sample: ~2 s on 2 CPU cores instead of ~10
-
+ADAPT_SHARE = 0.25  # cross-domain: the share of the budget (or steps) spent adapting to target examples
 
 # The untrained head's test metrics depend only on these; a bundled dataset's are computed once per process.
 _BEFORE_CACHE: dict[tuple, Metrics] = {}
@@ -34,278 +33,352 @@ _BEFORE_CACHE: dict[tuple, Metrics] = {}
 @dataclass
 class RunResult:
     config: RunConfig
-    model: object
+    model: object  # None for zero-shot runs: there is no trained classifier
     tokenizer: object
     label_names: list[str]
     dataset_name: str
-    before: Metrics
-    after: Metrics
+    before: Metrics  # the starting model's untrained head on the test set
+    after: Metrics  # the transferred model on the same test set
     misclassified: list[dict]
     stats: dict
     log: TrainingLog
+    scores: dict[str, Metrics] = field(default_factory=dict)  # more held-out results (source test, before adapting)
 
 
-def load_data(config: RunConfig) -> data.Splits:
-    """The run's splits from its config: a bundled dataset or a Hub dataset (needs a network)."""
-    if config.dataset.startswith(HUB_PREFIX):
-        return data.load_hub(config.dataset[len(HUB_PREFIX):], config.dataset_config, config.dataset_split,
-                             config.text_column, config.label_column, seed=config.seed, per_class=config.per_class)
-    if config.dataset not in data.DATASETS:
-        raise data.DataError(f"There is no dataset '{config.dataset[:80]}'; pick one from the list.")
-    return data.load_splits(config.dataset, seed=config.seed, per_class=config.per_class)
+def load_data(config: RunConfig, dataset: str | None = None, per_class: int | None = None) -> data.Splits:
+    """Splits of `dataset` (default: the config's target, with its `per_class`): a bundled key or a Hub
+    dataset (needs a network)."""
+    if dataset is None:
+        dataset, per_class = config.dataset, config.per_class
+    if dataset.startswith(HUB_PREFIX):
+        return data.load_hub(dataset[len(HUB_PREFIX):], config.dataset_config, config.dataset_split,
+                             config.text_column, config.label_column, seed=config.seed, per_class=per_class)
+    if dataset not in data.DATASETS:
+        raise data.DataError(f"There is no dataset '{dataset[:80]}'; pick one from the list.")
+    return data.load_splits(dataset, seed=config.seed, per_class=per_class)
 
 
 def run_transfer(config: RunConfig, log: TrainingLog | None = None, cancel: threading.Event | None = None,
-                 splits: data.Splits | None = None) -> RunResult:
-    """Train per `config`; `splits` overrides the config's dataset (an upload kept in the session)."""
-    log = log or TrainingLog()
-    cancel = cancel or threading.Event()
-    device = models.pick_device()
-
-    def enter(phase: str) -> None:
-        if cancel.is_set():
-            raise RunCancelled("Stopped before training began; the previous model is unchanged.")
-        log.phase = phase
-
-    enter("loading data")
-    if splits is None:
-        splits = load_data(config)
-    elif config.per_class:
-        splits = dataclasses.replace(splits, train=data.take_per_class(splits.train, config.per_class, config.seed))
-    enter("loading model")
-    tokenizer = models.load_tokenizer(config.model)
-    model = models.trainable_copy(models.pretrained_classifier(config.model, splits.label_names, config.seed))
-    model.to(device)
-    _freeze_bottom(model, config.freeze_embeddings, config.freeze_layers)
-    trainable, total = models.count_parameters(model)
-    enter("scoring the untrained head")
-    before = _score_untrained(model, tokenizer, splits, config)
-    enter("training")
-    trainer, keeper = _fit(model, tokenizer, splits, config, log, cancel, device)
-    log.phase = "scoring the trained model"
-    test, before, after = _score_trained(model, tokenizer, splits, config, trainer, keeper, before)
-    models.for_inspection(model)  # after scoring: eager attention is slower, but the views need it
-    log.phase = "stopped" if keeper.stopped_by_user else "done"
-
-    steps, train_seconds = trainer.state.global_step, keeper.train_seconds
-    examples_seen = steps * config.batch_size
-    stats = {
-        "device": device,
-        "steps": steps,
-        "epochs": round(examples_seen / max(1, len(splits.train)), 2),
-        "examples_seen": examples_seen,
-        "train_seconds": round(train_seconds, 1),
-        "total_seconds": round(log.elapsed(), 1),
-        "examples_per_s": round(examples_seen / max(train_seconds, 1e-9), 1),
-        "tokens_per_s": round(trainer.state.num_input_tokens_seen / max(train_seconds, 1e-9)),
-        "trainable_params": trainable,
-        "total_params": total,
-        "train_examples": len(splits.train),
-        "test_examples": len(test),
-        "test_split_examples": len(splits.test),
-        "best_step": keeper.best_step,
-        "stopped_by_user": keeper.stopped_by_user,
-        "notices": splits.notices,
-    }
-    return RunResult(config=config, model=model, tokenizer=tokenizer, label_names=list(splits.label_names),
-                     dataset_name=splits.name, before=before, after=after,
-                     misclassified=misclassified(test.text.tolist(), test.label.tolist(), after, splits.label_names),
-                     stats=stats, log=log)
-
-
-def _score_untrained(model, tokenizer, splits: data.Splits, config: RunConfig) -> Metrics:
-    """The pretrained encoder with its fresh head on the test split: the "before" of every run."""
-    key = (config.model, config.dataset, config.seed, config.max_length, tuple(splits.label_names))
-    if config.dataset not in data.DATASETS or key not in _BEFORE_CACHE:
-        _BEFORE_CACHE[key] = evaluate(model, tokenizer, splits.test.text.tolist(), splits.test.label.tolist(),
-                                      config.max_length)
-    return _BEFORE_CACHE[key]
-
-
-def _fit(model, tokenizer, splits: data.Splits, config: RunConfig, log: TrainingLog, cancel: threading.Event,
-         device: str) -> tuple[Trainer, "_RunCallback"]:
-    """The Trainer loop, until the budget, the step count or Stop ends it; raises RunFailed on a NaN loss."""
-    train_set = _tokenize(splits.train, tokenizer, config.max_length)
-    val_sample = splits.validation.sample(min(VALIDATION_SAMPLE, len(splits.validation)), random_state=config.seed)
-    collator = DataCollatorWithPadding(tokenizer)
-    step_s = _seconds_per_step(model, collator, train_set, config, device)
-    optimizer = _optimizer(model, config)
-    by_time = config.time_budget_s is not None and config.max_steps is None
-    if by_time:  # the budget decides when to stop; the step count is only an upper bound
-        max_steps, scheduler = 3 * math.ceil(config.time_budget_s / step_s) + 10, _time_schedule(optimizer, log, config)
-    else:  # a fixed step count (or one epoch): exactly reproducible; the Trainer makes the step schedule
-        max_steps, scheduler = config.max_steps or math.ceil(len(train_set) / config.batch_size), None
-    log.max_steps, log.budget_s = (0 if by_time else max_steps), config.time_budget_s
-
-    keeper = _RunCallback(log, cancel, config.time_budget_s)
-    trainer = Trainer(
-        model=model,
-        args=_training_arguments(config, max_steps, eval_steps=_steps_between_checks(config, step_s), device=device),
-        train_dataset=train_set,
-        eval_dataset=_tokenize(val_sample, tokenizer, config.max_length),
-        data_collator=collator,
-        processing_class=tokenizer,
-        compute_metrics=lambda p: {"accuracy": float((p.predictions.argmax(-1) == p.label_ids).mean())},
-        callbacks=[keeper],
-        optimizers=(optimizer, scheduler),
-    )
-    trainer.remove_callback(PrinterCallback)  # progress goes to the log, not to stdout
-    log.train_started = time.monotonic()
-    trainer.train()
-    keeper.train_seconds = time.monotonic() - log.train_started
-    if keeper.failure:
-        raise RunFailed(keeper.failure)
-    return trainer, keeper
-
-
-def _score_trained(model, tokenizer, splits: data.Splits, config: RunConfig, trainer: Trainer,
-                   keeper: "_RunCallback", before: Metrics):
-    """Restore the best checkpoint and score it: (test examples scored, before, after) on the same examples."""
-    if not keeper.stopped_by_user:
-        trainer.evaluate()  # the final weights compete with the best checkpoint too
-    if keeper.best_state is not None:  # None only when stopped before the first check: keep the weights as they are
-        model.load_state_dict(keeper.best_state)
-    test = splits.test
-    if keeper.stopped_by_user and len(test) > STOPPED_TEST_SAMPLE:
-        # Stop should feel immediate: score a fixed random sample, and the "before" on the same sample.
-        keep = np.sort(np.random.default_rng(config.seed).choice(len(test), STOPPED_TEST_SAMPLE, replace=False))
-        test = test.iloc[keep]
-        before = before.subset(keep, test.label.tolist(), len(splits.label_names))
-    after = evaluate(model, tokenizer, test.text.tolist(), test.label.tolist(), config.max_length)
-    return test, before, after
-
-
-def _steps_between_checks(config: RunConfig, step_s: float) -> int:
-    """Every `eval_every_s`, but never so often that checks take over ~10% of the training time.
-
-    A check is a forward pass over VALIDATION_SAMPLE texts: about a third of the cost of training on them.
-    """
-    cheapest = math.ceil(VALIDATION_SAMPLE / 3 / config.batch_size / 0.10)
-    return max(cheapest, round(config.eval_every_s / step_s))
-
-
-def _freeze_bottom(model, embeddings: bool, layers: int) -> None:
-    """Freeze the embeddings and/or the lowest encoder layers (BERT-style `encoder.layer`, DistilBERT's
-    `transformer.layer`): they keep their pretrained weights and need no backward pass."""
-    base = model.base_model
-    blocks = base.encoder.layer if hasattr(base, "encoder") else base.transformer.layer
-    frozen = ([base.embeddings] if embeddings else []) + list(blocks[:layers])
-    for module in frozen:
-        module.requires_grad_(False)
-
-
-def _optimizer(model, config: RunConfig) -> torch.optim.AdamW:
-    head, body = [], []
-    for name, parameter in model.named_parameters():
-        if parameter.requires_grad:
-            is_head = name.startswith(("classifier", "pre_classifier")) or ".pooler." in name
-            (head if is_head else body).append(parameter)
-    return torch.optim.AdamW([{"params": body, "lr": config.learning_rate},
-                              {"params": head, "lr": config.learning_rate * config.head_lr_scale}],
-                             weight_decay=0.01)
-
-
-def _time_schedule(optimizer, log: TrainingLog, config: RunConfig) -> torch.optim.lr_scheduler.LambdaLR:
-    """Warm-up, then linear decay to zero, over the time budget rather than a step count.
-
-    A step-count schedule must guess the steps a budget allows; a wrong guess either stops training
-    early or cuts it off before the rate has decayed. The clock is never wrong.
-    """
-    warmup = config.warmup_ratio
-
-    def factor(_step: int) -> float:
-        if log.train_started is None:
-            return 0.0
-        spent = (time.monotonic() - log.train_started) / config.time_budget_s
-        return spent / warmup if spent < warmup else max(0.0, (1 - spent) / (1 - warmup))
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
-def _tokenize(frame, tokenizer, max_length: int) -> Dataset:
-    encoded = tokenizer(frame.text.tolist(), truncation=True, max_length=max_length)
-    columns = dict(encoded)
-    columns["labels"] = frame.label.tolist()
-    columns["length"] = [len(ids) for ids in encoded["input_ids"]]
-    return Dataset.from_dict(columns)
-
-
-def _seconds_per_step(model, collator, train_set: Dataset, config: RunConfig, device: str) -> float:
-    """Time forward + backward on a typical batch: how often validation checks can run."""
-    rng = np.random.default_rng(config.seed)
-    rows = rng.choice(len(train_set), size=min(config.batch_size, len(train_set)), replace=False)
-    batch = collator([{k: v for k, v in train_set[int(i)].items() if k != "length"} for i in rows])
-    batch = {k: v.to(device) for k, v in batch.items()}
-    timings = []
-    for _ in range(2):  # the first pass pays one-off costs
-        start = time.perf_counter()
-        model(**batch).loss.backward()
-        timings.append(time.perf_counter() - start)
-    model.zero_grad(set_to_none=True)
-    return timings[-1] * 1.15  # plus the optimiser step and logging
-
-
-def _training_arguments(config: RunConfig, max_steps: int, eval_steps: int, device: str) -> TrainingArguments:
-    cuda = device == "cuda"
-    bf16 = cuda and torch.cuda.is_bf16_supported()
-    return TrainingArguments(
-        output_dir=tempfile.mkdtemp(prefix="ktdemo-trainer-"),
-        max_steps=max_steps,
-        per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=64,
-        learning_rate=config.learning_rate,
-        warmup_steps=config.warmup_ratio,
-        lr_scheduler_type="linear",
-        eval_strategy="steps",
-        eval_steps=eval_steps,
-        logging_steps=1,
-        save_strategy="no",
-        report_to="none",
-        disable_tqdm=True,
-        seed=config.seed,
-        data_seed=config.seed,
-        train_sampling_strategy="group_by_length",  # batches of similar length: less padding
-        include_num_input_tokens_seen="non_padding",
-        use_cpu=device == "cpu",
-        bf16=bf16,
-        fp16=cuda and not bf16,
-        dataloader_pin_memory=cuda,
-    )
-
-
-class _RunCallback(TrainerCallback):
-    """Feeds the live log, keeps the best weights seen on validation, enforces budget and Stop."""
-
-    def __init__(self, log: TrainingLog, cancel: threading.Event, budget_s: float | None):
-        self.log, self.cancel, self.budget_s = log, cancel, budget_s
-        self.best_accuracy, self.best_state, self.best_step = -1.0, None, 0
-        self.stopped_by_user, self.failure = False, None
-        self.train_seconds = 0.0
-
-    def on_step_end(self, args, state, control, **kwargs):
-        self.log.step = state.global_step
-        if self.cancel.is_set():
-            self.stopped_by_user = control.should_training_stop = True
-        elif self.budget_s and time.monotonic() - self.log.train_started >= self.budget_s:
-            control.should_training_stop = True
-
-    def on_log(self, args, state, control, logs=None, **kwargs):
-        loss = (logs or {}).get("loss")
-        if loss is None:
-            return
-        if not math.isfinite(loss):
-            self.failure = "The training loss became NaN or infinite; try a lower learning rate."
-            control.should_training_stop = True
+                 splits: data.Splits | None = None, sources: dict[str, data.Splits] | None = None,
+                 start_from=None) -> RunResult:
+    """Run `config`. `splits`/`sources` override datasets by key (a session's uploads); `start_from`, a
+    source-trained model, lets a sequential run skip its first stage."""
+    run = _Run(config, log or TrainingLog(), cancel or threading.Event(), sources or {})
+    if splits is not None:
+        run.sources[config.dataset] = splits
+    with _PeakMemory(run.device) as memory:
+        if config.kind == "zero_shot":
+            result = run.zero_shot()
         else:
-            self.log.losses.append((state.global_step, float(loss)))
+            result = run.transfer(start_from)
+    result.stats.update(peak_memory_mb=memory.peak_mb, total_seconds=round(run.log.elapsed(), 1))
+    return result
 
-    def on_evaluate(self, args, state, control, metrics=None, model=None, **kwargs):
-        accuracy = (metrics or {}).get("eval_accuracy")
-        if accuracy is None:
-            return
-        if not self.log.evals or self.log.evals[-1][0] != state.global_step:
-            self.log.evals.append((state.global_step, accuracy))
-        if accuracy > self.best_accuracy and model is not None:
-            self.best_accuracy, self.best_step = accuracy, state.global_step
-            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
 
+class _Run:
+    """One run's shared state; each method below is one step of the story."""
+
+    def __init__(self, config: RunConfig, log: TrainingLog, cancel: threading.Event, sources: dict):
+        self.config, self.log, self.cancel, self.sources = config, log, cancel, sources
+        self.device = models.pick_device()
+        self.stages: list[dict] = []  # what each training stage did, for the report
+        self.outcomes: list[FitOutcome] = []
+        self.by_dataset: dict[str, float] = {}  # accuracy on each dataset tested on, for the transfer matrix
+        self.plan_reasons: list[str] = []  # why the "auto" method chose what it chose
+
+    def enter(self, phase: str) -> None:
+        if self.cancel.is_set():
+            raise RunCancelled("Stopped before training began; the previous model is unchanged.")
+        self.log.phase = phase
+
+    def splits(self, dataset: str, per_class: int | None = None) -> data.Splits:
+        """A session dataset (upload, Hub) or a bundled one, with `per_class` training examples of each class."""
+        if dataset not in self.sources:
+            return load_data(self.config, dataset, per_class)
+        splits = self.sources[dataset]
+        if per_class:
+            splits = dataclasses.replace(splits, train=data.take_per_class(splits.train, per_class, self.config.seed))
+        return splits
+
+    # -- the kinds ------------------------------------------------------------------------------
+
+    def transfer(self, start_from) -> RunResult:
+        config = self.config
+        self.enter("loading data")
+        cross = config.kind == "cross_domain"  # the training data is the source's: per_class applies there
+        target = self.splits(config.dataset, None if cross else config.per_class)
+        train = self._source_data(target) if cross else target
+        test, notices = self._unseen(target.test, train, list(train.notices) + (list(target.notices) if cross else []))
+        held_out = self._held_out(target, train)
+        if config.method == "auto":
+            from .planning import plan
+
+            chosen = plan(config, train)
+            self.config, self.plan_reasons = chosen.config, chosen.reasons
+            config = self.config
+        self.enter("loading model")
+        tokenizer = models.load_tokenizer(config.model)
+        model, pretrained, scores = self._starting_model(target.label_names, start_from)
+        self.enter("scoring the untrained head")
+        before = self._score_untrained(model, tokenizer, target, test, pretrained)
+
+        model, trainable, total = self._prepare(model)
+        adapting = cross and config.adapt_per_class > 0
+        budget, steps = self._stage_budget(ADAPT_SHARE if adapting else 0)
+        outcome = self._train(model, tokenizer, train, f"training on {train.name}", budget, steps, pretrained)
+        self.log.phase = "scoring on the other test sets"
+        for key, (name, frame) in held_out.items():
+            scores[name] = evaluate(model, tokenizer, frame.text.tolist(), frame.label.tolist(), config.max_length)
+            self.by_dataset[key] = scores[name].accuracy
+        if adapting and not outcome.stopped_by_user:
+            scores["target test before adapting"] = evaluate(model, tokenizer, test.text.tolist(),
+                                                             test.label.tolist(), config.max_length)
+            adapt = dataclasses.replace(target, train=data.take_per_class(target.train, config.adapt_per_class,
+                                                                          config.seed))
+            budget, steps = self._stage_budget(1 - ADAPT_SHARE)
+            outcome = self._train(model, tokenizer, adapt, f"adapting with {config.adapt_per_class} "
+                                  "target examples per class", budget, steps, pretrained=False)
+        model = methods.finish(model)
+        self.log.phase = "scoring the trained model"
+        test, before, after = self._score_trained(model, tokenizer, test, before, outcome.stopped_by_user,
+                                                  len(target.label_names))
+        self.by_dataset[config.dataset] = after.accuracy
+        models.for_inspection(model)  # after scoring: eager attention is slower, but the views need it
+        self.log.phase = "stopped" if outcome.stopped_by_user else "done"
+        stats = self._stats(outcome, trainable, total, len(test), len(target.test), notices)
+        return RunResult(config=config, model=model, tokenizer=tokenizer, label_names=list(target.label_names),
+                         dataset_name=target.name, before=before, after=after,
+                         misclassified=misclassified(test.text.tolist(), test.label.tolist(), after, target.label_names),
+                         stats=stats, log=self.log, scores=scores)
+
+    def zero_shot(self) -> RunResult:
+        from . import zeroshot
+
+        config = self.config
+        self.enter("loading data")
+        target = self.splits(config.dataset)
+        self.enter("scoring the untrained head")
+        tokenizer = models.load_tokenizer(config.model)
+        head = models.pretrained_classifier(config.model, target.label_names, config.seed)
+        before = self._score_untrained(head, tokenizer, target, target.test, pretrained=True)
+        self.enter("zero-shot: matching test texts to the label descriptions")
+        self.log.train_started = time.monotonic()
+        spec = data.DATASETS.get(config.dataset)
+        result = zeroshot.zero_shot(target.test.text.tolist(), target.test.label.tolist(), target.label_names,
+                                    config.label_descriptions, model_key=config.model, nli_model=config.nli_model,
+                                    task=spec.task if spec else "", max_length=config.max_length)
+        self.log.phase = "done"
+        _, total = models.count_parameters(head)
+        outcome = FitOutcome(0, 0, 0, result.seconds, 0, 0, False)
+        self.stages.append({"stage": "zero-shot " + result.method, "seconds": round(result.seconds, 1)})
+        stats = self._stats(outcome, 0, total, len(target.test), len(target.test), list(target.notices))
+        stats["descriptions"] = result.descriptions
+        return RunResult(config=config, model=None, tokenizer=tokenizer, label_names=list(target.label_names),
+                         dataset_name=target.name, before=before, after=result.metrics,
+                         misclassified=misclassified(target.test.text.tolist(), target.test.label.tolist(),
+                                                     result.metrics, target.label_names),
+                         stats=stats, log=self.log)
+
+    # -- the steps ------------------------------------------------------------------------------
+
+    def _source_data(self, target: data.Splits) -> data.Splits:
+        """Cross-domain: the source dataset, relabelled into the target's label space."""
+        source = self.splits(self.config.source_dataset, self.config.per_class)
+        return _relabel(source, target.label_names, self.config.label_map)
+
+    def _unseen(self, test: pd.DataFrame, train: data.Splits, notices: list[str]) -> tuple[pd.DataFrame, list[str]]:
+        """`test` without any text of the training data: datasets can share texts (RT and VADER movies do)."""
+        test, leaked = data.drop_overlap(test, train.train, train.validation)
+        if leaked:
+            notices = notices + [f"{leaked:,} test texts also in the training data were removed from the test set."]
+        return test, notices
+
+    def _held_out(self, target: data.Splits, train: data.Splits) -> dict[str, tuple[str, pd.DataFrame]]:
+        """{dataset key: (name, test texts unseen in training)}: the source's own test set in a
+        cross-domain run, and every dataset in `also_test_on`."""
+        config, held_out = self.config, {}
+        if config.kind == "cross_domain":
+            held_out[config.source_dataset] = (f"source test ({train.name})", train.test)
+        for key in config.also_test_on or []:
+            if key in (config.dataset, config.source_dataset):
+                continue
+            other = self.splits(key)
+            if list(other.label_names) != list(target.label_names):
+                raise data.DataError(f"{other.name} has other labels than {target.name}; "
+                                     "only datasets with the same labels can be compared.")
+            held_out[key] = (f"test on {other.name}", self._unseen(other.test, train, [])[0])
+        return held_out
+
+    def _starting_model(self, label_names, start_from):
+        """(model to train, is it the untouched pretrained encoder, scores of a first stage)."""
+        config = self.config
+        pretrained = models.pretrained_classifier(config.model, label_names, config.seed)
+        if config.kind == "from_scratch":
+            from transformers import AutoModelForSequenceClassification, set_seed
+
+            set_seed(config.seed)
+            scratch = AutoModelForSequenceClassification.from_config(pretrained.config, attn_implementation="eager")
+            return models.trainable_copy(scratch), False, {}
+        model = models.trainable_copy(pretrained)
+        if config.kind != "sequential":
+            return model, True, {}
+        first, scores = start_from, {}
+        if first is None:
+            first = self._first_stage()
+            scores[f"source test ({first.dataset_name}) after stage 1"] = first.after
+        model.base_model.load_state_dict(first.model.base_model.state_dict())
+        return model, False, scores
+
+    def _first_stage(self) -> "RunResult":
+        self.log.stage = f"stage 1 of 2 ({self.config.source_dataset})"
+        first = _Run(first_stage_config(self.config), self.log, self.cancel, self.sources)
+        result = first.transfer(None)
+        if result.stats["stopped_by_user"]:
+            raise RunCancelled("Stopped during the first stage; the previous model is unchanged.")
+        self.stages.extend(first.stages)
+        self.outcomes.extend(first.outcomes)
+        self.log.stage = "stage 2 of 2"
+        return result
+
+    def _prepare(self, model):
+        from transformers import set_seed
+
+        set_seed(self.config.seed)  # peft initialises LoRA adapters from the global RNG
+        model = methods.prepare(model.to(self.device), self.config)
+        trainable, total = models.count_parameters(model)
+        return model, trainable, total
+
+    def _stage_budget(self, other_share: float) -> tuple[float | None, int | None]:
+        """This stage's (time budget, max steps): the run's, less the share other stages take."""
+        config = self.config
+        budget = config.time_budget_s * (1 - other_share) if config.time_budget_s else None
+        steps = max(1, round(config.max_steps * (1 - other_share))) if config.max_steps else None
+        return budget, steps
+
+    def _train(self, model, tokenizer, splits: data.Splits, what: str, budget, steps, pretrained: bool) -> FitOutcome:
+        self.enter(what if not self.log.stage else f"{self.log.stage} · {what}")
+        self.log.losses, self.log.evals, self.log.step = [], [], 0
+        if self.config.method == "linear_probe":
+            from .probe import fit_linear_probe
+
+            key = (self.config.model, self.config.max_length) if pretrained else None
+            outcome = fit_linear_probe(model, tokenizer, splits.train, splits.validation, self.config, self.log,
+                                       self.cancel, budget, key)
+        else:
+            outcome = fine_tune(model, tokenizer, splits.train, splits.validation, self.config, self.log,
+                                self.cancel, self.device, budget, steps)
+        self.stages.append({"stage": what, "steps": outcome.steps, "examples_seen": outcome.examples_seen,
+                            "seconds": round(outcome.seconds, 1), "stopped_by_user": outcome.stopped_by_user})
+        self.outcomes.append(outcome)
+        return outcome
+
+    def _score_untrained(self, model, tokenizer, target: data.Splits, test: pd.DataFrame, pretrained: bool) -> Metrics:
+        """The starting model with its fresh head on the test set: the "before" of every run."""
+        config = self.config
+        key = (config.model, config.dataset, config.source_dataset, config.per_class, config.seed, config.max_length,
+               tuple(target.label_names), len(test))
+        if not pretrained or config.dataset not in data.DATASETS or key not in _BEFORE_CACHE:
+            metrics = evaluate(model, tokenizer, test.text.tolist(), test.label.tolist(), config.max_length)
+            if not pretrained:
+                return metrics
+            _BEFORE_CACHE[key] = metrics
+        return _BEFORE_CACHE[key]
+
+    def _score_trained(self, model, tokenizer, test: pd.DataFrame, before: Metrics, stopped: bool, num_labels: int):
+        """(test examples scored, before, after) on the same examples."""
+        if stopped and len(test) > STOPPED_TEST_SAMPLE:
+            # Stop should feel immediate: score a fixed random sample, and the "before" on the same sample.
+            keep = np.sort(np.random.default_rng(self.config.seed).choice(len(test), STOPPED_TEST_SAMPLE, replace=False))
+            test = test.iloc[keep]
+            before = before.subset(keep, test.label.tolist(), num_labels)
+        after = evaluate(model, tokenizer, test.text.tolist(), test.label.tolist(), self.config.max_length)
+        return test, before, after
+
+    def _stats(self, last: FitOutcome, trainable: int, total: int, scored: int, test_size: int, notices) -> dict:
+        outcomes = self.outcomes
+        steps = sum(o.steps for o in outcomes)
+        examples = sum(o.examples_seen for o in outcomes)
+        seconds = sum(o.seconds for o in outcomes) or last.seconds
+        return {
+            "device": self.device,
+            "kind": self.config.kind,
+            "method": self.config.method,
+            "steps": steps,
+            "epochs": round(examples / max(1, last.train_examples), 2),
+            "examples_seen": examples,
+            "train_seconds": round(seconds, 1),
+            "examples_per_s": round(examples / seconds, 1) if examples else None,
+            "tokens_per_s": round(sum(o.tokens_seen for o in outcomes) / seconds) if examples else None,
+            "trainable_params": trainable,
+            "total_params": total,
+            "trainable_pct": round(100 * trainable / total, 3),
+            "train_examples": last.train_examples,
+            "test_examples": scored,
+            "test_split_examples": test_size,
+            "best_step": last.best_step,
+            "stopped_by_user": last.stopped_by_user,
+            "stages": self.stages,
+            "accuracy_by_dataset": self.by_dataset,
+            "plan": self.plan_reasons,
+            "notices": notices,
+        }
+
+
+def first_stage_config(config: RunConfig) -> RunConfig:
+    """Sequential transfer's first stage: the same model, method and budget, in-domain on the source."""
+    return dataclasses.replace(config, kind="in_domain", dataset=config.source_dataset, source_dataset=None,
+                               per_class=None, label_map=None, adapt_per_class=0)
+
+
+def _relabel(source: data.Splits, target_labels: list[str], label_map: dict[str, str] | None) -> data.Splits:
+    """`source` with its labels renamed into the target's label space; unmapped source classes are dropped."""
+    if label_map is None:
+        by_name = {name.casefold(): name for name in target_labels}
+        label_map = {name: by_name[name.casefold()] for name in source.label_names if name.casefold() in by_name}
+    unknown = set(label_map.values()) - set(target_labels)
+    missing = [name for name in target_labels if name not in label_map.values()]
+    if unknown or missing or set(label_map) - set(source.label_names):
+        raise data.DataError(
+            f"Map the source labels ({', '.join(source.label_names)}) onto every target label "
+            f"({', '.join(target_labels)}), e.g. 'fresh=positive, rotten=negative'.")
+    codes = {i: target_labels.index(label_map[name]) for i, name in enumerate(source.label_names) if name in label_map}
+
+    def convert(frame: pd.DataFrame) -> pd.DataFrame:
+        kept = frame[frame.label.isin(codes)]
+        return kept.assign(label=kept.label.map(codes)).reset_index(drop=True)
+
+    return data.Splits(convert(source.train), convert(source.validation), convert(source.test), list(target_labels),
+                       source.name, list(source.notices))
+
+
+class _PeakMemory:
+    """Peak memory a run adds: CUDA memory allocated on a GPU, resident memory (sampled) on a CPU."""
+
+    def __init__(self, device: str):
+        self.device, self.peak_mb = device, None
+        self._done = threading.Event()
+
+    def __enter__(self):
+        if self.device == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+            self._start = torch.cuda.memory_allocated()
+        else:
+            process = psutil.Process()
+            self._start = self._peak = process.memory_info().rss
+            self._thread = threading.Thread(target=self._sample, args=(process,), daemon=True)
+            self._thread.start()
+        return self
+
+    def _sample(self, process) -> None:
+        while not self._done.wait(0.05):
+            self._peak = max(self._peak, process.memory_info().rss)
+
+    def __exit__(self, *exc):
+        if self.device == "cuda":
+            peak = torch.cuda.max_memory_allocated()
+        else:
+            self._done.set()
+            self._thread.join()
+            peak = self._peak
+        self.peak_mb = round((peak - self._start) / 2**20, 1)
+        return False

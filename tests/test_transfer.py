@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from ktdemo import transfer
+from ktdemo import training, transfer
 from ktdemo.runs import RunCancelled, RunConfig, TrainingLog
 from ktdemo.transfer import run_transfer
 
@@ -83,7 +83,7 @@ def test_stop_mid_run_ends_fast_and_keeps_the_best_checkpoint(tiny_model):
 
 def test_nan_loss_is_reported_as_a_failure():
     log = TrainingLog(train_started=time.monotonic())
-    callback = transfer._RunCallback(log, threading.Event(), None)
+    callback = training._RunCallback(log, threading.Event(), None)
 
     class Control:
         should_training_stop = False
@@ -95,12 +95,6 @@ def test_nan_loss_is_reported_as_a_failure():
     callback.on_log(None, State(), control, logs={"loss": math.nan})
     assert control.should_training_stop and "NaN" in callback.failure
     assert log.losses == []
-
-
-def test_freezing_bottom_layers_trains_fewer_parameters(tiny_model):
-    counts = [run_transfer(tiny_config(tiny_model, max_steps=1, freeze_layers=k)).stats["trainable_params"]
-              for k in (0, 1, 2)]
-    assert counts[0] > counts[1] > counts[2] > 0  # the head and pooler always train
 
 
 def test_time_budget_mode_reports_no_fixed_step_count(tiny_model):

@@ -1,0 +1,98 @@
+"""Before a run starts: how long it will take, and the "auto" method's choices, each with its reason.
+
+Speeds come from timing the model here (one forward pass on a batch of real texts, cached), so
+the estimate holds on a laptop CPU, a Space or a GPU alike.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import data, models
+from .data.preview import token_lengths
+from .runs import RunConfig
+
+TRAIN_COST = 3.0  # a training step costs about three forward passes (forward, backward, optimiser)
+PROBE_BELOW_EXAMPLES = 400  # full fine-tuning that sees fewer examples than this loses to a linear probe
+LARGE_MODEL_PARAMS = 50e6  # above this, on a CPU, only the top layers train in a short budget
+LOAD_S = 2.0  # data, tokenizer and a private model copy
+
+
+@dataclass
+class Plan:
+    config: RunConfig  # concrete: never method "auto"
+    reasons: list[str]  # why each choice, for the user
+    eta_s: float  # expected wall time of the whole run
+
+
+@functools.lru_cache(maxsize=16)
+def inference_rate(model: str, max_length: int, device: str) -> float:
+    """Texts per second through the model at `max_length` tokens (timed once here)."""
+    import torch
+
+    classifier = models.pretrained_classifier(model, data.DATASETS[data.DEFAULT_DATASET].label_names)
+    batch = {"input_ids": torch.full((32, max_length), 1000, device=classifier.device),
+             "attention_mask": torch.ones((32, max_length), dtype=torch.long, device=classifier.device)}
+    with torch.inference_mode():
+        classifier(**batch)  # the first pass pays one-off costs
+        start = time.perf_counter()
+        classifier(**batch)
+    return 32 / (time.perf_counter() - start)
+
+
+def plan(config: RunConfig, splits: data.Splits) -> Plan:
+    """The run `config` describes, made concrete where it says "auto", with its expected duration."""
+    reasons = []
+    if config.method == "auto":
+        config, reasons = _choose(config, splits)
+    return Plan(config, reasons, estimate_seconds(config, splits))
+
+
+def estimate_seconds(config: RunConfig, splits: data.Splits) -> float:
+    """Loading, scoring the test set before and after, and the training budget (each stage)."""
+    rate = inference_rate(config.model, config.max_length, models.pick_device())
+    scoring = 2 * len(splits.test) / rate
+    if config.kind == "zero_shot":
+        return LOAD_S + scoring
+    if config.time_budget_s:
+        training = config.time_budget_s
+    else:
+        steps = config.max_steps or np.ceil(len(splits.train) / config.batch_size)
+        training = steps * config.batch_size * TRAIN_COST / rate
+    stages = 2 if config.kind == "sequential" else 1
+    return LOAD_S * stages + scoring * stages + training * stages
+
+
+def _choose(config: RunConfig, splits: data.Splits) -> tuple[RunConfig, list[str]]:
+    tokenizer = models.load_tokenizer(config.model)
+    sample = splits.train.sample(min(500, len(splits.train)), random_state=config.seed).text
+    p95 = int(np.percentile(token_lengths(sample, tokenizer), 95))
+    max_length = int(min(256, max(16, -(-p95 // 8) * 8)))
+    reasons = [f"Max length {max_length} tokens: 95% of the training texts fit (longer ones are cut)."]
+
+    device = models.pick_device()
+    rate = inference_rate(config.model, max_length, device)
+    budget = config.time_budget_s or 60.0
+    can_see = budget * rate / TRAIN_COST
+    total = models.count_parameters(models.pretrained_classifier(config.model, splits.label_names))[1]
+    if can_see < PROBE_BELOW_EXAMPLES:
+        method = "linear_probe"
+        reasons.append(f"Linear probe: in {budget:.0f} s full fine-tuning would see only ~{can_see:.0f} examples; "
+                       f"a probe encodes ~{budget * rate * 0.85:.0f} and fits its head in seconds.")
+    elif device == "cpu" and total > LARGE_MODEL_PARAMS:
+        method = "top_layers"
+        reasons.append(f"Top {config.top_layers} layers: a {total / 1e6:.0f}M-parameter model is slow to train "
+                       "on a CPU; training only the top layers skips most of the backward pass.")
+    else:
+        method = "full"
+        reasons.append(f"Full fine-tune (embeddings frozen): {budget:.0f} s is enough to see "
+                       f"~{can_see:,.0f} examples ({can_see / max(1, len(splits.train)):.1f} epochs), "
+                       "and full fine-tuning gains most per second then.")
+    reasons.append("All training examples: batches are drawn at random, so the budget, not the data size, "
+                   "sets the cost." if method != "linear_probe" else
+                   "Training examples in class-balanced order: the probe uses as many as the budget encodes.")
+    return dataclasses.replace(config, method=method, max_length=max_length), reasons

@@ -1,0 +1,118 @@
+"""Linear probe: fit only the classifier's last linear layer on frozen features.
+
+The features (the input of that layer: BERT's pooled [CLS]) come from forward passes only and are
+cached per model and text, so a second probe on the same data takes a second or two. scikit-learn's
+logistic regression fits them; its weights are then written into the model, so the probed model
+predicts and shows attention like any other.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from .evaluation import length_sorted_batches
+from .methods import head_modules
+from .runs import RunCancelled, RunConfig, TrainingLog
+from .training import FitOutcome
+
+CHUNK = 256  # texts encoded between budget checks: ~2 s on 2 CPU cores
+FIT_SHARE = 0.15  # of the budget kept for the logistic-regression fit
+VALIDATION_TEXTS = 512
+C_GRID = (0.1, 1.0, 10.0)  # inverse regularisation strengths tried on validation
+
+# (model key, max length) -> {text: feature vector}; only for untouched pretrained encoders.
+_FEATURES: dict[tuple, dict[str, np.ndarray]] = {}
+
+
+def last_linear(model) -> nn.Linear:
+    """The layer that turns features into logits."""
+    linears = [m for name in head_modules(model) for m in getattr(model, name).modules() if isinstance(m, nn.Linear)]
+    return linears[-1]
+
+
+def fit_linear_probe(model, tokenizer, train: pd.DataFrame, validation: pd.DataFrame, config: RunConfig,
+                     log: TrainingLog, cancel: threading.Event, budget_s: float | None,
+                     cache_key: tuple | None) -> FitOutcome:
+    """Encode as much of `train` as the budget allows (classes interleaved), fit, write the weights."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    cache = _FEATURES.setdefault(cache_key, {}) if cache_key else {}
+    log.train_started, log.budget_s, log.max_steps = time.monotonic(), budget_s, 0
+    order = _classes_interleaved(train, config.seed)
+    deadline = log.train_started + budget_s * (1 - FIT_SHARE) if budget_s else None
+    done, stopped = 0, False
+    while done < len(order):
+        if cancel.is_set() or (deadline and time.monotonic() > deadline):
+            stopped = cancel.is_set()
+            break
+        _encode(model, tokenizer, order.text.iloc[done:done + CHUNK].tolist(), config.max_length, cache)
+        done = min(len(order), done + CHUNK)
+        log.step = done
+    used = order.iloc[:done]
+    if used.label.nunique() < 2:
+        raise RunCancelled("Stopped before the probe had examples of two classes; the previous model is unchanged.")
+
+    x = np.stack([cache[text] for text in used.text])
+    val = validation.sample(min(VALIDATION_TEXTS, len(validation)), random_state=config.seed)
+    _encode(model, tokenizer, val.text.tolist(), config.max_length, cache)
+    x_val = np.stack([cache[text] for text in val.text])
+    scaler = StandardScaler().fit(x)
+    best = None
+    for c in C_GRID:
+        fitted = LogisticRegression(C=c, max_iter=1000).fit(scaler.transform(x), used.label)
+        accuracy = fitted.score(scaler.transform(x_val), val.label)
+        log.evals.append((len(log.evals) + 1, float(accuracy)))
+        if best is None or accuracy > best[0]:
+            best = (accuracy, fitted)
+    _write_weights(last_linear(model), best[1], scaler, model.config.num_labels)
+    seconds = time.monotonic() - log.train_started
+    tokens = sum(len(ids) for ids in tokenizer(used.text.tolist(), truncation=True, max_length=config.max_length)["input_ids"])
+    return FitOutcome(steps=0, examples_seen=done, tokens_seen=tokens, seconds=seconds, train_examples=len(train),
+                      best_step=0, stopped_by_user=stopped)
+
+
+def _classes_interleaved(train: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Shuffled, then ordered round-robin by class, so any prefix is balanced."""
+    shuffled = train.sample(frac=1.0, random_state=seed)
+    rank = shuffled.groupby("label").cumcount()
+    return shuffled.assign(_rank=rank.values).sort_values("_rank", kind="stable").drop(columns="_rank")
+
+
+@torch.inference_mode()
+def _encode(model, tokenizer, texts: list[str], max_length: int, cache: dict) -> None:
+    """Cache the input of the model's last linear layer for each text not cached yet."""
+    missing = list(dict.fromkeys(t for t in texts if t not in cache))
+    if not missing:
+        return
+    captured: list[torch.Tensor] = []
+    hook = last_linear(model).register_forward_pre_hook(lambda _module, args: captured.append(args[0].float().cpu()))
+    model.eval()
+    try:
+        for indices, encoded in length_sorted_batches(tokenizer, missing, max_length, model.device):
+            captured.clear()
+            model(**encoded)
+            for i, row in zip(indices, captured[0].numpy()):
+                cache[missing[i]] = row
+    finally:
+        hook.remove()
+
+
+def _write_weights(layer: nn.Linear, fitted, scaler, num_labels: int) -> None:
+    """Fold the scaler into the regression, (W/σ)x + b − W·μ/σ, and copy it into `layer`."""
+    weight = fitted.coef_ / scaler.scale_
+    bias = fitted.intercept_ - weight @ scaler.mean_
+    if weight.shape[0] == 1:  # a two-class fit: sigmoid(z) == softmax([-z/2, z/2])
+        weight, bias = np.vstack([-weight / 2, weight / 2]), np.concatenate([-bias / 2, bias / 2])
+    if len(fitted.classes_) < num_labels:  # a class absent from the probed examples never wins
+        full_weight, full_bias = np.zeros((num_labels, weight.shape[1])), np.full(num_labels, -1e4)
+        full_weight[fitted.classes_], full_bias[fitted.classes_] = weight, bias
+        weight, bias = full_weight, full_bias
+    with torch.no_grad():
+        layer.weight.copy_(torch.as_tensor(weight, dtype=layer.weight.dtype))
+        layer.bias.copy_(torch.as_tensor(bias, dtype=layer.bias.dtype))

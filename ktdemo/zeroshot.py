@@ -1,0 +1,153 @@
+"""Zero-shot classification: label each text from a description of each label, with no training.
+
+Similarity: embed texts and descriptions with a sentence encoder and pick the closest description.
+NLI (Yin et al. 2019): ask an entailment model whether the text (premise) entails each description
+(hypothesis) and pick the most entailed one, as transformers' zero-shot-classification pipeline does.
+"""
+from __future__ import annotations
+
+import functools
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from . import models
+from .data import DATASETS, DEFAULT_DATASET
+from .evaluation import Metrics, length_sorted_batches, score
+
+# The encoder is taken from the cached classifier that the app preloads for the default dataset;
+# its head is ignored, so any label names work and these ones reuse that cache entry.
+_CACHED_LABELS = DATASETS[DEFAULT_DATASET].label_names
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+def _describe(label: str, task: str) -> str:
+    task = task.lower()
+    if "sentiment" in task:
+        return f"This text expresses {_article(label)} {label} opinion."
+    if "question" in task:
+        kind = label.split(": ")[-1]  # fine TREC labels read 'location: city'
+        return f"This question asks for {_article(kind)} {kind}."
+    if "spam" in task:
+        return "This message is an ordinary message (ham)." if label == "ham" else f"This message is {label}."
+    return f"This text is about {label}."
+
+
+def default_descriptions(label_names: list[str], task: str = "") -> list[str]:
+    """One natural-language description per label, for the user to edit."""
+    return [_describe(label, task) for label in label_names]
+
+
+def format_descriptions(label_names, descriptions) -> str:
+    return "\n".join(f"{label}: {description}" for label, description in zip(label_names, descriptions))
+
+
+def parse_descriptions(text: str, label_names: list[str], task: str = "") -> list[str]:
+    """'label: description' lines in any order; labels left out keep their default description."""
+    descriptions = dict(zip(label_names, default_descriptions(label_names, task)))
+    by_length = sorted(label_names, key=len, reverse=True)  # labels may contain ':' themselves
+    for line in filter(None, map(str.strip, text.splitlines())):
+        label = next((name for name in by_length if line.startswith(f"{name}:")), None)
+        if label is None:
+            raise ValueError(f"Unknown label '{line.split(':')[0][:60]}': use one of {', '.join(label_names)}.")
+        description = line[len(label) + 1:].strip()
+        if not description:
+            raise ValueError(f"The description of '{label}' is empty: write a sentence after '{label}:'.")
+        descriptions[label] = description
+    return [descriptions[label] for label in label_names]
+
+
+@torch.inference_mode()
+def embed(encoder, tokenizer, texts: list[str], max_length: int = 128, batch_size: int = 64) -> np.ndarray:
+    """Mean-pooled, L2-normalised sentence embeddings, as all-MiniLM-L6-v2 was trained to give."""
+    texts = list(texts)
+    out = np.zeros((len(texts), encoder.config.hidden_size), dtype=np.float32)
+    for batch, encoded in length_sorted_batches(tokenizer, texts, max_length, encoder.device, batch_size):
+        hidden = encoder(input_ids=encoded["input_ids"], attention_mask=encoded["attention_mask"]).last_hidden_state
+        mask = encoded["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        mean = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+        out[batch] = torch.nn.functional.normalize(mean.float(), dim=-1).cpu().numpy()
+    return out
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    return torch.softmax(torch.as_tensor(scores, dtype=torch.float32), dim=-1).numpy()
+
+
+def similarity_probabilities(model_key: str, texts, descriptions: list[str], max_length: int = 128,
+                             temperature: float = 0.05) -> np.ndarray:
+    """(texts, labels) softmax of cosine similarity / temperature between texts and descriptions."""
+    encoder = models.pretrained_classifier(model_key, _CACHED_LABELS).base_model
+    tokenizer = models.load_tokenizer(model_key)
+    cosine = embed(encoder, tokenizer, list(texts), max_length) @ embed(encoder, tokenizer, descriptions, max_length).T
+    return _softmax(cosine / temperature)
+
+
+@functools.lru_cache(maxsize=2)
+def _nli_model(nli_model: str):
+    """An NLI checkpoint with its own trained head, and the index of its 'entailment' class."""
+    from transformers import AutoModelForSequenceClassification
+
+    spec = models.resolve(nli_model)
+    source, local = models.model_source(spec)
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(
+            source, use_safetensors=True, trust_remote_code=False, local_files_only=local,
+            attn_implementation="eager")
+    except Exception as error:  # noqa: BLE001 - every failure becomes one sentence for the user
+        raise models.explain_load_error(spec, error) from error
+    entailment = [i for i, name in model.config.id2label.items() if str(name).lower().startswith("entail")]
+    if not entailment:
+        raise models.ModelError(f"'{spec.hub_id}' is not an NLI model: its labels have no 'entailment'.")
+    return model.eval(), int(entailment[0])
+
+
+@torch.inference_mode()
+def nli_probabilities(nli_model: str, texts, descriptions: list[str], batch_size: int = 16,
+                      max_length: int = 256) -> np.ndarray:
+    """(texts, labels) softmax over labels of the entailment logit of (text, description) pairs."""
+    model, entailment = _nli_model(nli_model)
+    tokenizer = models.load_tokenizer(nli_model)
+    device = next(model.parameters()).device
+    pairs = [(text, description) for text in texts for description in descriptions]
+    logits = []
+    for start in range(0, len(pairs), batch_size):
+        premises, hypotheses = zip(*pairs[start:start + batch_size])
+        encoded = tokenizer(list(premises), list(hypotheses), truncation="only_first", max_length=max_length,
+                            padding=True, return_tensors="pt").to(device)
+        logits.append(model(**encoded).logits[:, entailment].float().cpu())
+    return _softmax(torch.cat(logits).reshape(-1, len(descriptions)).numpy())
+
+
+@dataclass
+class ZeroShotResult:
+    method: str  # "similarity" or "nli"
+    model: str  # model key or NLI model id
+    descriptions: list[str]
+    metrics: Metrics
+    probabilities: np.ndarray  # (texts, labels)
+    seconds: float
+
+
+def zero_shot(texts, labels, label_names, descriptions=None, *, model_key: str = models.DEFAULT_MODEL,
+              nli_model: str | None = None, task: str = "", max_length: int = 128) -> ZeroShotResult:
+    """Score zero-shot predictions on held-out texts: NLI when nli_model is given, else similarity."""
+    descriptions = list(descriptions or default_descriptions(label_names, task))
+    if len(descriptions) != len(label_names):
+        raise ValueError(f"Give one description per label: {len(label_names)} labels, "
+                         f"{len(descriptions)} descriptions.")
+    started = time.perf_counter()
+    texts = list(texts)
+    if nli_model:
+        probabilities = nli_probabilities(nli_model, texts, descriptions, max_length=max_length)
+    else:
+        probabilities = similarity_probabilities(model_key, texts, descriptions, max_length)
+    metrics = score(labels, probabilities.argmax(axis=1), len(label_names))
+    metrics.probabilities = probabilities.max(axis=1).tolist()
+    return ZeroShotResult("nli" if nli_model else "similarity", nli_model or model_key, descriptions, metrics,
+                          probabilities, time.perf_counter() - started)
