@@ -172,7 +172,7 @@ class _Run:
         outcome = FitOutcome(0, 0, 0, result.seconds, 0, 0, False)
         self.stages.append({"stage": "zero-shot " + result.method, "seconds": round(result.seconds, 1)})
         stats = self._stats(outcome, 0, total, len(target.test), len(target.test), list(target.notices))
-        stats["descriptions"] = result.descriptions
+        stats.update(descriptions=result.descriptions, zero_shot_method=result.method)
         return RunResult(config=config, model=None, tokenizer=tokenizer, label_names=list(target.label_names),
                          dataset_name=target.name, before=before, after=result.metrics,
                          misclassified=misclassified(target.test.text.tolist(), target.test.label.tolist(),

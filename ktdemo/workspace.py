@@ -7,11 +7,14 @@ best checkpoint) run replaces the current model, so a failed or cancelled run lo
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from collections import deque
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
 from . import attention, data, models
 from .runs import RunCancelled, RunConfig, RunFailed, TrainingLog
+
+KEEP_MODELS = 3  # recent fine-tuned models kept per session, for sequential transfer to start from
 
 if TYPE_CHECKING:
     from .transfer import RunResult
@@ -19,14 +22,25 @@ if TYPE_CHECKING:
 
 @dataclass
 class Job:
-    """A run in a background thread; the UI polls `log` and reads `result` or `error` when done."""
+    """Runs in a background thread, one after the other (one run, or a study's several); the UI polls
+    `log` (the run in progress) and reads `results` or `error`."""
 
-    config: RunConfig
+    configs: list[RunConfig]
+    study: str | None = None
     log: TrainingLog = field(default_factory=TrainingLog)
     cancel: threading.Event = field(default_factory=threading.Event)
-    result: RunResult | None = None
+    results: list[RunResult] = field(default_factory=list)
     error: str | None = None
     thread: threading.Thread | None = None
+    index: int = 0  # the run in progress
+
+    @property
+    def config(self) -> RunConfig:
+        return self.configs[self.index]
+
+    @property
+    def result(self) -> RunResult | None:
+        return self.results[-1] if self.results else None
 
     def running(self) -> bool:
         return self.thread is not None and self.thread.is_alive()
@@ -49,10 +63,11 @@ class ModelView:
 class Workspace:
     def __init__(self) -> None:
         self.current: RunResult | None = None  # the model predictions use
-        self.history: list[dict] = []  # one summary per finished run
+        self.history: list[dict] = []  # one summary row per finished run, for the Compare tab
         self.datasets: dict[str, data.Splits] = {}  # this session's uploads and Hub datasets, by key
         self.job: Job | None = None
         self.closed = False  # the session ended: a run finishing late must not store its model
+        self._recent: deque[RunResult] = deque(maxlen=KEEP_MODELS)  # sequential transfer can start from these
         self._lock = threading.Lock()
         self._last_inspection: tuple[tuple, attention.Inspection] | None = None
 
@@ -60,14 +75,14 @@ class Workspace:
         # gr.State deep-copies each new session's initial value; a copy must never share models or threads.
         return Workspace()
 
-    def start(self, config: RunConfig) -> Job:
-        """Start a run in the background, unless one is already running here."""
+    def start(self, configs: RunConfig | list[RunConfig], study: str | None = None) -> Job:
+        """Start one run, or a study's runs in turn, in the background, unless a job is already running here."""
+        configs = [configs] if isinstance(configs, RunConfig) else list(configs)
         with self._lock:
             if self.job and self.job.running():
                 raise RuntimeError("A run is already in progress in this session; stop it first.")
-            job = Job(config)
-            job.thread = threading.Thread(target=self._run, args=(job, self.datasets.get(config.dataset)),
-                                          name="ktdemo-train", daemon=True)
+            job = Job(configs, study)
+            job.thread = threading.Thread(target=self._run, args=(job,), name="ktdemo-train", daemon=True)
             self.job = job
         job.thread.start()
         return job
@@ -92,24 +107,43 @@ class Workspace:
         spec = data.DATASETS.get(dataset) or data.DATASETS[data.DEFAULT_DATASET]
         return list(spec.label_names), spec.name
 
-    def _run(self, job: Job, splits: data.Splits | None) -> None:
-        try:
-            from .transfer import run_transfer  # Trainer & co. take seconds to import: not at app start-up
+    def plan(self, config: RunConfig):
+        """What a run of `config` would do and how long it would take, before it starts."""
+        from .planning import plan
+        from .transfer import load_data
 
-            job.result = run_transfer(job.config, job.log, job.cancel, splits)
-        except (RunCancelled, RunFailed, models.ModelError, ValueError) as error:
-            job.error = str(error)
-            job.log.phase = "stopped" if isinstance(error, RunCancelled) else "failed"
-            return
-        except Exception as error:  # noqa: BLE001 - a crash must never take the session down with it
-            job.error = f"The run failed: {type(error).__name__}: {str(error).splitlines()[0][:200]}"
-            job.log.phase = "failed"
-            return
-        with self._lock:
-            if self.closed:
+        key = config.source_dataset if config.kind == "cross_domain" else config.dataset
+        splits = self.datasets.get(key) or load_data(config, key, config.per_class)
+        return plan(config, splits)
+
+    def _run(self, job: Job) -> None:
+        from .transfer import first_stage_config, run_transfer  # Trainer & co. take seconds to import
+
+        for job.index, config in enumerate(job.configs):
+            if job.index:
+                job.log = TrainingLog()
+            first = first_stage_config(config) if config.kind == "sequential" else None
+            start_from = next((r for r in reversed(self._recent) if r.config == first), None)
+            try:
+                result = run_transfer(config, job.log, job.cancel, sources=self.datasets, start_from=start_from)
+            except (RunCancelled, RunFailed, models.ModelError, ValueError) as error:
+                job.error = str(error)
+                job.log.phase = "stopped" if isinstance(error, RunCancelled) else "failed"
                 return
-            self.current = job.result
-            self.history.append(summarise(job.result))
+            except Exception as error:  # noqa: BLE001 - a crash must never take the session down with it
+                job.error = f"The run failed: {type(error).__name__}: {str(error).splitlines()[0][:200]}"
+                job.log.phase = "failed"
+                return
+            with self._lock:
+                if self.closed:
+                    return
+                job.results.append(result)
+                self.history.append(summarise(result, len(self.history) + 1, job.study))
+                if result.model is not None:  # zero-shot runs train no model: keep the one there is
+                    self.current = result
+                    self._recent.append(result)
+            if result.stats["stopped_by_user"]:
+                return
 
     def model_view(self, model: str, dataset: str) -> ModelView:
         """The fine-tuned model if there is one, else the pretrained encoder with an untrained head."""
@@ -132,14 +166,30 @@ class Workspace:
         return self._last_inspection[1]
 
 
-def summarise(run: RunResult) -> dict:
+def summarise(run: RunResult, number: int, study: str | None = None) -> dict:
+    """One row of the Compare tab: what ran and what it measured (plain data, JSON-ready)."""
+    config, stats = run.config, run.stats
+    method = stats.get("zero_shot_method") or config.method
+    trained_on = config.source_dataset if config.kind == "cross_domain" else config.dataset
     return {
-        "model": run.config.model,
-        "dataset": run.config.dataset,
+        "run": number,
+        "label": f"#{number} {method.replace('_', ' ')} · {config.kind.replace('_', '-')} · {run.dataset_name}",
+        "study": study,
+        "kind": config.kind,
+        "method": method,
+        "model": models.resolve(config.model).name.split(" · ")[0],
+        "dataset": run.dataset_name,
+        "trained_on": trained_on,
+        "source_dataset": config.source_dataset,
+        "per_class": config.per_class,
+        "accuracy": run.after.accuracy,
+        "macro_f1": run.after.macro_f1,
         "before_accuracy": run.before.accuracy,
-        "after_accuracy": run.after.accuracy,
-        "after_macro_f1": run.after.macro_f1,
-        **{k: run.stats[k] for k in ("steps", "train_seconds", "examples_per_s", "stopped_by_user")},
+        "scores": {name: metrics.accuracy for name, metrics in run.scores.items()},
+        "accuracy_by_dataset": stats["accuracy_by_dataset"],
+        **{k: stats[k] for k in ("train_seconds", "total_seconds", "trainable_params", "total_params",
+                                 "examples_per_s", "peak_memory_mb", "steps", "stopped_by_user")},
+        "config": asdict(config),
     }
 
 
@@ -156,5 +206,6 @@ def release(workspace: Workspace) -> None:
     workspace.closed = True
     workspace.stop()
     workspace.current = None
+    workspace._recent.clear()
     workspace.job = None
     workspace.datasets.clear()

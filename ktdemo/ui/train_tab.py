@@ -1,33 +1,66 @@
-"""Train tab: pick a budget, start, watch the curves, stop, read the before/after results."""
+"""Train tab: choose the kind of transfer and the method, start, watch the curves, stop, read the results."""
 from __future__ import annotations
 
 import html
+import inspect
+import json
+import tempfile
 
 import gradio as gr
 
-from .. import data, runs
+from .. import data, runs, zeroshot
+from ..figures.compare import domain_gap_figure
 from ..figures.training import before_after_figure, confusion_figure, training_curves_figure
 from ..workspace import Job, Workspace
+from .data_tab import dataset_choices
 
 POLL_S = 1.0  # how often the live view refreshes while training
 DEFAULTS = runs.RunConfig()
 PER_CLASS = ["all"] + [str(k) for k in data.PER_CLASS_CHOICES if k]
+KIND_CHOICES = [("In-domain", "in_domain"), ("Cross-domain", "cross_domain"), ("Zero-shot", "zero_shot"),
+                ("Sequential", "sequential"), ("Random init (control)", "from_scratch")]
+METHOD_CHOICES = [("Full fine-tune", "full"), ("Top layers", "top_layers"), ("Linear probe", "linear_probe"),
+                  ("LoRA", "lora"), ("Auto", "auto")]
+ADAPT_CHOICES = ["0", "8", "32", "128"]
 
 
-def build(model, dataset, workspace: gr.State) -> None:
+def build(model, dataset, workspace: gr.State) -> list:
+    """The tab's controls; returns the inputs of `make_config`, for the Compare tab's studies."""
     with gr.Row():
-        budget = gr.Slider(5, 600, value=DEFAULTS.time_budget_s, step=5, label="Training time budget (seconds)", elem_id="budget",
-                           info="Training stops when the budget is spent; scoring before and after adds a little.")
+        kind = gr.Radio(KIND_CHOICES, value="in_domain", label="Kind of transfer", elem_id="kind", scale=3)
+        method = gr.Radio(METHOD_CHOICES, value="full", label="Method: which weights move", elem_id="method", scale=2)
+    kind_help = gr.Markdown(_kind_help("in_domain", "full"))
+    with gr.Group(visible=False) as source_group:
+        with gr.Row():
+            source = gr.Dropdown(dataset_choices(), value="rotten_tomatoes", label="Source dataset (trained on first)",
+                                 elem_id="source-dataset")
+            label_map = gr.Textbox("", label="Label map, source=target (empty: same names)",
+                                   placeholder="fresh=positive, rotten=negative")
+            adapt = gr.Dropdown(ADAPT_CHOICES, value="0", label="Then adapt with k target examples per class",
+                                info="Cross-domain: how much a few labelled target examples bring back.")
+    with gr.Group(visible=False) as zero_group:
+        descriptions = gr.Textbox(_default_descriptions(data.DEFAULT_DATASET), lines=3, label="Label descriptions "
+                                  "(one line per label, 'label: description'; edit them and rerun)")
+        nli_model = gr.Textbox("", label="NLI model (optional, needs the Hub)",
+                               placeholder="facebook/bart-large-mnli; empty: sentence-embedding similarity")
+    with gr.Row():
+        budget = gr.Slider(5, 600, value=DEFAULTS.time_budget_s, step=5, label="Training time budget (seconds)",
+                           elem_id="budget", info="Each training stage stops when its budget is spent.")
         per_class = gr.Dropdown(PER_CLASS, value="all", label="Training examples per class",
                                 info="Few-shot transfer: how many labelled examples of each class to learn from.")
     with gr.Accordion("Advanced", open=False):
         with gr.Row():
-            learning_rate = gr.Number(DEFAULTS.learning_rate, label="Learning rate", minimum=1e-7, maximum=1.0)
+            learning_rate = gr.Number(None, label="Learning rate (empty: the method's default)", minimum=1e-7,
+                                      maximum=1.0)
             max_length = gr.Slider(16, 256, value=DEFAULTS.max_length, step=8, label="Max length (tokens)")
+            top_layers = gr.Slider(1, 12, value=DEFAULTS.top_layers, step=1, label="Top layers: how many train")
+            lora_rank = gr.Slider(1, 64, value=DEFAULTS.lora_rank, step=1, label="LoRA rank")
+            lora_alpha = gr.Slider(1, 128, value=DEFAULTS.lora_alpha, step=1, label="LoRA alpha")
+    plan = gr.Markdown(elem_id="plan")
     with gr.Row():
         start = gr.Button("Start training", variant="primary", elem_id="start-training")
         stop = gr.Button("Stop", variant="stop", elem_id="stop-training")
-    status = gr.HTML(_status_html(None), elem_classes="kt-status", elem_id="train-status")
+    status = gr.HTML(status_html(None), elem_classes="kt-status", elem_id="train-status")
     curves = gr.Plot(training_curves_figure([], []), label="Live training curves", elem_id="curves")
     results = gr.Markdown(elem_id="train-results")
     with gr.Row():
@@ -35,75 +68,151 @@ def build(model, dataset, workspace: gr.State) -> None:
         confusion = gr.Plot(label="Confusion matrix")
     mistakes = gr.Dataframe(headers=["text", "true", "predicted", "confidence"], label="Most confident mistakes on the test set",
                             wrap=True, interactive=False, column_widths=["64%", "12%", "12%", "12%"])
+    with gr.Row():
+        export = gr.Button("Export this run's config (JSON)", size="sm")
+        config_file = gr.File(label="Replay it: python -m ktdemo train --config run.json", visible=False)
 
-    def train(model_key, dataset_key, budget_s, lr, length, examples_per_class, ws: Workspace):
+    settings = [model, dataset, budget, learning_rate, max_length, per_class, kind, method, source, label_map, adapt,
+                descriptions, nli_model, top_layers, lora_rank, lora_alpha]
+
+    @with_config_parameters
+    def train(*values):
+        *values, ws = values
         try:
-            config = runs.RunConfig(model=model_key, dataset=dataset_key, time_budget_s=float(budget_s),
-                                        learning_rate=float(lr), max_length=int(length),
-                                        per_class=None if examples_per_class == "all" else int(examples_per_class))
-            job = ws.start(config)
+            job = ws.start(make_config(*values))
         except (RuntimeError, ValueError, TypeError) as error:
-            yield _status_html(None, message=str(error)), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            yield status_html(None, message=str(error)), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
         try:
             while not job.wait(POLL_S):
-                yield _status_html(job), _curves(job), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                yield status_html(job), curves_figure(job), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             yield _final(job)
         finally:  # the browser went away mid-run: do not keep training for nobody
             ws.stop()
 
-    start.click(train, [model, dataset, budget, learning_rate, max_length, per_class, workspace],
-                [status, curves, results, before_after, confusion, mistakes],
+    start.click(train, [*settings, workspace], [status, curves, results, before_after, confusion, mistakes],
                 api_name="train", concurrency_limit=1, concurrency_id="train", show_progress="hidden")
     stop.click(lambda ws: ws.stop() and None, [workspace], None, api_name="stop", concurrency_limit=None,
                show_progress="hidden")
+    kind.change(lambda k, m: (gr.update(visible=k in ("cross_domain", "sequential")), gr.update(visible=k == "zero_shot"),
+                              _kind_help(k, m)), [kind, method], [source_group, zero_group, kind_help],
+                api_name=False, show_progress="hidden")
+    method.change(_kind_help, [kind, method], kind_help, api_name=False, show_progress="hidden")
+    dataset.change(_default_descriptions, dataset, descriptions, api_name=False, show_progress="hidden")
+    source.focus(lambda ws: gr.update(choices=dataset_choices(ws)), workspace, source, api_name=False,
+                 show_progress="hidden")
+    gr.on([kind.change, method.change, budget.release, per_class.change, dataset.change, model.change, source.change,
+           max_length.release], _plan, [*settings, workspace], plan, api_name="plan", show_progress="hidden",
+          trigger_mode="always_last")
+    export.click(_export, workspace, config_file, api_name="export_config", show_progress="hidden")
+    return settings
 
 
-def _curves(job: Job):
+def make_config(model_key=DEFAULTS.model, dataset_key=DEFAULTS.dataset, budget_s=DEFAULTS.time_budget_s, lr=None,
+                length=DEFAULTS.max_length, examples_per_class="all", kind="in_domain", method="full",
+                source_key=None, label_map="", adapt_per_class="0", descriptions="", nli_model="",
+                top_layers=DEFAULTS.top_layers, lora_rank=DEFAULTS.lora_rank,
+                lora_alpha=DEFAULTS.lora_alpha) -> runs.RunConfig:
+    """The run the Train tab's controls describe (raises ValueError with one sentence)."""
+    needs_source = kind in ("cross_domain", "sequential")
+    label_names = data.DATASETS[dataset_key].label_names if dataset_key in data.DATASETS else None
+    return runs.RunConfig(
+        model=model_key, dataset=dataset_key, kind=kind, method=method,
+        source_dataset=source_key if needs_source else None,
+        label_map=parse_label_map(label_map) if kind == "cross_domain" else None,
+        adapt_per_class=int(adapt_per_class or 0) if kind == "cross_domain" else 0,
+        label_descriptions=(zeroshot.parse_descriptions(descriptions, list(label_names), data.DATASETS[dataset_key].task)
+                            if kind == "zero_shot" and descriptions and label_names else None),
+        nli_model=(nli_model or "").strip() or None,
+        time_budget_s=float(budget_s), learning_rate=float(lr) if lr else None, max_length=int(length),
+        per_class=None if examples_per_class in (None, "all") else int(examples_per_class),
+        top_layers=int(top_layers), lora_rank=int(lora_rank), lora_alpha=int(lora_alpha))
+
+
+def with_config_parameters(handler):
+    """Name a handler's API parameters after make_config's (Gradio reads them from the signature), plus `ws`."""
+    parameters = list(inspect.signature(make_config).parameters.values())
+    handler.__signature__ = inspect.Signature([*parameters, inspect.Parameter("ws", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                                                           default=None)])
+    return handler
+
+
+def parse_label_map(text: str) -> dict[str, str] | None:
+    """'fresh=positive, rotten=negative' -> {'fresh': 'positive', 'rotten': 'negative'}; empty -> None."""
+    pairs = [part.strip() for part in (text or "").replace("\n", ",").split(",") if part.strip()]
+    if not pairs:
+        return None
+    if any(pair.count("=") != 1 for pair in pairs):
+        raise ValueError("Write the label map as source=target pairs separated by commas, e.g. 'fresh=positive'.")
+    return {source.strip(): target.strip() for source, target in (pair.split("=") for pair in pairs)}
+
+
+def curves_figure(job: Job):
     return training_curves_figure(list(job.log.losses), list(job.log.evals), job.log.max_steps or None)
 
 
 def _final(job: Job):
     if job.result is None:
-        return (_status_html(job, message=job.error), _curves(job), gr.skip(), gr.skip(), gr.skip(), gr.skip())
+        return (status_html(job, message=job.error), curves_figure(job), gr.skip(), gr.skip(), gr.skip(), gr.skip())
     run = job.result
     return (
-        _status_html(job),
-        _curves(job),
+        status_html(job, message=job.error),
+        curves_figure(job),
         results_markdown(run),
-        before_after_figure(run.before.summary(), run.after.summary()),
+        _comparison_figure(run),
         confusion_figure(run.after.confusion, run.label_names, "Confusion matrix after transfer (test set)"),
         [[row["text"], row["true"], row["predicted"], row["confidence"]] for row in run.misclassified],
     )
 
 
+def _comparison_figure(run):
+    if run.config.kind != "cross_domain":
+        return before_after_figure(run.before.summary(), run.after.summary())
+    bars = {name: metrics.accuracy for name, metrics in run.scores.items()}
+    bars[f"target test ({run.dataset_name})" + (" after adapting" if run.config.adapt_per_class else "")] = run.after.accuracy
+    return domain_gap_figure(bars)
+
+
 def results_markdown(run) -> str:
-    s = run.stats
+    s, config = run.stats, run.config
     stopped = " (stopped early by you; the best checkpoint was kept)" if s["stopped_by_user"] else ""
     if s["test_examples"] < s["test_split_examples"]:
-        stopped += f", a random sample of the {s['test_split_examples']:,} in the test split, to stop fast"
-    notices = "".join(f"\n- {html.escape(n)}" for n in s["notices"])
-    return (
-        f"### Result on {s['test_examples']:,} held-out test examples{stopped}\n"
-        "| | accuracy | macro-F1 |\n|---|---|---|\n"
-        f"| before: pretrained encoder, untrained head | {run.before.accuracy:.1%} | {run.before.macro_f1:.1%} |\n"
-        f"| after: {s['train_seconds']:.0f} s of transfer | **{run.after.accuracy:.1%}** | **{run.after.macro_f1:.1%}** |\n\n"
-        f"{s['steps']} steps · {s['epochs']} epochs · {s['examples_seen']:,} examples seen of {s['train_examples']:,} · "
-        f"{s['examples_per_s']} examples/s · {s['tokens_per_s']:,} tokens/s · "
-        f"{s['trainable_params'] / 1e6:.1f}M of {s['total_params'] / 1e6:.1f}M parameters trained · "
-        f"best checkpoint at step {s['best_step']} · {s['device']}"
-        + (f"\n\nData notes:{notices}" if notices else "")
-    )
+        stopped += f", of the {s['test_split_examples']:,} in the test split"
+    after = {"zero_shot": f"zero-shot ({s.get('zero_shot_method', '')}), no training",
+             "from_scratch": f"{s['train_seconds']:.0f} s of training from random weights"}.get(
+        config.kind, f"{s['train_seconds']:.0f} s of transfer ({config.method.replace('_', ' ')})")
+    rows = [f"| before: {'random' if config.kind == 'from_scratch' else 'pretrained'} encoder, untrained head | "
+            f"{run.before.accuracy:.1%} | {run.before.macro_f1:.1%} |",
+            f"| **after: {after}** | **{run.after.accuracy:.1%}** | **{run.after.macro_f1:.1%}** |"]
+    rows += [f"| {html.escape(name)} | {m.accuracy:.1%} | {m.macro_f1:.1%} |" for name, m in run.scores.items()]
+    lines = [f"### Result on {s['test_examples']:,} held-out test examples of {html.escape(run.dataset_name)}{stopped}",
+             "| | accuracy | macro-F1 |\n|---|---|---|\n" + "\n".join(rows), _work_line(s)]
+    if s.get("descriptions"):
+        lines.append("Descriptions: " + "; ".join(f"*{html.escape(d)}*" for d in s["descriptions"]))
+    for title, items in (("Auto chose", s["plan"]), ("Data notes", s["notices"])):
+        if items:
+            lines.append(f"{title}:" + "".join(f"\n- {html.escape(item)}" for item in items))
+    return "\n\n".join(lines)
 
 
-def _status_html(job: Job | None, message: str | None = None) -> str:
+def _work_line(s: dict) -> str:
+    stages = " → ".join(f"{st['stage']} ({st['seconds']:.0f} s)" for st in s["stages"])
+    speed = f" · {s['examples_per_s']} examples/s · {s['tokens_per_s']:,} tokens/s" if s["examples_per_s"] else ""
+    memory = f" · peak memory +{s['peak_memory_mb']:.0f} MB" if s.get("peak_memory_mb") is not None else ""
+    return (f"{stages} · {s['steps']} steps · {s['epochs']} epochs · {s['examples_seen']:,} examples seen of "
+            f"{s['train_examples']:,}{speed} · {s['trainable_params']:,} of {s['total_params'] / 1e6:.1f}M parameters "
+            f"trained ({s['trainable_pct']:.2g}%){memory} · {s['device']}")
+
+
+def status_html(job: Job | None, message: str | None = None) -> str:
     if job is None:
         text = html.escape(message) if message else "Ready. Press <b>Start training</b>."
         return f'<div class="kt-bar"><div style="width:0%"></div></div><p>{text}</p>'
     log = job.log
     fraction = 1.0 if log.phase in ("done", "stopped") else log.fraction()
-    parts = [log.phase.capitalize()]
-    if log.phase == "training":
+    parts = [f"Run {job.index + 1} of {len(job.configs)}"] if len(job.configs) > 1 else []
+    parts.append((f"{log.stage} · " if log.stage and log.stage not in log.phase else "") + log.phase.capitalize())
+    if log.phase.startswith(("training", "adapting")) or " · training" in log.phase:
         parts.append(f"step {log.step}/{log.max_steps}" if log.max_steps else f"step {log.step}")
         eta = log.eta_s()
         if eta is not None:
@@ -117,3 +226,35 @@ def _status_html(job: Job | None, message: str | None = None) -> str:
     state = {"done": "kt-done", "stopped": "kt-stopped", "failed": "kt-failed"}.get(log.phase, "")
     return f'<div class="kt-bar {state}"><div style="width:{fraction:.0%}"></div></div><p>{text}</p>'
 
+
+def _kind_help(kind: str, method: str) -> str:
+    return f"**{dict((v, k) for k, v in KIND_CHOICES)[kind]}:** {runs.KINDS[kind]}. " + (
+        "" if kind == "zero_shot" else f"**{dict((v, k) for k, v in METHOD_CHOICES)[method]}:** {runs.METHODS[method]}.")
+
+
+def _default_descriptions(dataset_key: str) -> str:
+    spec = data.DATASETS.get(dataset_key)
+    if spec is None:
+        return ""
+    return zeroshot.format_descriptions(spec.label_names, zeroshot.default_descriptions(list(spec.label_names), spec.task))
+
+
+@with_config_parameters
+def _plan(*values) -> str:
+    *values, ws = values
+    try:
+        chosen = ws.plan(make_config(*values))
+    except Exception as error:  # noqa: BLE001 - a plan is a hint: never an error dialog
+        return f"⚠️ {html.escape(str(error).splitlines()[0][:300])}"
+    reasons = "".join(f"\n- {html.escape(reason)}" for reason in chosen.reasons)
+    return f"Expected time: **about {chosen.eta_s:.0f} s** (loading, scoring before and after, training).{reasons}"
+
+
+def _export(ws: Workspace):
+    run = ws.job.result if ws.job else None
+    if run is None:
+        gr.Warning("Finish a run first: its config is what gets exported.")
+        return gr.update(visible=False)
+    with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="ktdemo-run-", delete=False) as file:
+        json.dump(json.loads(run.config.to_json()), file, indent=2)
+    return gr.update(value=file.name, visible=True)
