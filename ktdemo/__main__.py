@@ -12,7 +12,7 @@ import sys
 import threading
 from dataclasses import fields
 
-from .runs import RunConfig, TrainingLog
+from .runs import RunConfig, TrainingLog, parse_label_map
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,9 +48,10 @@ def _train(config: RunConfig) -> int:
         return 1
     finally:
         done.set()
-    print(json.dumps({"config": json.loads(config.to_json()), "before": result.before.summary(),
+    print(json.dumps({"config": json.loads(result.config.to_json()), "before": result.before.summary(),
                       "after": result.after.summary(),
-                      "stats": {k: v for k, v in result.stats.items() if k != "notices"}}, indent=2))
+                      "scores": {name: metrics.summary() for name, metrics in result.scores.items()},
+                      "stats": result.stats}, indent=2))
     return 0
 
 
@@ -64,8 +65,12 @@ def _show_progress(log: TrainingLog, done: threading.Event) -> None:
 
 
 def _parser_for(annotation: str):
-    """argparse type from a RunConfig annotation ('float | None' -> float)."""
+    """argparse type from a RunConfig annotation ('float | None' -> float; a label map as 'a=b,c=d')."""
     name = str(annotation).split("|")[0].strip()
+    if name.startswith("dict"):
+        return parse_label_map
+    if name.startswith("list"):
+        return lambda text: [item.strip() for item in text.split("," if "," in text else "\n") if item.strip()]
     return {"int": int, "float": float, "bool": lambda s: s.lower() in {"1", "true", "yes"}}.get(name, str)
 
 

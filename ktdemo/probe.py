@@ -22,7 +22,7 @@ from .training import FitOutcome
 
 CHUNK = 256  # texts encoded between budget checks: ~2 s on 2 CPU cores
 FIT_SHARE = 0.15  # of the budget kept for the logistic-regression fit
-VALIDATION_TEXTS = 512
+VALIDATION_TEXTS = 256  # for choosing the regularisation: ~2 s to encode
 C_GRID = (0.1, 1.0, 10.0)  # inverse regularisation strengths tried on validation
 
 # (model key, max length) -> {text: feature vector}; only for untouched pretrained encoders.
@@ -44,6 +44,8 @@ def fit_linear_probe(model, tokenizer, train: pd.DataFrame, validation: pd.DataF
 
     cache = _FEATURES.setdefault(cache_key, {}) if cache_key else {}
     log.train_started, log.budget_s, log.max_steps = time.monotonic(), budget_s, 0
+    val = validation.sample(min(VALIDATION_TEXTS, len(validation)), random_state=config.seed)
+    _encode(model, tokenizer, val.text.tolist(), config.max_length, cache)  # first: the fit needs it, in budget
     order = _classes_interleaved(train, config.seed)
     deadline = log.train_started + budget_s * (1 - FIT_SHARE) if budget_s else None
     done, stopped = 0, False
@@ -59,8 +61,6 @@ def fit_linear_probe(model, tokenizer, train: pd.DataFrame, validation: pd.DataF
         raise RunCancelled("Stopped before the probe had examples of two classes; the previous model is unchanged.")
 
     x = np.stack([cache[text] for text in used.text])
-    val = validation.sample(min(VALIDATION_TEXTS, len(validation)), random_state=config.seed)
-    _encode(model, tokenizer, val.text.tolist(), config.max_length, cache)
     x_val = np.stack([cache[text] for text in val.text])
     scaler = StandardScaler().fit(x)
     best = None

@@ -97,6 +97,16 @@ class RunConfig:
         return cls(**values)
 
 
+def parse_label_map(text: str | None) -> dict[str, str] | None:
+    """'fresh=positive, rotten=negative' -> {'fresh': 'positive', 'rotten': 'negative'}; empty -> None."""
+    pairs = [part.strip() for part in (text or "").replace("\n", ",").split(",") if part.strip()]
+    if not pairs:
+        return None
+    if any(pair.count("=") != 1 for pair in pairs):
+        raise ValueError("Write the label map as source=target pairs separated by commas, e.g. 'fresh=positive'.")
+    return {source.strip(): target.strip() for source, target in (pair.split("=") for pair in pairs)}
+
+
 @dataclass
 class TrainingLog:
     """Live state of a run, written by the training thread and read by the UI."""

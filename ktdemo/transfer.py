@@ -184,7 +184,7 @@ class _Run:
     def _source_data(self, target: data.Splits) -> data.Splits:
         """Cross-domain: the source dataset, relabelled into the target's label space."""
         source = self.splits(self.config.source_dataset, self.config.per_class)
-        return _relabel(source, target.label_names, self.config.label_map)
+        return relabel(source, target.label_names, self.config.label_map)
 
     def _unseen(self, test: pd.DataFrame, train: data.Splits, notices: list[str]) -> tuple[pd.DataFrame, list[str]]:
         """`test` without any text of the training data: datasets can share texts (RT and VADER movies do)."""
@@ -330,7 +330,7 @@ def first_stage_config(config: RunConfig) -> RunConfig:
                                per_class=None, label_map=None, adapt_per_class=0)
 
 
-def _relabel(source: data.Splits, target_labels: list[str], label_map: dict[str, str] | None) -> data.Splits:
+def relabel(source: data.Splits, target_labels: list[str], label_map: dict[str, str] | None) -> data.Splits:
     """`source` with its labels renamed into the target's label space; unmapped source classes are dropped."""
     if label_map is None:
         by_name = {name.casefold(): name for name in target_labels}

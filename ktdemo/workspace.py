@@ -110,10 +110,12 @@ class Workspace:
     def plan(self, config: RunConfig):
         """What a run of `config` would do and how long it would take, before it starts."""
         from .planning import plan
-        from .transfer import load_data
+        from .transfer import load_data, relabel
 
         key = config.source_dataset if config.kind == "cross_domain" else config.dataset
         splits = self.datasets.get(key) or load_data(config, key, config.per_class)
+        if config.kind == "cross_domain":  # a label map that does not fit is said now, not after loading a model
+            splits = relabel(splits, self.labels_of(config.dataset)[0], config.label_map)
         return plan(config, splits)
 
     def _run(self, job: Job) -> None:

@@ -1,4 +1,7 @@
 """The app through its public API: launched in-process, driven with gradio_client like a remote user."""
+import json
+from pathlib import Path
+
 from gradio_client import Client
 
 
@@ -55,3 +58,30 @@ def test_the_readme_client_example_works_with_keywords(app_url, tiny_model):
     heatmap, overview, note, layer, head = client.predict("A gorgeous, moving film.", layer_no=2, head_no=2,
                                                           api_name="/attention")
     assert label["label"] in {"negative", "positive"} and layer["value"] == 2 and head["value"] == 2
+
+
+def test_plan_shows_the_eta_and_the_auto_choice_before_starting(app_url, tiny_model):
+    client = Client(app_url, verbose=False)
+    plan = client.predict(model_key=tiny_model, budget_s=30, method="auto", api_name="/plan")
+    assert "Expected time" in plan and "Max length" in plan
+    bad = client.predict(model_key=tiny_model, kind="cross_domain", source_key="trec", api_name="/plan")
+    assert "Map the source labels" in bad
+
+
+def test_cross_domain_run_then_export_its_config(app_url, tiny_model):
+    client = Client(app_url, verbose=False)
+    status, curves, results, comparison, *_ = client.predict(
+        model_key=tiny_model, dataset_key="vader_amazon", budget_s=5, examples_per_class="16", kind="cross_domain",
+        source_key="rotten_tomatoes", api_name="/train")
+    assert "source test (Rotten Tomatoes reviews)" in results
+    exported = client.predict(api_name="/export_config")
+    config = json.loads(Path(exported["value"] if isinstance(exported, dict) else exported).read_text())
+    assert config["kind"] == "cross_domain" and config["source_dataset"] == "rotten_tomatoes"
+
+
+def test_a_study_fills_the_compare_table(app_url, tiny_model):
+    client = Client(app_url, verbose=False)
+    status, curves, table, *figures = client.predict("pretraining", 5, ["full"], model_key=tiny_model,
+                                                     examples_per_class="16", api_name="/study")
+    assert [row[1] for row in table["data"]] == ["in-domain", "random init (control)"]
+    assert len(figures) == 4

@@ -58,3 +58,21 @@ def test_predict_with_enter_then_train_then_see_the_fine_tuned_attention(page, t
     page.get_by_text("Fine-tuned").first.wait_for()
     page.locator("#heatmap .js-plotly-plot").wait_for()
     page.screenshot(path=ARTIFACTS / "predict-fine-tuned.png", full_page=True)
+
+
+def test_cross_domain_options_then_the_compare_tab(page, tiny_model):
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Train").click()
+    source = page.locator("#source-dataset")
+    assert not source.is_visible()
+    page.locator("#kind").get_by_text("Cross-domain").click()
+    source.wait_for(state="visible")
+    page.get_by_text("train on a source dataset").first.wait_for()  # the kind's one-line explanation
+    page.locator("#plan").get_by_text("Expected time").wait_for()
+    page.screenshot(path=ARTIFACTS / "train-cross-domain.png", full_page=True)
+    page.locator("#kind").get_by_text("In-domain").click()
+
+    page.get_by_role("tab", name="Compare").click()
+    expect(page.locator("#runs-table")).to_contain_text("in-domain")  # the earlier run is listed
+    page.screenshot(path=ARTIFACTS / "compare.png", full_page=True)

@@ -38,3 +38,12 @@ def test_unknown_config_key_is_a_usage_error(tmp_path):
 def test_a_failing_run_is_one_line_and_exit_1(capsys):
     assert main(["train", "--model", "../../etc", "--max-steps", "1"]) == 1
     assert "not a model name" in capsys.readouterr().err
+
+
+def test_cross_domain_flags_with_a_label_map(tiny_model, capsys):
+    code = main(["train", "--model", tiny_model, "--kind", "cross_domain", "--source-dataset", "rotten_tomatoes",
+                 "--dataset", "sms_spam", "--label-map", "negative=spam, positive=ham", "--max-steps", "2",
+                 "--per-class", "8", "--max-length", "32", "--also-test-on", "sms_spam"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["config"]["label_map"] == {"negative": "spam", "positive": "ham"}
+    assert "source test (Rotten Tomatoes reviews)" in out["scores"]

@@ -41,3 +41,35 @@ def test_release_stops_and_frees(tiny_model):
     release(workspace)
     assert job.wait(30)
     assert workspace.current is None and workspace.job is None
+
+
+def test_a_study_runs_its_configs_in_turn_and_fills_the_history(tiny_model):
+    from ktdemo import studies
+
+    workspace = Workspace()
+    configs = studies.build("pretraining", tiny(tiny_model))
+    job = workspace.start(configs, study="pretraining")
+    assert job.wait(120) and job.error is None
+    assert [row["kind"] for row in workspace.history] == ["in_domain", "from_scratch"]
+    assert [row["run"] for row in workspace.history] == [1, 2]
+    assert all(row["study"] == "pretraining" and row["config"]["model"] == tiny_model for row in workspace.history)
+
+
+def test_sequential_reuses_a_matching_earlier_run(tiny_model):
+    from ktdemo.transfer import first_stage_config
+
+    workspace = Workspace()
+    sequential = tiny(tiny_model, kind="sequential", source_dataset="trec")
+    workspace.start(first_stage_config(sequential)).wait(120)
+    job = workspace.start(sequential)
+    assert job.wait(120) and job.error is None
+    assert len(job.result.stats["stages"]) == 1  # stage 1 came from the earlier run
+
+
+def test_zero_shot_runs_keep_the_model_predictions_use(tiny_model):
+    workspace = Workspace()
+    workspace.start(tiny(tiny_model)).wait(120)
+    trained = workspace.current
+    job = workspace.start(tiny(tiny_model, kind="zero_shot", dataset="vader_amazon"))
+    assert job.wait(120) and job.error is None
+    assert workspace.current is trained and workspace.history[-1]["method"] == "similarity"

@@ -40,6 +40,7 @@ def build(train_settings: list, workspace: gr.State):
         matrix = gr.Plot(transfer_matrix_figure([], [], []), label="Transfer matrix")
     outputs = [table, by_time, by_params, kshot, matrix]
 
+    @train_tab.with_config_parameters("study_key", "budget_s_per_run", "kshot_methods")
     def run(study_key, budget_s, methods, *values):
         *values, ws = values
         try:

@@ -71,11 +71,14 @@ def build(model, dataset, workspace: gr.State) -> list:
     with gr.Row():
         export = gr.Button("Export this run's config (JSON)", size="sm")
         config_file = gr.File(label="Replay it: python -m ktdemo train --config run.json", visible=False)
+    gr.Markdown("A time budget depends on the machine's speed, so a replay lands close to, not exactly on, "
+                "the same figures; add `--max-steps N` (the steps shown above) for an exact, step-for-step replay.",
+                elem_classes="kt-note")
 
     settings = [model, dataset, budget, learning_rate, max_length, per_class, kind, method, source, label_map, adapt,
                 descriptions, nli_model, top_layers, lora_rank, lora_alpha]
 
-    @with_config_parameters
+    @with_config_parameters()
     def train(*values):
         *values, ws = values
         try:
@@ -119,7 +122,7 @@ def make_config(model_key=DEFAULTS.model, dataset_key=DEFAULTS.dataset, budget_s
     return runs.RunConfig(
         model=model_key, dataset=dataset_key, kind=kind, method=method,
         source_dataset=source_key if needs_source else None,
-        label_map=parse_label_map(label_map) if kind == "cross_domain" else None,
+        label_map=runs.parse_label_map(label_map) if kind == "cross_domain" else None,
         adapt_per_class=int(adapt_per_class or 0) if kind == "cross_domain" else 0,
         label_descriptions=(zeroshot.parse_descriptions(descriptions, list(label_names), data.DATASETS[dataset_key].task)
                             if kind == "zero_shot" and descriptions and label_names else None),
@@ -129,22 +132,19 @@ def make_config(model_key=DEFAULTS.model, dataset_key=DEFAULTS.dataset, budget_s
         top_layers=int(top_layers), lora_rank=int(lora_rank), lora_alpha=int(lora_alpha))
 
 
-def with_config_parameters(handler):
-    """Name a handler's API parameters after make_config's (Gradio reads them from the signature), plus `ws`."""
-    parameters = list(inspect.signature(make_config).parameters.values())
-    handler.__signature__ = inspect.Signature([*parameters, inspect.Parameter("ws", inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                                                           default=None)])
-    return handler
+def with_config_parameters(*leading: str):
+    """Name a handler's API parameters: `leading` ones, make_config's, then the session workspace `ws`.
 
-
-def parse_label_map(text: str) -> dict[str, str] | None:
-    """'fresh=positive, rotten=negative' -> {'fresh': 'positive', 'rotten': 'negative'}; empty -> None."""
-    pairs = [part.strip() for part in (text or "").replace("\n", ",").split(",") if part.strip()]
-    if not pairs:
-        return None
-    if any(pair.count("=") != 1 for pair in pairs):
-        raise ValueError("Write the label map as source=target pairs separated by commas, e.g. 'fresh=positive'.")
-    return {source.strip(): target.strip() for source, target in (pair.split("=") for pair in pairs)}
+    Gradio reads the names from the signature; the handlers take `*values` to pass them on unchanged.
+    """
+    def decorate(handler):
+        kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        handler.__signature__ = inspect.Signature([
+            *(inspect.Parameter(name, kind) for name in leading),
+            *inspect.signature(make_config).parameters.values(),
+            inspect.Parameter("ws", kind, default=None)])
+        return handler
+    return decorate
 
 
 def curves_figure(job: Job):
@@ -239,7 +239,7 @@ def _default_descriptions(dataset_key: str) -> str:
     return zeroshot.format_descriptions(spec.label_names, zeroshot.default_descriptions(list(spec.label_names), spec.task))
 
 
-@with_config_parameters
+@with_config_parameters()
 def _plan(*values) -> str:
     *values, ws = values
     try:
