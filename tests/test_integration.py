@@ -31,8 +31,8 @@ def test_the_same_architecture_from_random_weights_learns_far_less(pretrained_ru
 
 
 def test_cross_domain_movie_reviews_to_amazon_transfers_above_chance():
-    # Linear probe on 64 reviews per class: seconds. Trained on movies only, tested on product reviews.
-    config = dataclasses.replace(SMALL, kind="cross_domain", method="linear_probe", source_dataset="rotten_tomatoes",
-                                 dataset="vader_amazon", per_class=64)
+    # Trained on movie reviews only, tested on product reviews: the domain gap is real, transfer still works.
+    config = dataclasses.replace(SMALL, kind="cross_domain", source_dataset="rotten_tomatoes", dataset="vader_amazon")
     result = run_transfer(config)
-    assert result.after.accuracy > 0.6 and result.scores["source test (Rotten Tomatoes reviews)"].accuracy > 0.6
+    assert result.scores["source test (Rotten Tomatoes reviews)"].accuracy > 0.65
+    assert result.after.accuracy > 0.6 and result.after.accuracy > result.before.accuracy + 0.05
