@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 RUNS = {
@@ -62,6 +63,8 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="run names to keep (substrings)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "methods.json"))
     args = parser.parse_args()
+    out = Path(args.out)
+    kept = json.loads(out.read_text())["runs"] if args.only and out.exists() else []  # --only updates those rows
     rows = []
     header = f"{'run':40} {'accuracy':>8} {'F1':>6} {'train s':>7} {'total s':>7} {'trainable':>12} {'seen':>6} {'+MB':>6}"
     print(header)
@@ -75,7 +78,9 @@ def main() -> None:
             continue
         print(f"{name:40} {row['accuracy']:8.1%} {row['macro_f1']:6.1%} {row['train_s']:7.1f} {row['total_s']:7.1f} "
               f"{row['trainable_params']:>12,} {row['examples_seen']:6} {row['peak_memory_mb'] or 0:6.0f}", flush=True)
-    Path(args.out).write_text(json.dumps({"dataset": args.dataset, "budget_s": args.budget, "runs": rows}, indent=2))
+    names = {row["run"] for row in rows}
+    rows = [row for row in kept if row["run"] not in names] + rows
+    out.write_text(json.dumps({"dataset": args.dataset, "budget_s": args.budget, "runs": rows}, indent=2))
     print(f"saved {args.out}")
 
 

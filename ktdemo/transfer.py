@@ -59,13 +59,10 @@ def load_data(config: RunConfig, dataset: str | None = None, per_class: int | No
 
 
 def run_transfer(config: RunConfig, log: TrainingLog | None = None, cancel: threading.Event | None = None,
-                 splits: data.Splits | None = None, sources: dict[str, data.Splits] | None = None,
-                 start_from=None) -> RunResult:
-    """Run `config`. `splits`/`sources` override datasets by key (a session's uploads); `start_from`, a
-    source-trained model, lets a sequential run skip its first stage."""
+                 sources: dict[str, data.Splits] | None = None, start_from: RunResult | None = None) -> RunResult:
+    """Run `config`. `sources` holds a session's own datasets (uploads, Hub) by key; `start_from`, a finished
+    run of `first_stage_config(config)`, lets a sequential run skip its first stage."""
     run = _Run(config, log or TrainingLog(), cancel or threading.Event(), sources or {})
-    if splits is not None:
-        run.sources[config.dataset] = splits
     with _PeakMemory(run.device) as memory:
         if config.kind == "zero_shot":
             result = run.zero_shot()
