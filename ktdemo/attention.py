@@ -235,37 +235,58 @@ def parse_heads(spec: str | None, layers: int, heads: int) -> list[tuple[int, in
     return sorted(set(chosen))
 
 
-def self_attention_modules(model) -> list:
-    """Each layer's self-attention module, in layer order (BERT-style encoders: BERT, RoBERTa, MiniLM...)."""
-    found = [module for name, module in model.named_modules()
-             if name.endswith("attention.self") and hasattr(module, "attention_head_size")]
-    if len(found) != model.config.num_hidden_layers:
-        raise ValueError("Head ablation works on BERT-style encoders only; this model's attention is laid out otherwise.")
+# Where each family projects the concatenated heads back to the hidden size (BERT, RoBERTa, ELECTRA first).
+_OUTPUT_PROJECTIONS = ("attention.output.dense", "attention.out_lin", "attention.attn.o")
+
+
+def head_output_projections(model) -> list:
+    """Each layer's attention output projection, in layer order: its input is the heads' outputs side by side."""
+    from .methods import encoder_layers
+
+    try:
+        layers = encoder_layers(model)
+    except AttributeError:
+        layers = []
+    found = [layer.get_submodule(path) for layer in layers for path in _OUTPUT_PROJECTIONS
+             if _has_submodule(layer, path)]
+    if not found or len(found) != model.config.num_hidden_layers:
+        raise ValueError("Head ablation works on BERT, RoBERTa, ELECTRA, DistilBERT and MPNet encoders; "
+                         "this model's attention is laid out otherwise.")
     return found
+
+
+def _has_submodule(module, path: str) -> bool:
+    try:
+        module.get_submodule(path)
+        return True
+    except AttributeError:
+        return False
 
 
 @contextmanager
 def ablated_heads(model, heads: list[tuple[int, int]]):
     """Within the block, the chosen (layer, head) pairs contribute nothing, in this thread only:
-    the model is shared between sessions, so another thread's forward pass must stay untouched."""
+    the model is shared between sessions, so another thread's forward pass must stay untouched.
+
+    A head is switched off by zeroing its slice of the attention output projection's input."""
     owner = threading.get_ident()
-    modules = self_attention_modules(model)
+    projections = head_output_projections(model)
+    size = projections[0].in_features // model.config.num_attention_heads
     by_layer: dict[int, list[int]] = {}
     for layer, head in heads:
         by_layer.setdefault(layer, []).append(head)
 
     def hook_for(heads_here: list[int]):
-        def zero_heads(module, inputs, output):
+        def zero_heads(module, inputs):
             if threading.get_ident() != owner:
-                return output
-            context = output[0].clone()
-            size = module.attention_head_size
+                return None
+            context = inputs[0].clone()
             for head in heads_here:
                 context[..., head * size:(head + 1) * size] = 0
-            return (context, *output[1:])
+            return (context, *inputs[1:])
         return zero_heads
 
-    handles = [modules[layer].register_forward_hook(hook_for(hs)) for layer, hs in by_layer.items()]
+    handles = [projections[layer].register_forward_pre_hook(hook_for(hs)) for layer, hs in by_layer.items()]
     try:
         yield
     finally:
@@ -278,3 +299,84 @@ def inspect_ablated(model, tokenizer, text: str, heads: list[tuple[int, int]],
     """The same prediction with the chosen heads switched off."""
     with ablated_heads(model, heads):
         return inspect(model, tokenizer, text, max_length)
+
+
+def _accuracy(model, tokenizer, texts: list[str], labels: np.ndarray, max_length: int, batch_size: int) -> float:
+    from .evaluation import predict_probabilities  # evaluation pulls in sklearn: only when a ranking is asked for
+
+    probabilities = predict_probabilities(model, tokenizer, texts, max_length, batch_size)
+    return float((probabilities.argmax(axis=1) == labels).mean())
+
+
+def head_importance(model, tokenizer, texts: list[str], labels, max_length: int = 64,
+                    on_head=None, batch_size: int = 16) -> np.ndarray:
+    """(layers, heads): accuracy on the examples minus the accuracy with only that head switched off.
+
+    Positive: the head helps; one flipped prediction of n examples moves it by 1/n. `on_head(done, total)`
+    is called after each head, for a progress bar (one batched pass over the texts per head; small
+    length-sorted batches pad less: ~40% faster than one batch of 64 on CPU).
+    """
+    texts, labels = list(texts), np.asarray(labels)
+    if not texts or len(texts) != len(labels):
+        raise InputError("Head importance needs some examples, each with a label.")
+    layers, heads = len(head_output_projections(model)), model.config.num_attention_heads
+    baseline = _accuracy(model, tokenizer, texts, labels, max_length, batch_size)
+    drop = np.zeros((layers, heads))
+    for index in range(layers * heads):
+        layer, head = divmod(index, heads)
+        with ablated_heads(model, [(layer, head)]):
+            drop[layer, head] = baseline - _accuracy(model, tokenizer, texts, labels, max_length, batch_size)
+        if on_head:
+            on_head(index + 1, layers * heads)
+    return drop
+
+
+# --- Before vs after transfer ------------------------------------------------------------------------------------
+# How far fine-tuning moved each head: Jensen-Shannon divergence between the pretrained and the fine-tuned
+# model's attention rows. Unlike KL it is symmetric and bounded (0 to 1 in bits), and zeros do not explode it.
+
+JS_EPSILON = 1e-12
+
+
+def js_divergence(p, q, axis: int = -1) -> np.ndarray:
+    """Jensen-Shannon divergence, base 2, between distributions along `axis`: 0 identical, 1 disjoint."""
+    p, q = np.asarray(p, dtype=np.float64), np.asarray(q, dtype=np.float64)
+    m = (p + q) / 2
+
+    def kl_to_m(x):  # a zero entry contributes 0 (x log x -> 0); the epsilon only keeps log2 finite
+        return (x * (np.log2(x + JS_EPSILON) - np.log2(m + JS_EPSILON))).sum(axis=axis)
+
+    return np.clip((kl_to_m(p) + kl_to_m(q)) / 2, 0.0, 1.0)
+
+
+@torch.inference_mode()
+def _batch_attentions(model, encoded) -> np.ndarray:
+    """(layers, batch, heads, tokens, tokens) attention weights of one padded batch."""
+    device = next(model.parameters()).device
+    output = model(**{name: tensor.to(device) for name, tensor in encoded.items()}, output_attentions=True)
+    if not output.attentions:
+        raise RuntimeError("The model returned no attention weights; load it with attn_implementation='eager'.")
+    return torch.stack(output.attentions).float().cpu().numpy()
+
+
+def attention_change(before_model, after_model, tokenizer, texts: list[str], max_length: int = 64,
+                     batch_size: int = 32) -> np.ndarray:
+    """(layers, heads): the JS divergence between the two models' attention rows, averaged over the real
+    (non-padding) query tokens of each text, then over the texts. The models must share the tokenizer."""
+    from .evaluation import length_sorted_batches
+
+    texts = [clean_text(text) for text in texts]
+    if not texts:
+        raise InputError("The comparison needs at least one sentence.")
+    total = None
+    for _, encoded in length_sorted_batches(tokenizer, texts, max_length, "cpu", batch_size):
+        before, after = _batch_attentions(before_model, encoded), _batch_attentions(after_model, encoded)
+        if before.shape != after.shape:
+            raise ValueError("The two models have different numbers of layers or heads; they cannot be compared.")
+        # padding keys get weight 0 in both (masked), so they add nothing; padding queries are left out here
+        real = encoded["attention_mask"].numpy().astype(np.float64)  # (batch, tokens)
+        divergence = js_divergence(before, after)  # (layers, batch, heads, queries)
+        per_text = (divergence * real[None, :, None, :]).sum(axis=-1) / real.sum(axis=-1)[None, :, None]
+        summed = per_text.sum(axis=1)  # (layers, heads)
+        total = summed if total is None else total + summed
+    return total / len(texts)

@@ -50,7 +50,7 @@ def fit_linear_probe(model, tokenizer, train: pd.DataFrame, validation: pd.DataF
     deadline = log.train_started + budget_s * (1 - FIT_SHARE) if budget_s else None
     done, stopped = 0, False
     while done < len(order):
-        if cancel.is_set() or (deadline and time.monotonic() > deadline):
+        if cancel.is_set() or (done and deadline and time.monotonic() > deadline):  # always one chunk
             stopped = cancel.is_set()
             break
         _encode(model, tokenizer, order.text.iloc[done:done + CHUNK].tolist(), config.max_length, cache)

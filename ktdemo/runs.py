@@ -120,6 +120,8 @@ class TrainingLog:
     budget_s: float | None = None
     losses: list[tuple[int, float]] = field(default_factory=list)  # (step, training loss)
     evals: list[tuple[int, float]] = field(default_factory=list)  # (step, validation accuracy)
+    probe_text: str | None = None  # set: training snapshots the attention on this sentence (see `timelapse`)
+    snapshots: list = field(default_factory=list)  # timelapse.Snapshot of the last training stage, by step
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started

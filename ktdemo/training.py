@@ -2,7 +2,8 @@
 
 `fine_tune` trains whatever parameters are left trainable (see `methods`) with the Hugging Face
 Trainer: dynamic padding, length-grouped batches, a clock-based learning-rate schedule, periodic
-checks on a validation sample. It leaves the model at the best checkpoint it saw.
+checks on a validation sample, and (when the log has a probe sentence) an attention time-lapse.
+It leaves the model at the best checkpoint it saw.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from datasets import Dataset
 from transformers import DataCollatorWithPadding, PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 
 from .runs import RunConfig, RunFailed, TrainingLog
+from .timelapse import PROBE_TOKENS, Recorder, snapshot_every
 
 VALIDATION_SAMPLE = 128  # periodic checks use a fixed sample: ~1 s on 2 CPU cores, ~10% of the budget
 
@@ -53,6 +55,8 @@ def fine_tune(model, tokenizer, train: pd.DataFrame, validation: pd.DataFrame, c
     log.max_steps, log.budget_s = (0 if by_time else max_steps), budget_s
 
     keeper = _RunCallback(log, cancel, budget_s)
+    every = snapshot_every(step_s, budget_s if by_time else None, max_steps)
+    timelapse = _TimelapseCallback(log, model, tokenizer, every, min(config.max_length, PROBE_TOKENS))
     trainer = Trainer(
         model=model,
         args=_training_arguments(config, max_steps, eval_steps=_steps_between_checks(config, step_s), device=device),
@@ -61,7 +65,7 @@ def fine_tune(model, tokenizer, train: pd.DataFrame, validation: pd.DataFrame, c
         data_collator=collator,
         processing_class=tokenizer,
         compute_metrics=lambda p: {"accuracy": float((p.predictions.argmax(-1) == p.label_ids).mean())},
-        callbacks=[keeper],
+        callbacks=[keeper, timelapse],  # in this order: the time-lapse reads the loss the keeper logged
         optimizers=(optimizer, scheduler),
     )
     trainer.remove_callback(PrinterCallback)  # progress goes to the log, not to stdout
@@ -206,3 +210,31 @@ class _RunCallback(TrainerCallback):
         if accuracy > self.best_accuracy and model is not None:
             self.best_accuracy, self.best_step = accuracy, state.global_step
             self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+class _TimelapseCallback(TrainerCallback):
+    """Snapshots the attention on the log's probe sentence as training goes (see `timelapse`).
+
+    Each snapshot is taken after a step's update and before any checkpoint is restored.
+    """
+
+    def __init__(self, log: TrainingLog, model, tokenizer, every: int, max_length: int):
+        self.log, self.model, self.tokenizer, self.every, self.max_length = log, model, tokenizer, every, max_length
+        self.recorder = None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.log.snapshots = []  # per stage, like the loss curve
+        if self.log.probe_text:
+            self.recorder = Recorder(self.model, self.tokenizer, self.log.probe_text, self.every, self.max_length)
+            self.log.snapshots = self.recorder.snapshots
+            self.recorder.take(0, None)
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        loss = (logs or {}).get("loss")  # logged after the step's update: the model is as this loss left it
+        if self.recorder and loss is not None and math.isfinite(loss):
+            self.recorder.take(state.global_step, float(loss))
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.recorder:
+            losses = self.log.losses
+            self.recorder.take(state.global_step, losses[-1][1] if losses else None, last=True)

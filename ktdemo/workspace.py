@@ -6,6 +6,7 @@ best checkpoint) run replaces the current model, so a failed or cancelled run lo
 """
 from __future__ import annotations
 
+import importlib
 import threading
 from collections import deque
 from dataclasses import asdict, dataclass, field
@@ -75,13 +76,16 @@ class Workspace:
         # gr.State deep-copies each new session's initial value; a copy must never share models or threads.
         return Workspace()
 
-    def start(self, configs: RunConfig | list[RunConfig], study: str | None = None) -> Job:
-        """Start one run, or a study's runs in turn, in the background, unless a job is already running here."""
+    def start(self, configs: RunConfig | list[RunConfig], study: str | None = None,
+              probe_text: str | None = None) -> Job:
+        """Start one run, or a study's runs in turn, in the background, unless a job is already running here.
+
+        `probe_text`: a sentence whose attention is snapshotted during training (the time-lapse)."""
         configs = [configs] if isinstance(configs, RunConfig) else list(configs)
         with self._lock:
             if self.job and self.job.running():
                 raise RuntimeError("A run is already in progress in this session; stop it first.")
-            job = Job(configs, study)
+            job = Job(configs, study, log=TrainingLog(probe_text=probe_text))
             job.thread = threading.Thread(target=self._run, args=(job,), name="ktdemo-train", daemon=True)
             self.job = job
         job.thread.start()
@@ -123,7 +127,7 @@ class Workspace:
 
         for job.index, config in enumerate(job.configs):
             if job.index:
-                job.log = TrainingLog()
+                job.log = TrainingLog(probe_text=job.log.probe_text)
             first = first_stage_config(config) if config.kind == "sequential" else None
             start_from = next((r for r in reversed(self._recent) if r.config == first), None)
             try:
@@ -197,7 +201,7 @@ def summarise(run: RunResult, number: int, study: str | None = None) -> dict:
 
 def warm_up(model: str = models.DEFAULT_MODEL) -> None:
     """Import the training stack and load the default model ahead of the first click (run in a thread)."""
-    from . import transfer  # noqa: F401
+    importlib.import_module("ktdemo.transfer")  # Trainer & co.: seconds to import
 
     models.load_tokenizer(model)
     models.pretrained_classifier(model, data.DATASETS[data.DEFAULT_DATASET].label_names)

@@ -85,3 +85,11 @@ def test_a_study_fills_the_compare_table(app_url, tiny_model):
                                                      examples_per_class="16", api_name="/study")
     assert [row[1] for row in table["data"]] == ["in-domain", "random init (control)"]
     assert len(figures) == 4
+
+
+def test_export_attention_gives_html_png_and_npz(app_url, tiny_model):
+    client = Client(app_url, verbose=False)
+    files, note = client.predict("A fine film.", 1, 1, tiny_model, api_name="/export_attention")
+    paths = [Path(f["value"] if isinstance(f, dict) else f) for f in (files["value"] if isinstance(files, dict) else files)]
+    assert sorted(p.suffix for p in paths) == [".html", ".html", ".npz", ".png", ".png"]
+    assert "every layer" in note

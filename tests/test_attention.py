@@ -121,7 +121,7 @@ def test_ablating_heads_changes_the_logits_then_restores_them(tiny):
 
     model, tokenizer = tiny
     encoded = tokenizer("A gorgeous, moving film.", return_tensors="pt")
-    hooks = [len(m._forward_hooks) for m in attention.self_attention_modules(model)]
+    hooks = [len(m._forward_pre_hooks) for m in attention.head_output_projections(model)]
 
     def forward():
         with torch.no_grad():
@@ -135,7 +135,7 @@ def test_ablating_heads_changes_the_logits_then_restores_them(tiny):
     assert (ablated_hidden - hidden).abs().max() > 1e-3
     assert (ablated_logits - logits).abs().max() > 1e-6
     torch.testing.assert_close(forward()[0], logits)
-    assert [len(m._forward_hooks) for m in attention.self_attention_modules(model)] == hooks  # ours are removed
+    assert [len(m._forward_pre_hooks) for m in attention.head_output_projections(model)] == hooks  # ours are removed
     probabilities = attention.inspect_ablated(model, tokenizer, "A gorgeous, moving film.", [(0, 0)]).probabilities
     assert sum(probabilities.values()) == pytest.approx(1.0)
 

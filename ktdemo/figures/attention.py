@@ -8,6 +8,8 @@ import plotly.graph_objects as go
 
 from .style import BLUE, ORANGE, SEQUENTIAL, layout
 
+DIVERGING = [[0.0, BLUE], [0.5, "#FFFFFF"], [1.0, ORANGE]]  # Okabe-Ito ends: colour-blind safe
+
 
 def probabilities_figure(probabilities: dict[str, float], title: str = "Class probabilities") -> go.Figure:
     labels = list(probabilities)
@@ -69,6 +71,35 @@ def attention_overview_figure(attentions: np.ndarray, selected: tuple[int, int] 
     figure = layout(figure, "All layers × heads (rows: layers, columns: heads)", height=height)
     figure.update_layout(margin={"l": 50, "r": 20, "t": 90, "b": 20})
     return figure
+
+
+def _layer_head_figure(values: np.ndarray, title: str, what: str, **heatmap) -> go.Figure:
+    """A (layers, heads) grid of one number per head: rows L1.. top down, columns H1.., values written in."""
+    layers, heads = values.shape
+    figure = go.Figure(go.Heatmap(
+        z=values, x=[f"H{h + 1}" for h in range(heads)], y=[f"L{l + 1}" for l in range(layers)],
+        texttemplate="%{z:.2f}" if layers * heads <= 144 else None, textfont={"size": 10},
+        hovertemplate=f"%{{y}} %{{x}}: {what} %{{z:.3f}}<extra></extra>", colorbar={"title": {"text": what}},
+        **heatmap))
+    figure.update_xaxes(title_text="head", side="top", showgrid=False)
+    figure.update_yaxes(title_text="layer", autorange="reversed", showgrid=False)
+    figure = layout(figure, title, height=int(min(700, max(260, 150 + 36 * layers))))
+    figure.update_layout(margin={"t": 100})
+    return figure
+
+
+def attention_change_figure(change: np.ndarray) -> go.Figure:
+    """How differently each head attends after fine-tuning: mean JS divergence, 0 (same) to 1 (disjoint)."""
+    return _layer_head_figure(np.asarray(change, dtype=float), "How much each head changed (JS divergence)",
+                              "JS", colorscale=SEQUENTIAL, zmin=0)
+
+
+def head_importance_figure(drop: np.ndarray) -> go.Figure:
+    """Accuracy points lost when each head alone is switched off: orange hurts, blue helps, white neither."""
+    points = 100 * np.asarray(drop, dtype=float)
+    largest = max(float(np.abs(points).max()), 1e-9) if points.size else 1.0
+    return _layer_head_figure(points, "Accuracy lost with each head switched off (points)", "points",
+                              colorscale=DIVERGING, zmin=-largest, zmax=largest)
 
 
 def shaded_tokens_html(tokens: list[str], scores, title: str, signed: bool = False) -> str:

@@ -9,7 +9,10 @@ import tempfile
 import gradio as gr
 
 from .. import data, runs, zeroshot
+from ..figures.attention import attention_heatmap_figure, attention_overview_figure
 from ..figures.compare import domain_gap_figure
+from ..figures.timelapse import timelapse_figure
+from ..timelapse import DEFAULT_PROBE, last_layer_frames
 from ..figures.training import before_after_figure, confusion_figure, training_curves_figure
 from ..workspace import Job, Workspace
 from .data_tab import dataset_choices
@@ -74,15 +77,29 @@ def build(model, dataset, workspace: gr.State) -> list:
     gr.Markdown("A time budget depends on the machine's speed, so a replay lands close to, not exactly on, "
                 "the same figures; add `--max-steps N` (the steps shown above) for an exact, step-for-step replay.",
                 elem_classes="kt-note")
+    with gr.Accordion("Attention time-lapse", open=False, elem_id="timelapse") as lapse_box:
+        probe = gr.Textbox(DEFAULT_PROBE, label="Probe sentence for the time-lapse", elem_id="probe-text",
+                           info="Training snapshots the attention on this sentence every few steps; after the run, "
+                                "step through them. Empty: no time-lapse.")
+        lapse_caption = gr.Markdown(elem_id="timelapse-caption")
+        with gr.Row():
+            lapse_index = gr.Slider(0, 1, value=0, step=1, label="Snapshot (0: before training)", scale=2,
+                                    elem_id="timelapse-snapshot")
+            lapse_layer = gr.Slider(1, 12, value=1, step=1, label="Layer")
+            lapse_head = gr.Slider(1, 12, value=1, step=1, label="Head")
+        with gr.Row():
+            lapse_overview = gr.Plot(label="Every head at this step")
+            lapse_heatmap = gr.Plot(label="The chosen head at this step")
+        lapse_movie = gr.Plot(label="The whole run in one figure: drag its slider (works offline, e.g. on a projector)")
 
     settings = [model, dataset, budget, learning_rate, max_length, per_class, kind, method, source, label_map, adapt,
                 descriptions, nli_model, top_layers, lora_rank, lora_alpha]
 
-    @with_config_parameters()
+    @with_config_parameters(probe_text=DEFAULT_PROBE)
     def train(*values):
-        *values, ws = values
+        *values, probe_text, ws = values
         try:
-            job = ws.start(make_config(*values))
+            job = ws.start(make_config(*values), probe_text=(probe_text or "").strip() or None)
         except (RuntimeError, ValueError, TypeError) as error:
             yield status_html(None, message=str(error)), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
@@ -93,8 +110,14 @@ def build(model, dataset, workspace: gr.State) -> list:
         finally:  # the browser went away mid-run: do not keep training for nobody
             ws.stop()
 
-    start.click(train, [*settings, workspace], [status, curves, results, before_after, confusion, mistakes],
-                api_name="train", concurrency_limit=1, concurrency_id="train", show_progress="hidden")
+    lapse_views = [lapse_caption, lapse_overview, lapse_heatmap]
+    start.click(train, [*settings, probe, workspace], [status, curves, results, before_after, confusion, mistakes],
+                api_name="train", concurrency_limit=1, concurrency_id="train", show_progress="hidden").then(
+        _timelapse_start, workspace, [lapse_box, lapse_index, lapse_layer, lapse_head, lapse_movie, *lapse_views],
+        api_name=False, show_progress="hidden")
+    gr.on([lapse_index.input, lapse_layer.input, lapse_head.input], _timelapse_views,
+          [lapse_index, lapse_layer, lapse_head, workspace], lapse_views, api_name=False, show_progress="hidden",
+          trigger_mode="always_last")
     stop.click(lambda ws: ws.stop() and None, [workspace], None, api_name="stop", concurrency_limit=None,
                show_progress="hidden")
     kind.change(lambda k, m: (gr.update(visible=k in ("cross_domain", "sequential")), gr.update(visible=k == "zero_shot"),
@@ -132,8 +155,9 @@ def make_config(model_key=DEFAULTS.model, dataset_key=DEFAULTS.dataset, budget_s
         top_layers=int(top_layers), lora_rank=int(lora_rank), lora_alpha=int(lora_alpha))
 
 
-def with_config_parameters(*leading: str):
-    """Name a handler's API parameters: `leading` ones, make_config's, then the session workspace `ws`.
+def with_config_parameters(*leading: str, **trailing):
+    """Name a handler's API parameters: `leading` ones, make_config's, `trailing` ones (name=default), then the
+    session workspace `ws`.
 
     Gradio reads the names from the signature; the handlers take `*values` to pass them on unchanged.
     """
@@ -142,6 +166,7 @@ def with_config_parameters(*leading: str):
         handler.__signature__ = inspect.Signature([
             *(inspect.Parameter(name, kind) for name in leading),
             *inspect.signature(make_config).parameters.values(),
+            *(inspect.Parameter(name, kind, default=default) for name, default in trailing.items()),
             inspect.Parameter("ws", kind, default=None)])
         return handler
     return decorate
@@ -163,6 +188,41 @@ def _final(job: Job):
         confusion_figure(run.after.confusion, run.label_names, "Confusion matrix after transfer (test set)"),
         [[row["text"], row["true"], row["predicted"], row["confidence"]] for row in run.misclassified],
     )
+
+
+def _snapshots(ws: Workspace | None) -> list:
+    run = ws.job.result if ws and ws.job else None
+    return run.log.snapshots if run is not None else []
+
+
+def _timelapse_start(ws: Workspace):
+    """After a run: open the time-lapse at its last snapshot, last layer, first head."""
+    snapshots = _snapshots(ws)
+    if not snapshots:
+        note = ("No time-lapse for this run: only runs that fine-tune attention take snapshots (not the linear "
+                "probe or zero-shot), and only with a probe sentence.")
+        return gr.skip(), gr.skip(), gr.skip(), gr.skip(), None, note, None, None
+    layers, heads = snapshots[-1].attentions.shape[:2]
+    last = len(snapshots) - 1
+    movie = timelapse_figure(last_layer_frames(snapshots), snapshots[-1].tokens, [s.step for s in snapshots],
+                             [s.caption() for s in snapshots])
+    return (gr.update(open=True), gr.update(maximum=last, value=last), gr.update(maximum=layers, value=layers),
+            gr.update(maximum=heads, value=1), movie, *_timelapse_views(last, layers, 1, ws))
+
+
+def _timelapse_views(index, layer_no, head_no, ws: Workspace):
+    """(caption, overview, head heatmap) of one snapshot."""
+    snapshots = _snapshots(ws)
+    if not snapshots:
+        return "", None, None
+    shot = snapshots[min(max(int(index), 0), len(snapshots) - 1)]
+    attentions = shot.attentions.astype("float32")  # plotly draws no float16
+    layers, heads = attentions.shape[:2]
+    l, h = min(max(int(layer_no), 1), layers) - 1, min(max(int(head_no), 1), heads) - 1
+    stages = ws.job.result.stats.get("stages", [])
+    note = f" · {html.escape(stages[-1]['stage'])}" if len(stages) > 1 else ""  # snapshots are the last stage's
+    return (f"**{shot.caption()}**{note}", attention_overview_figure(attentions, selected=(l, h)),
+            attention_heatmap_figure(attentions[l, h], shot.tokens, f"Layer {l + 1}, head {h + 1} · step {shot.step}"))
 
 
 def _comparison_figure(run):
