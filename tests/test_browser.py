@@ -52,6 +52,7 @@ def test_predict_with_enter_then_train_then_see_the_fine_tuned_attention(page, t
     page.get_by_text("held-out test examples").wait_for()
     page.screenshot(path=ARTIFACTS / "train-done.png", full_page=True)
     assert "after" in page.locator("#train-results").inner_text()
+    page.locator("#timelapse-caption").get_by_text("step").first.wait_for()  # the time-lapse opened on its own
 
     page.get_by_role("tab", name="Predict & attention").click()
     page.get_by_role("button", name="Predict", exact=True).click()
