@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
 from . import attention, data, models
+from .hosting import on_gpu
 from .runs import RunCancelled, RunConfig, RunFailed, TrainingLog
 
 KEEP_MODELS = 3  # recent fine-tuned models kept per session, for sequential transfer to start from
@@ -131,7 +132,8 @@ class Workspace:
             first = first_stage_config(config) if config.kind == "sequential" else None
             start_from = next((r for r in reversed(self._recent) if r.config == first), None)
             try:
-                result = run_transfer(config, job.log, job.cancel, sources=self.datasets, start_from=start_from)
+                result = on_gpu(run_transfer)(config, job.log, job.cancel, sources=self.datasets,
+                                              start_from=start_from)
             except (RunCancelled, RunFailed, models.ModelError, ValueError) as error:
                 job.error = str(error)
                 job.log.phase = "stopped" if isinstance(error, RunCancelled) else "failed"
