@@ -5,15 +5,15 @@ import html
 import inspect
 import json
 import tempfile
+from pathlib import Path
 
 import gradio as gr
 
-from .. import data, runs, zeroshot
+from .. import data, presets, report, runs, zeroshot
 from ..figures.attention import attention_heatmap_figure, attention_overview_figure
-from ..figures.compare import domain_gap_figure
 from ..figures.timelapse import timelapse_figure
 from ..timelapse import DEFAULT_PROBE, last_layer_frames
-from ..figures.training import before_after_figure, confusion_figure, training_curves_figure
+from ..figures.training import confusion_figure, training_curves_figure
 from ..workspace import Job, Workspace
 from .data_tab import dataset_choices
 
@@ -25,10 +25,14 @@ KIND_CHOICES = [("In-domain", "in_domain"), ("Cross-domain", "cross_domain"), ("
 METHOD_CHOICES = [("Full fine-tune", "full"), ("Top layers", "top_layers"), ("Linear probe", "linear_probe"),
                   ("LoRA", "lora"), ("Auto", "auto")]
 ADAPT_CHOICES = ["0", "8", "32", "128"]
+NO_RUN = "Finish a run first: the downloads are of its results."
 
 
 def build(model, dataset, workspace: gr.State) -> list:
     """The tab's controls; returns the inputs of `make_config`, for the Compare tab's studies."""
+    preset = gr.Dropdown(list(presets.PRESETS), value=None, label="Lesson presets", elem_id="preset",
+                         info="One click fills every setting below for a lesson.")
+    preset_note = gr.Markdown(elem_id="preset-note")
     with gr.Row():
         kind = gr.Radio(KIND_CHOICES, value="in_domain", label="Kind of transfer", elem_id="kind", scale=3)
         method = gr.Radio(METHOD_CHOICES, value="full", label="Method: which weights move", elem_id="method", scale=2)
@@ -71,6 +75,11 @@ def build(model, dataset, workspace: gr.State) -> list:
         confusion = gr.Plot(label="Confusion matrix")
     mistakes = gr.Dataframe(headers=["text", "true", "predicted", "confidence"], label="Most confident mistakes on the test set",
                             wrap=True, interactive=False, column_widths=["64%", "12%", "12%", "12%"])
+    with gr.Row():
+        report_button = gr.Button("Download report (HTML + JSON)", size="sm", elem_id="download-report")
+        model_button = gr.Button("Download the fine-tuned model (zip)", size="sm", elem_id="download-model")
+    take_home_note = gr.Markdown(elem_id="take-home-note")
+    take_home = gr.File(label="Take it home", file_count="multiple", visible=False, elem_id="take-home-files")
     with gr.Row():
         export = gr.Button("Export this run's config (JSON)", size="sm")
         config_file = gr.File(label="Replay it: python -m ktdemo train --config run.json", visible=False)
@@ -131,6 +140,9 @@ def build(model, dataset, workspace: gr.State) -> list:
            max_length.release], _plan, [*settings, workspace], plan, api_name="plan", show_progress="hidden",
           trigger_mode="always_last")
     export.click(_export, workspace, config_file, api_name="export_config", show_progress="hidden")
+    preset.change(_apply_preset, preset, [*settings, preset_note], api_name="preset", show_progress="hidden")
+    report_button.click(_report_files, workspace, [take_home, take_home_note], api_name="report")
+    model_button.click(_model_file, workspace, [take_home, take_home_note], api_name="model_zip")
     return settings
 
 
@@ -226,11 +238,7 @@ def _timelapse_views(index, layer_no, head_no, ws: Workspace):
 
 
 def _comparison_figure(run):
-    if run.config.kind != "cross_domain":
-        return before_after_figure(run.before.summary(), run.after.summary())
-    bars = {name: metrics.accuracy for name, metrics in run.scores.items()}
-    bars[f"target test ({run.dataset_name})" + (" after adapting" if run.config.adapt_per_class else "")] = run.after.accuracy
-    return domain_gap_figure(bars)
+    return report.comparison_figure(run)  # the same figure as in the downloadable report
 
 
 def results_markdown(run) -> str:
@@ -318,3 +326,38 @@ def _export(ws: Workspace):
     with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="ktdemo-run-", delete=False) as file:
         json.dump(json.loads(run.config.to_json()), file, indent=2)
     return gr.update(value=file.name, visible=True)
+
+
+def _apply_preset(name: str | None):
+    """Every setting of the lesson preset `name`, in `settings` order, then its note."""
+    if not name:
+        return (*[gr.skip()] * len(inspect.signature(make_config).parameters), "")
+    values = presets.preset_values(name)
+    values["descriptions"] = values["descriptions"] or _default_descriptions(values["dataset_key"])
+    return (*[values[key] for key in inspect.signature(make_config).parameters],
+            f"**{html.escape(name)}:** {presets.PRESETS[name].note}")
+
+
+def _report_files(ws: Workspace):
+    """(the report as HTML and JSON, a note) for the session's last run."""
+    run = ws.job.result if ws.job else None
+    if run is None:
+        return gr.update(visible=False), NO_RUN
+    folder = Path(tempfile.mkdtemp(prefix="ktdemo-report-"))
+    page = report.report_html(run, folder / "report.html")
+    (folder / "run.json").write_text(json.dumps(report.report_json(run), indent=2), encoding="utf-8")
+    return (gr.update(value=[str(page), str(folder / "run.json")], visible=True),
+            "The report is one file with its figures inside: it opens offline in any browser.")
+
+
+def _model_file(ws: Workspace):
+    """(the fine-tuned model as a zip, a note) for the session's last run."""
+    run = ws.job.result if ws.job else None
+    if run is None:
+        return gr.update(visible=False), NO_RUN
+    try:
+        path = report.model_zip(run, Path(tempfile.mkdtemp(prefix="ktdemo-model-")) / "model.zip")
+    except ValueError as error:  # a zero-shot run has no model
+        return gr.update(visible=False), str(error)
+    return (gr.update(value=[str(path)], visible=True),
+            "Unzip it and load the folder with `AutoModelForSequenceClassification.from_pretrained`.")

@@ -1,0 +1,223 @@
+"""Take a run home: a self-contained HTML report, its JSON, and the fine-tuned model as a zip.
+
+The HTML opens offline (plotly.js is inlined once, every figure reuses it) and escapes every text that
+came from data: test texts and label names are user input. The zip is a plain `save_pretrained` folder
+(safetensors, tokenizer, model card, run.json) that `AutoModelForSequenceClassification.from_pretrained`
+loads. No UI code here.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import html
+import json
+import platform
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+from . import data, models
+from .figures.compare import domain_gap_figure
+from .figures.training import before_after_figure, confusion_figure, training_curves_figure
+from .runs import HUB_PREFIX
+
+NO_MODEL = "A zero-shot run trains no model; there is nothing to export."
+STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;
+vertical-align:top}th{background:#f3f3f3}pre{background:#f7f7f7;padding:1em;overflow:auto}.note{color:#555}"""
+
+
+# --- JSON ------------------------------------------------------------------------------------------------------
+
+def report_json(result) -> dict:
+    """The run as plain JSON data: config, held-out scores, what training did, when and with what."""
+    report = {
+        "dataset": result.dataset_name,
+        "label_names": list(result.label_names),
+        "config": dataclasses.asdict(result.config),
+        "before": result.before.summary(),
+        "after": {**result.after.summary(), "confusion": result.after.confusion},
+        "scores": {name: metrics.summary() for name, metrics in result.scores.items()},
+        "stats": result.stats,
+        "curves": {"losses": result.log.losses, "evals": result.log.evals},
+        "mistakes": result.misclassified,
+        "finished_at": _finished_at(result),
+        "versions": _versions(),
+    }
+    return json.loads(json.dumps(report, default=_plain))  # numpy scalars and tuples become plain JSON
+
+
+def _finished_at(result) -> str:
+    """Wall-clock end of the run: the log's clock is monotonic, so count back from now."""
+    end = result.log.started + result.stats.get("total_seconds", result.log.elapsed())
+    moment = time.time() - (time.monotonic() - end)
+    return datetime.datetime.fromtimestamp(moment, datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def _versions() -> dict:
+    import torch
+    import transformers
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__}
+
+
+def _plain(value):
+    return value.tolist() if hasattr(value, "tolist") else str(value)
+
+
+# --- HTML ------------------------------------------------------------------------------------------------------
+
+def report_html(result, path) -> Path:
+    """One HTML file: tables, figures (plotly.js inlined once), mistakes and the JSON; opens offline."""
+    report = report_json(result)
+    title = f"ktdemo run: {result.config.kind.replace('_', '-')} transfer to {result.dataset_name}"
+    parts = [
+        f"<h1>{_e(title)}</h1>",
+        f'<p class="note">Finished {_e(report["finished_at"])} · model {_e(result.config.model)} · '
+        f'method {_e(result.config.method)} · {_e(_work(result.stats))}</p>',
+        "<h2>Held-out results</h2>", _table(["", "accuracy", "macro-F1", "examples"], _result_rows(result)),
+        "<h2>Figures</h2>", *_figures_html(result),
+        "<h2>Most confident mistakes on the test set</h2>",
+        _table(["text", "true", "predicted", "confidence"],
+               [[row["text"], row["true"], row["predicted"], f"{row['confidence']:.3f}"]
+                for row in result.misclassified]) if result.misclassified else "<p>No mistakes.</p>",
+        "<h2>Run config</h2>", _table(["setting", "value"], [[k, _value(v)] for k, v in report["config"].items()]),
+        f"<details><summary>The run as JSON</summary><pre>{_e(json.dumps(report, indent=2))}</pre></details>",
+    ]
+    page = (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'
+            f"<style>{STYLE}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n")
+    path = Path(path)
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def comparison_figure(result):
+    """Before vs after, or for a cross-domain run the accuracy at each step of the domain shift."""
+    if result.config.kind != "cross_domain":
+        return before_after_figure(result.before.summary(), result.after.summary())
+    bars = {name: metrics.accuracy for name, metrics in result.scores.items()}
+    adapted = " after adapting" if result.config.adapt_per_class else ""
+    bars[f"target test ({result.dataset_name}){adapted}"] = result.after.accuracy
+    return domain_gap_figure(bars)
+
+
+def report_figures(result) -> list:
+    """The run's figures in reading order; no training curves when nothing was trained."""
+    figures = [training_curves_figure(result.log.losses, result.log.evals)] if result.log.losses else []
+    return figures + [comparison_figure(result), confusion_figure(result.after.confusion, result.label_names,
+                                                                  "Confusion matrix after transfer (test set)")]
+
+
+def _figures_html(result) -> list[str]:
+    # The first figure carries plotly.js (~4.7 MB, no CDN); the others reuse it.
+    return [figure.to_html(full_html=False, include_plotlyjs=i == 0, config={"displaylogo": False})
+            for i, figure in enumerate(report_figures(result))]
+
+
+def _result_rows(result) -> list[list[str]]:
+    start = "random" if result.config.kind == "from_scratch" else "pretrained"
+    after = "zero-shot, no training" if result.config.kind == "zero_shot" else \
+        f"after {result.stats['train_seconds']:.0f} s of training ({result.config.method.replace('_', ' ')})"
+    named = [(f"before: {start} encoder, untrained head", result.before), (after, result.after),
+             *result.scores.items()]
+    return [[name, f"{m.accuracy:.1%}", f"{m.macro_f1:.1%}", f"{m.examples:,}"] for name, m in named]
+
+
+def _work(stats: dict) -> str:
+    return (f"{stats['steps']} steps · {stats['examples_seen']:,} examples seen · {stats['trainable_params']:,} of "
+            f"{stats['total_params']:,} parameters trained · {stats['device']}")
+
+
+def _table(headers: list[str], rows: list[list]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _value(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _e(text) -> str:
+    return html.escape(str(text))
+
+
+# --- The model -------------------------------------------------------------------------------------------------
+
+def model_zip(result, path) -> Path:
+    """The fine-tuned model as a zip of a `save_pretrained` folder, with a model card and run.json at its root."""
+    if result.model is None:
+        raise ValueError(NO_MODEL)
+    path = Path(path)
+    with tempfile.TemporaryDirectory(prefix="ktdemo-model-") as folder:
+        folder = Path(folder)
+        result.model.save_pretrained(folder, safe_serialization=True)
+        result.tokenizer.save_pretrained(folder)
+        report = report_json(result)
+        (folder / "README.md").write_text(model_card(result, report), encoding="utf-8")
+        (folder / "run.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            for file in sorted(folder.rglob("*")):
+                if file.is_file():
+                    archive.write(file, file.relative_to(folder).as_posix())
+    return path
+
+
+def model_card(result, report: dict) -> str:
+    """A Hugging Face model card: front matter the Hub reads, then the run in words and numbers."""
+    config, after = result.config, result.after
+    base = models.resolve(config.model).hub_id
+    dataset = _dataset_id(config.dataset)
+    front = ["---", "library_name: transformers", "pipeline_tag: text-classification", f"base_model: {base}",
+             *([f"datasets:\n- {dataset}"] if dataset else []), "metrics:\n- accuracy\n- f1",
+             "tags:\n- ktdemo\n- knowledge-transfer", "---"]
+    scores = "\n".join(f"| {name} | {metrics['accuracy']:.1%} | {metrics['macro_f1']:.1%} |"
+                       for name, metrics in [("before (untrained head)", report["before"]),
+                                             ("**this model**", report["after"]), *report["scores"].items()])
+    source = f" (trained on {config.source_dataset} first)" if config.source_dataset else ""
+    return "\n".join(front) + f"""
+
+# {base} fine-tuned on {result.dataset_name}
+
+Made with ktdemo: {config.kind.replace('_', '-')} transfer, method {config.method.replace('_', ' ')}{source}.
+Labels: {', '.join(result.label_names)}.
+
+## Held-out test metrics ({after.examples:,} examples)
+
+| | accuracy | macro-F1 |
+|---|---|---|
+{scores}
+
+## Use
+
+```python
+from transformers import pipeline
+classifier = pipeline("text-classification", model="path/to/this/folder")
+```
+
+## Training
+
+{_work(result.stats)}; {result.stats['train_seconds']:.0f} s, finished {report['finished_at']}.
+The full config, curves and statistics are in `run.json`; its `config` entry, saved as a file, replays
+the run: `python -m ktdemo train --config config.json`.
+
+## Data
+
+{_dataset_note(config.dataset)}
+"""
+
+
+def _dataset_id(dataset: str) -> str:
+    """The dataset's Hugging Face Hub id, when it has one."""
+    if dataset.startswith(HUB_PREFIX):
+        return dataset[len(HUB_PREFIX):]
+    spec = data.DATASETS.get(dataset)
+    return spec.hub_id if spec else ""
+
+
+def _dataset_note(dataset: str) -> str:
+    spec = data.DATASETS.get(dataset)
+    if spec is None:
+        return f"`{dataset}`: a dataset of the session (Hub or upload)."
+    return f"{spec.name}: {spec.description} Source: {spec.source}. Licence: {spec.licence}."
