@@ -56,7 +56,7 @@ def test_predict_with_enter_then_train_then_see_the_fine_tuned_attention(page, t
 
     page.get_by_role("tab", name="Predict & attention").click()
     page.get_by_role("button", name="Predict", exact=True).click()
-    page.get_by_text("Fine-tuned").first.wait_for()
+    page.locator("#predict-note").get_by_text("Fine-tuned").wait_for()
     page.locator("#heatmap .js-plotly-plot").wait_for()
     page.screenshot(path=ARTIFACTS / "predict-fine-tuned.png", full_page=True)
 
@@ -77,3 +77,12 @@ def test_cross_domain_options_then_the_compare_tab(page, tiny_model):
     page.get_by_role("tab", name="Compare").click()
     expect(page.locator("#runs-table")).to_contain_text("in-domain")  # the earlier run is listed
     page.screenshot(path=ARTIFACTS / "compare.png", full_page=True)
+
+
+def test_learn_tab_draws_every_view(page, tiny_model):
+    page.get_by_role("tab", name="Learn").click()
+    page.locator("#learn-show").click()
+    page.locator("#learn-steps .js-plotly-plot").wait_for()
+    page.locator("#learn-residual .js-plotly-plot").wait_for()
+    page.locator("#learn-steps-text").get_by_text("attends most to").wait_for()
+    page.screenshot(path=ARTIFACTS / "learn.png", full_page=True)

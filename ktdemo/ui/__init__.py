@@ -8,7 +8,7 @@ import gradio as gr
 from .. import data, models
 from .. import workspace as workspaces
 from ..workspace import Workspace, release
-from . import compare_tab, data_tab, predict_tab, train_tab
+from . import compare_tab, data_tab, learn_tab, predict_tab, train_tab
 
 CSS = (Path(__file__).resolve().parents[2] / "assets" / "style.css").read_text()
 THEME = gr.themes.Soft(primary_hue="blue", secondary_hue="orange")
@@ -39,6 +39,8 @@ def build_demo() -> gr.Blocks:
             compare.select(refresh, workspace, outputs, api_name="compare", show_progress="hidden")
             with gr.Tab("Predict & attention", id="predict"):
                 predict_tab.build(model, dataset, workspace)
+            with gr.Tab("Learn", id="learn"):
+                learn_tab.build(model, dataset, workspace)
     return demo
 
 

@@ -203,7 +203,7 @@ def _final(job: Job):
 
 
 def _snapshots(ws: Workspace | None) -> list:
-    run = ws.job.result if ws and ws.job else None
+    run = _last_run(ws) if ws else None
     return run.log.snapshots if run is not None else []
 
 
@@ -231,7 +231,7 @@ def _timelapse_views(index, layer_no, head_no, ws: Workspace):
     attentions = shot.attentions.astype("float32")  # plotly draws no float16
     layers, heads = attentions.shape[:2]
     l, h = min(max(int(layer_no), 1), layers) - 1, min(max(int(head_no), 1), heads) - 1
-    stages = ws.job.result.stats.get("stages", [])
+    stages = _last_run(ws).stats.get("stages", [])
     note = f" · {html.escape(stages[-1]['stage'])}" if len(stages) > 1 else ""  # snapshots are the last stage's
     return (f"**{shot.caption()}**{note}", attention_overview_figure(attentions, selected=(l, h)),
             attention_heatmap_figure(attentions[l, h], shot.tokens, f"Layer {l + 1}, head {h + 1} · step {shot.step}"))
@@ -319,13 +319,18 @@ def _plan(*values) -> str:
 
 
 def _export(ws: Workspace):
-    run = ws.job.result if ws.job else None
+    run = _last_run(ws)
     if run is None:
         gr.Warning("Finish a run first: its config is what gets exported.")
         return gr.update(visible=False)
     with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="ktdemo-run-", delete=False) as file:
         json.dump(json.loads(run.config.to_json()), file, indent=2)
     return gr.update(value=file.name, visible=True)
+
+
+def _last_run(ws: Workspace):
+    """The session's last finished run (the last of a study), or None."""
+    return ws.job.result if ws.job else None
 
 
 def _apply_preset(name: str | None):
@@ -340,7 +345,7 @@ def _apply_preset(name: str | None):
 
 def _report_files(ws: Workspace):
     """(the report as HTML and JSON, a note) for the session's last run."""
-    run = ws.job.result if ws.job else None
+    run = _last_run(ws)
     if run is None:
         return gr.update(visible=False), NO_RUN
     folder = Path(tempfile.mkdtemp(prefix="ktdemo-report-"))
@@ -352,7 +357,7 @@ def _report_files(ws: Workspace):
 
 def _model_file(ws: Workspace):
     """(the fine-tuned model as a zip, a note) for the session's last run."""
-    run = ws.job.result if ws.job else None
+    run = _last_run(ws)
     if run is None:
         return gr.update(visible=False), NO_RUN
     try:
