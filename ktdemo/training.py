@@ -8,6 +8,7 @@ It leaves the model at the best checkpoint it saw.
 from __future__ import annotations
 
 import math
+import shutil
 import tempfile
 import threading
 import time
@@ -70,12 +71,15 @@ def fine_tune(model, tokenizer, train: pd.DataFrame, validation: pd.DataFrame, c
     )
     trainer.remove_callback(PrinterCallback)  # progress goes to the log, not to stdout
     log.train_started = time.monotonic()
-    trainer.train()
-    seconds = time.monotonic() - log.train_started
-    if keeper.failure:
-        raise RunFailed(keeper.failure)
-    if not keeper.stopped_by_user:
-        trainer.evaluate()  # the final weights compete with the best checkpoint too
+    try:
+        trainer.train()
+        seconds = time.monotonic() - log.train_started
+        if keeper.failure:
+            raise RunFailed(keeper.failure)
+        if not keeper.stopped_by_user:
+            trainer.evaluate()  # the final weights compete with the best checkpoint too
+    finally:
+        shutil.rmtree(trainer.args.output_dir, ignore_errors=True)  # saves nothing there, but it exists
     if keeper.best_state is not None:  # None only when stopped before the first check: keep the weights as they are
         model.load_state_dict(keeper.best_state)
     steps = trainer.state.global_step
@@ -162,6 +166,7 @@ def _training_arguments(config: RunConfig, max_steps: int, eval_steps: int, devi
         eval_strategy="steps",
         eval_steps=eval_steps,
         logging_steps=1,
+        logging_nan_inf_filter=False,  # else the Trainer hides NaN losses and RunFailed never fires
         save_strategy="no",
         report_to="none",
         disable_tqdm=True,

@@ -139,7 +139,7 @@ class Workspace:
                 job.log.phase = "stopped" if isinstance(error, RunCancelled) else "failed"
                 return
             except Exception as error:  # noqa: BLE001 - a crash must never take the session down with it
-                job.error = f"The run failed: {type(error).__name__}: {str(error).splitlines()[0][:200]}"
+                job.error = failure_sentence(error)
                 job.log.phase = "failed"
                 return
             with self._lock:
@@ -172,6 +172,15 @@ class Workspace:
         if self._last_inspection is None or self._last_inspection[0] != key:
             self._last_inspection = (key, attention.inspect(view.model, view.tokenizer, text))
         return self._last_inspection[1]
+
+
+def failure_sentence(error: BaseException) -> str:
+    """An unexpected error as one sentence; running out of memory gets advice."""
+    text = str(error).strip()
+    if isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError" or "out of memory" in text.lower():
+        return ("The run ran out of memory; try a smaller model, batch size or max length. "
+                "The previous model is unchanged.")
+    return f"The run failed: {type(error).__name__}: {text.splitlines()[0][:200] if text else 'no details'}"
 
 
 def summarise(run: RunResult, number: int, study: str | None = None) -> dict:

@@ -17,7 +17,8 @@ UPLOAD_CAP_MB = 5 * data.MAX_UPLOAD_MB  # Gradio refuses larger uploads before s
 
 
 def build_demo() -> gr.Blocks:
-    with gr.Blocks(title="ktdemo · knowledge transfer with Transformers") as demo:
+    # delete_cache: files Gradio keeps for downloads and uploads are removed after two hours.
+    with gr.Blocks(title="ktdemo · knowledge transfer with Transformers", delete_cache=(3600, 7200)) as demo:
         workspace = gr.State(Workspace, time_to_live=SESSION_TTL_S, delete_callback=release)
         gr.Markdown("# ktdemo · knowledge transfer with Transformers\n"
                     "Pick a pretrained Transformer and a dataset, fine-tune it for a minute, then look inside: "

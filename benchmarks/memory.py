@@ -1,0 +1,117 @@
+"""Memory across consecutive runs in one process: does RSS grow run after run?
+
+    python benchmarks/memory.py                       # 20 runs of the default model, both modes
+    python benchmarks/memory.py --model tiny --runs 5 --mode fresh
+
+Modes: "same" trains every run in one Workspace (it keeps at most KEEP_MODELS recent models, so
+its growth is measured from run KEEP_MODELS + 1);
+"fresh" gives each run a new Workspace and releases it afterwards, as an ended session does.
+RSS is printed after each run (after gc, and after glibc's malloc_trim so freed memory is returned);
+the growth from the first run to the last is what should stay flat.
+"""
+from __future__ import annotations
+
+import argparse
+import ctypes
+import gc
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import psutil  # noqa: E402
+
+
+def rss_mb(trim: bool) -> float:
+    gc.collect()
+    if trim:
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):
+            pass
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def tiny_model(folder: Path) -> str:
+    """A 2-layer random BERT with the bundled tokenizer (like the tests'), for quick runs."""
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from ktdemo import models
+
+    tokenizer = models.load_tokenizer(models.DEFAULT_MODEL)
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=128)
+    BertForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    models.register_model(models.ModelSpec("tiny", "tiny", "tiny", "random", path=str(folder)))
+    return "tiny"
+
+
+def series(mode: str, runs: int, config, trim: bool) -> list[float]:
+    from ktdemo.workspace import Workspace, release
+
+    print(f"\nmode {mode}: {runs} runs")
+    shared = Workspace()
+    sizes = []
+    for number in range(1, runs + 1):
+        workspace = shared if mode == "same" else Workspace()
+        started = time.monotonic()
+        job = workspace.start(config)
+        job.wait()
+        if job.error:
+            raise SystemExit(f"run {number} failed: {job.error}")
+        accuracy = job.result.after.accuracy
+        del job
+        if mode == "fresh":
+            release(workspace)
+        del workspace
+        sizes.append(rss_mb(trim))
+        growth = sizes[-1] - sizes[0]
+        print(f"run {number:2d}: {time.monotonic() - started:5.1f} s · accuracy {accuracy:.1%} · "
+              f"RSS {sizes[-1]:7.1f} MB · since run 1 {growth:+7.1f} MB", flush=True)
+    release(shared)
+    return sizes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="minilm", help='a catalog key, or "tiny" for a random 2-layer BERT')
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--per-class", type=int, default=64)
+    parser.add_argument("--max-steps", type=int, default=10)
+    parser.add_argument("--mode", choices=["same", "fresh", "both"], default="both")
+    parser.add_argument("--no-trim", action="store_true", help="skip malloc_trim before measuring")
+    parser.add_argument("--limit-mb", type=float, default=100.0,
+                        help="fail if RSS grows more than this from the first run to the last (per mode)")
+    args = parser.parse_args(argv)
+
+    import tempfile
+
+    from ktdemo.runs import RunConfig
+    from ktdemo.workspace import KEEP_MODELS
+
+    print(f"start: RSS {rss_mb(not args.no_trim):.1f} MB")
+    model = args.model
+    if model == "tiny":
+        model = tiny_model(Path(tempfile.mkdtemp(prefix="ktdemo-memory-")))
+    config = RunConfig(model=model, per_class=args.per_class, max_steps=args.max_steps, time_budget_s=None)
+    failed = False
+    for mode in (["same", "fresh"] if args.mode == "both" else [args.mode]):
+        sizes = series(mode, args.runs, config, not args.no_trim)
+        # "same" keeps up to KEEP_MODELS recent models by design: measure growth once that window is full
+        base = min(KEEP_MODELS, len(sizes) - 1) if mode == "same" else 0
+        growth = sizes[-1] - sizes[base]
+        later = sizes[len(sizes) // 2:]
+        slope = (later[-1] - later[0]) / max(1, len(later) - 1)
+        print(f"mode {mode}: RSS first {sizes[0]:.1f} MB, last {sizes[-1]:.1f} MB, max {max(sizes):.1f} MB, "
+              f"growth from run {base + 1} {growth:+.1f} MB, second-half slope {slope:+.2f} MB/run")
+        failed |= growth > args.limit_mb
+    print("verdict:", "RSS grew beyond the limit" if failed else "no growth beyond the limit")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,210 @@
+"""Faults: Stop at any phase, a run that breaks (NaN loss, out of memory, a raised error), a missing model or Hub.
+
+Whatever happens, the session stays consistent (no job left running, a new run can start), the
+previous model stays and still predicts, and the user reads one sentence, never a traceback.
+"""
+import time
+
+import pytest
+import torch
+
+from ktdemo import attention, methods, models, transfer
+from ktdemo.runs import RunConfig
+from ktdemo.workspace import Workspace, summarise
+
+SENTENCE = "A fine, moving film."
+
+
+def tiny(tiny_model, **overrides):
+    values = dict(model=tiny_model, per_class=8, time_budget_s=None, max_steps=2, batch_size=8, max_length=32)
+    values.update(overrides)
+    return RunConfig(**values)
+
+
+@pytest.fixture(scope="module")
+def first_run(tiny_model):
+    workspace = Workspace()
+    job = workspace.start(tiny(tiny_model))
+    assert job.wait(120) and job.error is None
+    return job.result
+
+
+@pytest.fixture
+def trained(first_run):
+    """A workspace whose first run finished: its `current` is the model every fault must keep."""
+    workspace = Workspace()
+    workspace.current = first_run
+    workspace.history.append(summarise(first_run, 1))
+    return workspace
+
+
+def one_sentence(message: str | None) -> bool:
+    return bool(message) and "\n" not in message and "Traceback" not in message and len(message) < 300
+
+
+def assert_consistent(workspace: Workspace, previous) -> None:
+    """No job left running, the previous model still answers, and the session can train again."""
+    assert not workspace.job.running()
+    assert attention.inspect(previous.model, previous.tokenizer, SENTENCE).probabilities
+    view = workspace.model_view(previous.config.model, previous.config.dataset)
+    assert view.trained and workspace.inspect(view, SENTENCE).prediction in previous.label_names
+
+
+def stop_when(monkeypatch, owner, name: str):
+    """Set the run's cancel event the moment `owner.name` is entered, then let it carry on."""
+    original = getattr(owner, name)
+    if owner is transfer:  # fine_tune(model, tokenizer, train, validation, config, log, cancel, ...)
+        def hooked(*args, **kwargs):
+            args[6].set()
+            return original(*args, **kwargs)
+    else:
+        def hooked(self, *args, **kwargs):
+            self.cancel.set()
+            return original(self, *args, **kwargs)
+    monkeypatch.setattr(owner, name, hooked)
+
+
+@pytest.mark.parametrize("owner, name, phase", [
+    (transfer._Run, "splits", "loading data"),
+    (transfer._Run, "_starting_model", "loading model"),
+    (transfer._Run, "_score_untrained", "scoring the untrained head"),
+])
+def test_stop_before_training_keeps_the_previous_model(trained, tiny_model, monkeypatch, owner, name, phase):
+    previous, runs = trained.current, len(trained.history)
+    seen = []
+    original_enter = transfer._Run.enter
+    monkeypatch.setattr(transfer._Run, "enter", lambda self, p: (seen.append(p), original_enter(self, p))[1])
+    stop_when(monkeypatch, owner, name)
+    job = trained.start(tiny(tiny_model, seed=1))
+    assert job.wait(60)
+    assert phase in seen
+    assert job.log.phase == "stopped" and one_sentence(job.error) and "unchanged" in job.error
+    assert trained.current is previous and len(trained.history) == runs
+    assert_consistent(trained, previous)
+
+
+def test_stop_during_training_keeps_a_checkpoint_and_the_previous_model_usable(trained, tiny_model, monkeypatch):
+    previous = trained.current
+    stop_when(monkeypatch, transfer, "fine_tune")
+    job = trained.start(tiny(tiny_model, seed=1, max_steps=50))
+    assert job.wait(60) and job.error is None
+    assert job.log.phase == "stopped" and job.result.stats["stopped_by_user"] and job.result.stats["steps"] < 50
+    assert trained.current is job.result  # a stopped run keeps its best checkpoint, as documented
+    assert_consistent(trained, previous)
+    assert_consistent(trained, trained.current)
+
+
+def test_stop_while_evaluating_leaves_the_session_consistent(trained, tiny_model, monkeypatch):
+    previous = trained.current
+    stop_when(monkeypatch, transfer._Run, "_score_trained")
+    job = trained.start(tiny(tiny_model, seed=1))
+    assert job.wait(60) and job.error is None
+    assert job.log.phase in ("done", "stopped") and trained.current is job.result
+    assert_consistent(trained, previous)
+
+
+def test_stop_pressed_while_watching_the_phase_ends_a_long_run_quickly(trained, tiny_model):
+    """The way the UI does it: poll the log, press Stop once training shows."""
+    previous = trained.current
+    job = trained.start(tiny(tiny_model, seed=1, max_steps=None, time_budget_s=60, per_class=None))
+    deadline = time.monotonic() + 60
+    while not job.log.phase.startswith("training") and job.running() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert job.log.phase.startswith("training")
+    stopped_at = time.monotonic()
+    assert trained.stop()
+    assert job.wait(30) and time.monotonic() - stopped_at < 30
+    assert job.log.phase == "stopped" and job.result.stats["stopped_by_user"]
+    assert_consistent(trained, previous)
+
+
+@pytest.mark.parametrize("error, words", [
+    (torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 7.79 GiB total capacity)"),
+     "memory"),
+    (RuntimeError("DefaultCPUAllocator: not enough memory: you tried to allocate 123456789 bytes."), "memory"),
+    (MemoryError(), "memory"),  # no message at all
+    (RuntimeError("something broke\n  File 'x.py', line 3, in <module>"), "something broke"),
+])
+def test_a_failing_run_says_so_in_one_sentence_and_keeps_the_previous_model(trained, tiny_model, monkeypatch,
+                                                                              error, words):
+    previous, runs = trained.current, len(trained.history)
+
+    def broken(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(transfer, "fine_tune", broken)
+    job = trained.start(tiny(tiny_model, seed=1))
+    assert job.wait(60)
+    assert job.log.phase == "failed" and one_sentence(job.error) and words in job.error
+    assert trained.current is previous and len(trained.history) == runs
+    assert_consistent(trained, previous)
+
+
+def test_nan_loss_fails_the_run_with_one_sentence(trained, tiny_model, monkeypatch):
+    previous = trained.current
+    prepare = methods.prepare
+
+    def poisoned(model, config):
+        model = prepare(model, config)
+        with torch.no_grad():
+            for name, parameter in model.named_parameters():
+                if "classifier" in name:
+                    parameter.fill_(float("nan"))
+        return model
+
+    monkeypatch.setattr(methods, "prepare", poisoned)
+    job = trained.start(tiny(tiny_model, seed=1, max_steps=4))
+    assert job.wait(60)
+    assert job.log.phase == "failed" and one_sentence(job.error) and "NaN" in job.error
+    assert trained.current is previous
+    assert_consistent(trained, previous)
+
+
+def test_a_huge_learning_rate_never_crashes_the_session(trained, tiny_model):
+    """lr=1e6: either the loss blows up (one sentence) or the run ends; the session is fine either way."""
+    previous = trained.current
+    job = trained.start(tiny(tiny_model, seed=1, learning_rate=1e6, max_steps=6))
+    assert job.wait(60)
+    if job.error:
+        assert job.log.phase == "failed" and one_sentence(job.error) and trained.current is previous
+    assert_consistent(trained, previous)
+
+
+@pytest.mark.parametrize("model", ["no-such-owner/no-such-model", "no-such-model"])
+def test_an_unknown_model_id_gives_one_sentence(trained, model):
+    previous = trained.current
+    job = trained.start(tiny(model))
+    assert job.wait(60)
+    assert job.log.phase == "failed" and one_sentence(job.error) and model in job.error
+    assert trained.current is previous
+    assert_consistent(trained, previous)
+
+
+def test_a_model_missing_on_the_hub_is_named_as_missing():
+    class RepositoryNotFoundError(Exception):  # what huggingface_hub raises, by name
+        pass
+
+    spec = models.resolve("someone/nothing-here")
+    error = models.explain_load_error(spec, RepositoryNotFoundError("404 Client Error: Repository Not Found"))
+    assert str(error) == "No model 'someone/nothing-here' was found on the Hugging Face Hub."
+
+
+def test_an_unreachable_hub_is_said_fast(monkeypatch, tiny_model):
+    monkeypatch.setattr(models, "hub_unreachable", lambda timeout=3.0: True)
+    started = time.monotonic()
+    with pytest.raises(models.ModelError, match="Hub is unreachable") as caught:
+        models.pretrained_classifier("someone/some-model", ["a", "b"])
+    assert one_sentence(str(caught.value)) and time.monotonic() - started < 5
+    with pytest.raises(models.ModelError, match="Hub is unreachable"):
+        models.load_tokenizer("someone/other-model")
+    assert models.pretrained_classifier(tiny_model, ["a", "b"]) is not None  # local models never ask the Hub
+
+
+def test_an_unreachable_hub_fails_a_run_but_not_the_session(trained, monkeypatch):
+    monkeypatch.setattr(models, "hub_unreachable", lambda timeout=3.0: True)
+    previous = trained.current
+    job = trained.start(tiny("someone/some-model"))
+    assert job.wait(30)
+    assert job.log.phase == "failed" and one_sentence(job.error) and "unreachable" in job.error
+    assert trained.current is previous
+    assert_consistent(trained, previous)
