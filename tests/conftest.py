@@ -25,6 +25,28 @@ def build_tiny_model(folder, **config_overrides) -> str:
     return str(folder)
 
 
+def assert_ablation_moves_the_output(model, tokenizer) -> None:
+    """Switching heads off changes the output, and the output is as before once the block ends."""
+    import torch
+
+    from ktdemo import attention
+
+    encoded = tokenizer("A gorgeous, moving film.", return_tensors="pt")
+
+    def forward():
+        with torch.no_grad():
+            output = model(**encoded, output_hidden_states=True)
+        return output.logits, output.hidden_states[-1]
+
+    logits, hidden = forward()
+    with attention.ablated_heads(model, [(0, 0), (1, 1)]):
+        ablated_logits, ablated_hidden = forward()
+    # random weights are small, so the logits move little; the (layer-normed) last hidden state moves clearly
+    assert (ablated_hidden - hidden).abs().max() > 1e-3
+    assert (ablated_logits - logits).abs().max() > 1e-6
+    torch.testing.assert_close(forward()[0], logits)
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> str:
     """Registers the tiny model in the catalog under TINY_MODEL and returns its key."""

@@ -10,7 +10,7 @@ import zipfile
 
 import numpy as np
 import pytest
-import torch
+from conftest import assert_ablation_moves_the_output
 
 from ktdemo import attention, models
 from ktdemo.runs import RunConfig
@@ -127,20 +127,7 @@ def test_split_words_merge_back(arch, loaded):
 
 
 def test_ablating_heads_changes_the_output(loaded):
-    model, tokenizer = loaded
-    encoded = tokenizer("A gorgeous, moving film.", return_tensors="pt")
-
-    def forward():
-        with torch.no_grad():
-            output = model(**encoded, output_hidden_states=True)
-        return output.logits, output.hidden_states[-1]
-
-    logits, hidden = forward()
-    with attention.ablated_heads(model, [(0, 0), (1, 1)]):
-        ablated_logits, ablated_hidden = forward()
-    assert (ablated_hidden - hidden).abs().max() > 1e-3
-    assert (ablated_logits - logits).abs().max() > 1e-6
-    torch.testing.assert_close(forward()[0], logits)  # the hooks are gone
+    assert_ablation_moves_the_output(*loaded)
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from conftest import assert_ablation_moves_the_output
 
 from ktdemo import attention, models
 
@@ -117,24 +118,9 @@ def test_cls_attention_is_last_layer_first_row_head_mean():
 # --- head ablation -----------------------------------------------------------------------------------------------
 
 def test_ablating_heads_changes_the_logits_then_restores_them(tiny):
-    import torch
-
     model, tokenizer = tiny
-    encoded = tokenizer("A gorgeous, moving film.", return_tensors="pt")
     hooks = [len(m._forward_pre_hooks) for m in attention.head_output_projections(model)]
-
-    def forward():
-        with torch.no_grad():
-            output = model(**encoded, output_hidden_states=True)
-        return output.logits, output.hidden_states[-1]
-
-    logits, hidden = forward()
-    with attention.ablated_heads(model, [(0, 0), (1, 1)]):
-        ablated_logits, ablated_hidden = forward()
-    # random weights are small, so the logits move little; the (layer-normed) last hidden state moves clearly
-    assert (ablated_hidden - hidden).abs().max() > 1e-3
-    assert (ablated_logits - logits).abs().max() > 1e-6
-    torch.testing.assert_close(forward()[0], logits)
+    assert_ablation_moves_the_output(model, tokenizer)
     assert [len(m._forward_pre_hooks) for m in attention.head_output_projections(model)] == hooks  # ours are removed
     probabilities = attention.inspect_ablated(model, tokenizer, "A gorgeous, moving film.", [(0, 0)]).probabilities
     assert sum(probabilities.values()) == pytest.approx(1.0)
