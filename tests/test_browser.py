@@ -86,3 +86,27 @@ def test_learn_tab_draws_every_view(page, tiny_model):
     page.locator("#learn-residual .js-plotly-plot").wait_for()
     page.locator("#learn-steps-text").get_by_text("attends most to").wait_for()
     page.screenshot(path=ARTIFACTS / "learn.png", full_page=True)
+
+
+def test_a_lesson_preset_fills_the_settings_and_runs(page, tiny_model):
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Train").click()
+    choose(page, "Lesson presets", "Spam filter from 16 examples per class")
+    expect(page.locator("#preset-note")).to_contain_text("16 ham and 16 spam")
+    expect(page.get_by_label("Target dataset").first).to_have_value("SMS spam")
+    budget = page.locator("#budget input[type=number]")
+    budget.fill("5")  # the preset says 30 s; a test run needs only to finish
+    budget.press("Enter")
+    page.locator("#start-training").click()
+    expect(page.locator("#train-results")).to_contain_text("SMS spam", timeout=180_000)
+    page.screenshot(path=ARTIFACTS / "preset-spam.png", full_page=True)
+
+
+def test_dark_theme_on_a_projector_sized_screen(page, app_url):
+    dark = page.context.browser.new_page(viewport={"width": 1280, "height": 720})  # one Playwright per thread
+    dark.goto(app_url + "?__theme=dark")
+    dark.get_by_role("tab", name="Train").wait_for()
+    assert "dark" in (dark.locator("body").get_attribute("class") or "")
+    dark.screenshot(path=ARTIFACTS / "dark-720p.png")
+    dark.close()

@@ -62,7 +62,8 @@ def build(train_settings: list, workspace: gr.State):
             ws.stop()
 
     run_study.click(run, [study, study_budget, kshot_methods, *train_settings, workspace], [status, curves, *outputs],
-                    api_name="study", concurrency_limit=1, concurrency_id="train", show_progress="hidden")
+                    api_name="study", concurrency_limit=1, concurrency_id="train", show_progress="minimal",
+                    show_progress_on=status)
     stop.click(lambda ws: ws.stop() and None, [workspace], None, api_name=False, show_progress="hidden")
     return refresh, outputs
 

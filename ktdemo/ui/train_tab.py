@@ -121,7 +121,8 @@ def build(model, dataset, workspace: gr.State) -> list:
 
     lapse_views = [lapse_caption, lapse_overview, lapse_heatmap]
     start.click(train, [*settings, probe, workspace], [status, curves, results, before_after, confusion, mistakes],
-                api_name="train", concurrency_limit=1, concurrency_id="train", show_progress="hidden").then(
+                api_name="train", concurrency_limit=1, concurrency_id="train",
+                show_progress="minimal", show_progress_on=status).then(  # shows the place in the queue
         _timelapse_start, workspace, [lapse_box, lapse_index, lapse_layer, lapse_head, lapse_movie, *lapse_views],
         api_name=False, show_progress="hidden")
     gr.on([lapse_index.input, lapse_layer.input, lapse_head.input], _timelapse_views,
