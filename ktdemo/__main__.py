@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib
-import importlib.util
 import json
-import math
 import os
 import sys
 import threading
@@ -28,17 +25,15 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from . import data, models
 from .attention import DISPLAY_TOKENS, inspect, parse_heads
-from .evaluation import length_sorted_batches, score
+from .evaluation import predict_probabilities, score
 from .runs import RunConfig, TrainingLog, parse_label_map
 
 RUN_FILE = "run.json"  # in a saved model folder: the run it came from (its RunConfig under "config")
 BATCH_SIZE = 64  # evaluation's default batches: the same batches give the same numbers as the run's "after"
-REPORT_MODULE = "ktdemo.report"  # HTML run reports; optional, imported only when asked for
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--budget", dest="time_budget_s", type=float, help="alias of --time-budget-s")
     train.add_argument("--save", metavar="DIR", help="save the trained model, its tokenizer and run.json here, "
                        "for evaluate, predict, attention and export")
-    train.add_argument("--report", metavar="FILE.html", help="write the run's HTML report here (needs ktdemo.report)")
+    train.add_argument("--report", metavar="FILE.html", help="write the run's HTML report here")
 
     evaluate = _model_command(commands, "evaluate", "held-out metrics of a model as JSON")
     evaluate.add_argument("--split", choices=("test", "validation"), default="test", help="default 'test'")
@@ -121,8 +116,6 @@ def _train_config(parser: argparse.ArgumentParser, args) -> RunConfig:
         parser.error(str(error))
     if args.save and config.kind == "zero_shot":
         parser.error("A zero-shot run trains no model: there is nothing to --save.")
-    if args.report and importlib.util.find_spec(REPORT_MODULE) is None:
-        parser.error("--report needs ktdemo.report, which this installation lacks.")
     return config
 
 
@@ -148,21 +141,14 @@ def _train(args) -> dict:
               "after": result.after.summary(),
               "scores": {name: metrics.summary() for name, metrics in result.scores.items()},
               "stats": result.stats}
-    if args.save:
-        output["saved"] = _save(result, Path(args.save), output)
-    if args.report:
-        output["report"] = str(importlib.import_module(REPORT_MODULE).report_html(result, args.report))
+    if args.save or args.report:
+        from . import report  # figures and plotly: only when asked for
+
+        if args.save:  # what the other commands read, as in the app's model zip; run.json is this output
+            output["saved"] = str(report.save_model(result, args.save, dict(output)))
+        if args.report:
+            output["report"] = str(report.report_html(result, args.report))
     return output
-
-
-def _save(result, folder: Path, output: dict) -> str:
-    """What the other commands need, as in the app's model zip: a `save_pretrained` folder (safetensors only:
-    the loaders accept nothing else) with the run's JSON, its config under "config", as run.json."""
-    folder.mkdir(parents=True, exist_ok=True)
-    result.model.save_pretrained(folder, safe_serialization=True)
-    result.tokenizer.save_pretrained(folder)
-    (folder / RUN_FILE).write_text(json.dumps(output, indent=2))
-    return str(folder)
 
 
 @contextmanager
@@ -229,14 +215,8 @@ def _load_saved(folder: Path):
     key = str(folder.resolve())
     spec = models.ModelSpec(key, folder.name, key, "A model saved by `python -m ktdemo train --save`.", path=key)
     models.register_model(spec)
-    from transformers import AutoModelForSequenceClassification
-
-    try:  # its own head: pretrained_classifier would put a fresh one on top
-        model = AutoModelForSequenceClassification.from_pretrained(
-            key, use_safetensors=True, trust_remote_code=False, attn_implementation="eager", local_files_only=True)
-    except Exception as error:  # noqa: BLE001 - one sentence, as for every model load
-        raise models.explain_load_error(spec, error) from error
-    return model.eval().to(models.pick_device()), models.load_tokenizer(key), _saved_run(folder / RUN_FILE)
+    model = models.load_classifier(key)  # its own head: pretrained_classifier would put a fresh one on top
+    return model.to(models.pick_device()), models.load_tokenizer(key), _saved_run(folder / RUN_FILE)
 
 
 def _saved_run(path: Path) -> RunConfig | None:
@@ -303,17 +283,12 @@ def _read_lines(path: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-@torch.inference_mode()
 def _probabilities(loaded: _Loaded, texts: list[str], max_length: int) -> np.ndarray:
     """evaluation.predict_probabilities with a progress bar: the same batches, so the same numbers."""
-    model = loaded.model
-    out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
-    batches = length_sorted_batches(loaded.tokenizer, texts, max_length, model.device, BATCH_SIZE)
-    total = math.ceil(len(texts) / BATCH_SIZE)
-    for batch, encoded in tqdm(batches, total=total, desc="scoring", unit="batch", file=sys.stderr,
-                               disable=total < 2):  # a bar only where there is something to wait for
-        out[batch] = torch.softmax(model(**encoded).logits.float(), dim=-1).cpu().numpy()
-    return out
+    def bar(batches, total):  # a bar only where there is something to wait for
+        return tqdm(batches, total=total, desc="scoring", unit="batch", file=sys.stderr, disable=total < 2)
+
+    return predict_probabilities(loaded.model, loaded.tokenizer, texts, max_length, BATCH_SIZE, progress=bar)
 
 
 def _attention(args) -> dict:
@@ -336,8 +311,8 @@ def _attention(args) -> dict:
 
 
 def _export(args) -> dict:
-    """The saved folder as one zip (weights, tokenizer, run.json): a RunResult only exists inside `train`,
-    so a model saved from there is what the command line can hand on."""
+    """The saved folder as one zip (weights, tokenizer, model card, run.json): a RunResult only exists
+    inside `train`, so a model saved from there is what the command line can hand on."""
     folder = _model_folder(Path(args.model))
     files = sorted(path for path in folder.iterdir() if path.is_file())
     out = Path(args.out)

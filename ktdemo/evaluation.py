@@ -1,6 +1,7 @@
 """Held-out metrics: batched inference and sklearn scores."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -49,12 +50,16 @@ def length_sorted_batches(tokenizer, texts: list[str], max_length: int, device, 
 
 
 @torch.inference_mode()
-def predict_probabilities(model, tokenizer, texts: list[str], max_length: int, batch_size: int = 64) -> np.ndarray:
-    """Class probabilities for many texts."""
+def predict_probabilities(model, tokenizer, texts: list[str], max_length: int, batch_size: int = 64,
+                          progress=None) -> np.ndarray:
+    """Class probabilities for many texts; `progress(batches, total)` may wrap the batches (a progress bar)."""
     was_training = model.training
     model.eval()
     out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
-    for batch, encoded in length_sorted_batches(tokenizer, texts, max_length, model.device, batch_size):
+    batches = length_sorted_batches(tokenizer, texts, max_length, model.device, batch_size)
+    if progress:
+        batches = progress(batches, math.ceil(len(texts) / batch_size))
+    for batch, encoded in batches:
         out[batch] = torch.softmax(model(**encoded).logits.float(), dim=-1).cpu().numpy()
     model.train(was_training)
     return out

@@ -149,6 +149,22 @@ def load_tokenizer(model: str):
         raise explain_load_error(spec, error) from error
 
 
+def load_classifier(model: str) -> PreTrainedModel:
+    """A trained sequence classifier with its own head (an NLI model, a folder saved after a run), loaded
+    as safely as `pretrained_classifier`: safetensors only, never remote code, eager attention."""
+    from transformers import AutoModelForSequenceClassification
+
+    spec = resolve(model)
+    source, local = model_source(spec)
+    try:
+        classifier = AutoModelForSequenceClassification.from_pretrained(
+            source, local_files_only=local, attn_implementation="eager", use_safetensors=True,
+            trust_remote_code=False)
+    except Exception as error:  # noqa: BLE001 - every failure becomes one sentence for the user
+        raise explain_load_error(spec, error) from error
+    return classifier.eval()
+
+
 @functools.lru_cache(maxsize=4)
 def _pretrained(model: str, label_names: tuple[str, ...], seed: int) -> PreTrainedModel:
     from transformers import AutoModelForSequenceClassification, set_seed

@@ -145,18 +145,26 @@ def _e(text) -> str:
 
 # --- The model -------------------------------------------------------------------------------------------------
 
-def model_zip(result, path) -> Path:
-    """The fine-tuned model as a zip of a `save_pretrained` folder, with a model card and run.json at its root."""
+def save_model(result, folder, run: dict | None = None) -> Path:
+    """The fine-tuned model as a `save_pretrained` folder (safetensors only: the loaders accept nothing else),
+    its tokenizer, a model card, and `run` (default: `report_json`) as run.json, its config under "config"."""
     if result.model is None:
         raise ValueError(NO_MODEL)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    result.model.save_pretrained(folder, safe_serialization=True)
+    result.tokenizer.save_pretrained(folder)
+    report = report_json(result)
+    (folder / "README.md").write_text(model_card(result, report), encoding="utf-8")
+    (folder / "run.json").write_text(json.dumps(run if run is not None else report, indent=2), encoding="utf-8")
+    return folder
+
+
+def model_zip(result, path) -> Path:
+    """The fine-tuned model as a zip of a `save_model` folder, everything at the zip's root."""
     path = Path(path)
     with tempfile.TemporaryDirectory(prefix="ktdemo-model-") as folder:
-        folder = Path(folder)
-        result.model.save_pretrained(folder, safe_serialization=True)
-        result.tokenizer.save_pretrained(folder)
-        report = report_json(result)
-        (folder / "README.md").write_text(model_card(result, report), encoding="utf-8")
-        (folder / "run.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+        folder = save_model(result, folder)
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
             for file in sorted(folder.rglob("*")):
                 if file.is_file():

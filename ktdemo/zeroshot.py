@@ -91,20 +91,12 @@ def similarity_probabilities(model_key: str, texts, descriptions: list[str], max
 @functools.lru_cache(maxsize=2)
 def _nli_model(nli_model: str):
     """An NLI checkpoint with its own trained head, and the index of its 'entailment' class."""
-    from transformers import AutoModelForSequenceClassification
-
-    spec = models.resolve(nli_model)
-    source, local = models.model_source(spec)
-    try:
-        model = AutoModelForSequenceClassification.from_pretrained(
-            source, use_safetensors=True, trust_remote_code=False, local_files_only=local,
-            attn_implementation="eager")
-    except Exception as error:  # noqa: BLE001 - every failure becomes one sentence for the user
-        raise models.explain_load_error(spec, error) from error
+    model = models.load_classifier(nli_model)  # its own trained head
     entailment = [i for i, name in model.config.id2label.items() if str(name).lower().startswith("entail")]
     if not entailment:
-        raise models.ModelError(f"'{spec.hub_id}' is not an NLI model: its labels have no 'entailment'.")
-    return model.eval(), int(entailment[0])
+        raise models.ModelError(f"'{models.resolve(nli_model).hub_id}' is not an NLI model: "
+                                "its labels have no 'entailment'.")
+    return model, int(entailment[0])
 
 
 @torch.inference_mode()
