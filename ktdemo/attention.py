@@ -215,8 +215,8 @@ def cls_rollout(attentions: np.ndarray) -> np.ndarray:
 
 
 # --- Head ablation -------------------------------------------------------------------------------------------------
-# transformers 5 dropped BERT's `head_mask` argument, so a forward hook zeroes the chosen heads' slices of each
-# self-attention output (the concatenated per-head contexts, before the output projection mixes them).
+# transformers 5 dropped BERT's `head_mask` argument, so a forward pre-hook on each layer's attention output
+# projection zeroes the chosen heads' slices of its input (the concatenated per-head contexts, before it mixes them).
 
 HEAD_PATTERN = re.compile(r"^\s*L(\d+)\s*H(\d+)\s*$", re.IGNORECASE)
 

@@ -115,13 +115,20 @@ def _figures_html(result) -> list[str]:
             for i, figure in enumerate(report_figures(result))]
 
 
+def result_rows(result) -> list[tuple[str, object]]:
+    """(name, Metrics) of every held-out result of a run: before, after, then its other scores (source test,
+    before adapting...). The Train tab and the report show the same rows."""
+    s, config = result.stats, result.config
+    start = "random" if config.kind == "from_scratch" else "pretrained"
+    after = {"zero_shot": f"zero-shot ({s.get('zero_shot_method', '')}), no training",
+             "from_scratch": f"{s['train_seconds']:.0f} s of training from random weights"}.get(
+        config.kind, f"{s['train_seconds']:.0f} s of transfer ({config.method.replace('_', ' ')})")
+    return [(f"before: {start} encoder, untrained head", result.before), (f"after: {after}", result.after),
+            *result.scores.items()]
+
+
 def _result_rows(result) -> list[list[str]]:
-    start = "random" if result.config.kind == "from_scratch" else "pretrained"
-    after = "zero-shot, no training" if result.config.kind == "zero_shot" else \
-        f"after {result.stats['train_seconds']:.0f} s of training ({result.config.method.replace('_', ' ')})"
-    named = [(f"before: {start} encoder, untrained head", result.before), (after, result.after),
-             *result.scores.items()]
-    return [[name, f"{m.accuracy:.1%}", f"{m.macro_f1:.1%}", f"{m.examples:,}"] for name, m in named]
+    return [[name, f"{m.accuracy:.1%}", f"{m.macro_f1:.1%}", f"{m.examples:,}"] for name, m in result_rows(result)]
 
 
 def _work(stats: dict) -> str:

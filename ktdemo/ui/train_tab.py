@@ -243,17 +243,16 @@ def _comparison_figure(run):
 
 
 def results_markdown(run) -> str:
-    s, config = run.stats, run.config
+    s = run.stats
     stopped = " (stopped early by you; the best checkpoint was kept)" if s["stopped_by_user"] else ""
     if s["test_examples"] < s["test_split_examples"]:
         stopped += f", of the {s['test_split_examples']:,} in the test split"
-    after = {"zero_shot": f"zero-shot ({s.get('zero_shot_method', '')}), no training",
-             "from_scratch": f"{s['train_seconds']:.0f} s of training from random weights"}.get(
-        config.kind, f"{s['train_seconds']:.0f} s of transfer ({config.method.replace('_', ' ')})")
-    rows = [f"| before: {'random' if config.kind == 'from_scratch' else 'pretrained'} encoder, untrained head | "
-            f"{run.before.accuracy:.1%} | {run.before.macro_f1:.1%} |",
-            f"| **after: {after}** | **{run.after.accuracy:.1%}** | **{run.after.macro_f1:.1%}** |"]
-    rows += [f"| {html.escape(name)} | {m.accuracy:.1%} | {m.macro_f1:.1%} |" for name, m in run.scores.items()]
+    rows = []
+    for name, metrics in report.result_rows(run):
+        cells = [html.escape(name), f"{metrics.accuracy:.1%}", f"{metrics.macro_f1:.1%}"]
+        if metrics is run.after:  # the run's result, in bold
+            cells = [f"**{cell}**" for cell in cells]
+        rows.append("| " + " | ".join(cells) + " |")
     lines = [f"### Result on {s['test_examples']:,} held-out test examples of {html.escape(run.dataset_name)}{stopped}",
              "| | accuracy | macro-F1 |\n|---|---|---|\n" + "\n".join(rows), _work_line(s)]
     if s.get("descriptions"):
