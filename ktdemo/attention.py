@@ -13,6 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .evaluation import length_sorted_batches, predict_probabilities
+from .methods import encoder_layers
+
 MAX_CHARS = 20_000  # longer text is cut before tokenising: the display shows at most max_length tokens anyway
 DISPLAY_TOKENS = 128
 
@@ -241,8 +244,6 @@ _OUTPUT_PROJECTIONS = ("attention.output.dense", "attention.out_lin", "attention
 
 def head_output_projections(model) -> list:
     """Each layer's attention output projection, in layer order: its input is the heads' outputs side by side."""
-    from .methods import encoder_layers
-
     try:
         layers = encoder_layers(model)
     except AttributeError:
@@ -302,8 +303,6 @@ def inspect_ablated(model, tokenizer, text: str, heads: list[tuple[int, int]],
 
 
 def _accuracy(model, tokenizer, texts: list[str], labels: np.ndarray, max_length: int, batch_size: int) -> float:
-    from .evaluation import predict_probabilities  # evaluation pulls in sklearn: only when a ranking is asked for
-
     probabilities = predict_probabilities(model, tokenizer, texts, max_length, batch_size)
     return float((probabilities.argmax(axis=1) == labels).mean())
 
@@ -363,8 +362,6 @@ def attention_change(before_model, after_model, tokenizer, texts: list[str], max
                      batch_size: int = 32) -> np.ndarray:
     """(layers, heads): the JS divergence between the two models' attention rows, averaged over the real
     (non-padding) query tokens of each text, then over the texts. The models must share the tokenizer."""
-    from .evaluation import length_sorted_batches
-
     texts = [clean_text(text) for text in texts]
     if not texts:
         raise InputError("The comparison needs at least one sentence.")

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
 
 @dataclass
@@ -29,6 +28,8 @@ class Metrics:
 
 
 def score(labels, predictions, num_labels: int) -> Metrics:
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score  # ~1 s to import: not at app start-up
+
     labels, predictions = np.asarray(labels), np.asarray(predictions)
     classes = list(range(num_labels))
     return Metrics(
