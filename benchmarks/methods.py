@@ -31,7 +31,8 @@ RUNS = {
     "control: random init, default recipe": {"kind": "from_scratch"},
     "zero-shot similarity (no training)": {"kind": "zero_shot"},
     "baseline: run_glue recipe": {"learning_rate": 5e-5, "batch_size": 8, "max_length": 128, "warmup_ratio": 0.0,
-                                  "freeze_embeddings": False, "head_lr_scale": 1.0, "epochs": 3},
+                                  "freeze_embeddings": False, "head_lr_scale": 1.0, "pooling": "cls", "warm_start": "none",
+                                  "epochs": 3},
 }
 
 

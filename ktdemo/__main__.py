@@ -205,7 +205,7 @@ def _load(args) -> _Loaded:
     config = _config(args, None)
     spec = data.DATASETS.get(config.dataset)
     label_names = list(spec.label_names) if spec else _splits(config).label_names
-    model = models.pretrained_classifier(args.model, label_names, config.seed)
+    model = models.pretrained_classifier(args.model, label_names, config.seed, config.pooling)
     return _Loaded(model.to(models.pick_device()), models.load_tokenizer(args.model), config)
 
 

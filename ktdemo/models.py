@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from . import heads
 from .network import hub_unreachable, is_hub_id
 
 if TYPE_CHECKING:
@@ -152,33 +153,55 @@ def load_tokenizer(model: str):
 def load_classifier(model: str) -> PreTrainedModel:
     """A trained sequence classifier with its own head (an NLI model, a folder saved after a run), loaded
     as safely as `pretrained_classifier`: safetensors only, never remote code, eager attention."""
-    from transformers import AutoModelForSequenceClassification
+    from transformers import AutoConfig
 
     spec = resolve(model)
     source, local = model_source(spec)
     try:
-        classifier = AutoModelForSequenceClassification.from_pretrained(
-            source, local_files_only=local, attn_implementation="eager", use_safetensors=True,
-            trust_remote_code=False)
+        config = AutoConfig.from_pretrained(source, local_files_only=local, trust_remote_code=False)
+        model_class = heads.classifier_class(config, getattr(config, heads.POOLING_KEY, None) or "cls")
+        classifier = model_class.from_pretrained(source, config=config, local_files_only=local,
+                                                 attn_implementation="eager", use_safetensors=True,
+                                                 trust_remote_code=False)
     except Exception as error:  # noqa: BLE001 - every failure becomes one sentence for the user
         raise explain_load_error(spec, error) from error
     return classifier.eval()
 
 
+@functools.lru_cache(maxsize=16)
+def natural_pooling(model: str) -> str:
+    """"mean" for a sentence encoder trained with mean pooling (its sentence-transformers files say so),
+    else "cls": the pooling of the family's standard classifier."""
+    spec = resolve(model)
+    local = spec.local_source()
+    if local:
+        return "mean" if heads.sentence_pooling(local) == "mean" else "cls"
+    if hub_unreachable():
+        return "cls"
+    try:
+        from huggingface_hub import snapshot_download
+
+        folder = snapshot_download(spec.hub_id, allow_patterns=["modules.json", "*Pooling/config.json"])
+    except Exception:  # noqa: BLE001 - no sentence-transformers files (or no answer): the standard head
+        return "cls"
+    return "mean" if heads.sentence_pooling(folder) == "mean" else "cls"
+
+
 @functools.lru_cache(maxsize=4)
-def _pretrained(model: str, label_names: tuple[str, ...], seed: int) -> PreTrainedModel:
-    from transformers import AutoModelForSequenceClassification, set_seed
+def _pretrained(model: str, label_names: tuple[str, ...], seed: int, pooling: str) -> PreTrainedModel:
+    from transformers import AutoConfig, set_seed
 
     spec = resolve(model)
     source, local = model_source(spec)
     set_seed(seed)  # the new classifier head starts from the same weights for the same seed
     try:
-        classifier = AutoModelForSequenceClassification.from_pretrained(
+        config = AutoConfig.from_pretrained(
+            source, local_files_only=local, trust_remote_code=False, num_labels=len(label_names),
+            id2label=dict(enumerate(label_names)), label2id={name: i for i, name in enumerate(label_names)})
+        classifier = heads.classifier_class(config, pooling).from_pretrained(
             source,
+            config=config,
             local_files_only=local,
-            num_labels=len(label_names),
-            id2label=dict(enumerate(label_names)),
-            label2id={name: i for i, name in enumerate(label_names)},
             attn_implementation="eager",  # eager is the implementation that returns attention weights
             ignore_mismatched_sizes=True,  # a checkpoint's own head may have another number of classes
             use_safetensors=True,
@@ -189,9 +212,11 @@ def _pretrained(model: str, label_names: tuple[str, ...], seed: int) -> PreTrain
     return classifier.eval()
 
 
-def pretrained_classifier(model: str, label_names, seed: int = 0) -> PreTrainedModel:
-    """The pretrained encoder with a fresh, untrained head, shared and read-only (cached)."""
-    return _pretrained(resolve(model).key, tuple(label_names), seed)
+def pretrained_classifier(model: str, label_names, seed: int = 0, pooling: str | None = None) -> PreTrainedModel:
+    """The pretrained encoder with a fresh, untrained head, shared and read-only (cached). `pooling`:
+    "cls" (the family's standard head), "mean" (see `heads`), None or "auto": the encoder's own (`natural_pooling`)."""
+    key = resolve(model).key
+    return _pretrained(key, tuple(label_names), seed, natural_pooling(key) if pooling in (None, "auto") else pooling)
 
 
 def trainable_copy(model: PreTrainedModel) -> PreTrainedModel:

@@ -18,7 +18,7 @@ DEFAULT_VALUES = {
     "length": _DEFAULTS.max_length, "examples_per_class": "all", "kind": "in_domain", "method": "full",
     "source_key": "rotten_tomatoes", "label_map": "", "adapt_per_class": "0", "descriptions": "",
     "nli_model": "", "top_layers": _DEFAULTS.top_layers, "lora_rank": _DEFAULTS.lora_rank,
-    "lora_alpha": _DEFAULTS.lora_alpha,
+    "lora_alpha": _DEFAULTS.lora_alpha, "warm_start": _DEFAULTS.warm_start, "pooling": _DEFAULTS.pooling,
 }
 
 

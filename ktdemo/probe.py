@@ -1,7 +1,8 @@
 """Linear probe: fit only the classifier's last linear layer on frozen features.
 
-The features (the input of that layer: BERT's pooled [CLS]) come from forward passes only and are
-cached per model and text, so a second probe on the same data takes a second or two. scikit-learn's
+The features (the input of that layer: BERT's pooled [CLS], or a sentence encoder's normalised mean)
+come from forward passes only and are cached per model and text for bundled data, so a second probe
+on the same data takes a second or two. scikit-learn's
 logistic regression fits them; its weights are then written into the model, so the probed model
 predicts and shows attention like any other.
 """
@@ -25,8 +26,14 @@ FIT_SHARE = 0.15  # of the budget kept for the logistic-regression fit
 VALIDATION_TEXTS = 256  # for choosing the regularisation: ~2 s to encode
 C_GRID = (0.1, 1.0, 10.0)  # inverse regularisation strengths tried on validation
 
-# (model key, max length) -> {text: feature vector}; only for untouched pretrained encoders.
+# (model key, max length, pooling) -> {text: feature vector}: untouched pretrained encoders on bundled data only
+# (a session's texts never outlive it here).
 _FEATURES: dict[tuple, dict[str, np.ndarray]] = {}
+
+
+def feature_cache(cache_key: tuple | None) -> dict[str, np.ndarray]:
+    """The process-wide cache for `cache_key`, or a fresh dict (not kept) for None."""
+    return _FEATURES.setdefault(cache_key, {}) if cache_key else {}
 
 
 def last_linear(model) -> nn.Linear:
@@ -37,31 +44,32 @@ def last_linear(model) -> nn.Linear:
 
 def fit_linear_probe(model, tokenizer, train: pd.DataFrame, validation: pd.DataFrame, config: RunConfig,
                      log: TrainingLog, cancel: threading.Event, budget_s: float | None,
-                     cache_key: tuple | None) -> FitOutcome:
-    """Encode as much of `train` as the budget allows (classes interleaved), fit, write the weights."""
+                     cache: dict | None, max_texts: int | None = None) -> FitOutcome:
+    """Encode as much of `train` as the budget (and `max_texts`) allows, classes interleaved; fit; write
+    the weights into the model's last linear layer."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    cache = _FEATURES.setdefault(cache_key, {}) if cache_key else {}
+    cache = {} if cache is None else cache
     log.train_started, log.budget_s, log.max_steps = time.monotonic(), budget_s, 0
     val = validation.sample(min(VALIDATION_TEXTS, len(validation)), random_state=config.seed)
-    _encode(model, tokenizer, val.text.tolist(), config.max_length, cache)  # first: the fit needs it, in budget
-    order = _classes_interleaved(train, config.seed)
+    features(model, tokenizer, val.text.tolist(), config.max_length, cache)  # first: the fit needs it, in budget
+    order = _classes_interleaved(train, config.seed).iloc[:max_texts]
     deadline = log.train_started + budget_s * (1 - FIT_SHARE) if budget_s else None
     done, stopped = 0, False
     while done < len(order):
         if cancel.is_set() or (done and deadline and time.monotonic() > deadline):  # always one chunk
             stopped = cancel.is_set()
             break
-        _encode(model, tokenizer, order.text.iloc[done:done + CHUNK].tolist(), config.max_length, cache)
+        features(model, tokenizer, order.text.iloc[done:done + CHUNK].tolist(), config.max_length, cache)
         done = min(len(order), done + CHUNK)
         log.step = done
     used = order.iloc[:done]
     if used.label.nunique() < 2:
         raise RunCancelled("Stopped before the probe had examples of two classes; the previous model is unchanged.")
 
-    x = np.stack([cache[text] for text in used.text])
-    x_val = np.stack([cache[text] for text in val.text])
+    x = features(model, tokenizer, used.text.tolist(), config.max_length, cache)
+    x_val = features(model, tokenizer, val.text.tolist(), config.max_length, cache)
     scaler = StandardScaler().fit(x)
     best = None
     for c in C_GRID:
@@ -85,13 +93,19 @@ def _classes_interleaved(train: pd.DataFrame, seed: int) -> pd.DataFrame:
 
 
 @torch.inference_mode()
-def _encode(model, tokenizer, texts: list[str], max_length: int, cache: dict) -> None:
-    """Cache the input of the model's last linear layer for each text not cached yet."""
+def features(model, tokenizer, texts: list[str], max_length: int, cache: dict | None = None) -> np.ndarray:
+    """(texts, features): the input of the model's last linear layer, computed for texts not in `cache`."""
+    cache = {} if cache is None else cache
     missing = list(dict.fromkeys(t for t in texts if t not in cache))
-    if not missing:
-        return
+    if missing:
+        _encode(model, tokenizer, missing, max_length, cache)
+    return np.stack([cache[text] for text in texts]) if texts else np.zeros((0, last_linear(model).in_features))
+
+
+def _encode(model, tokenizer, missing: list[str], max_length: int, cache: dict) -> None:
     captured: list[torch.Tensor] = []
     hook = last_linear(model).register_forward_pre_hook(lambda _module, args: captured.append(args[0].float().cpu()))
+    was_training = model.training
     model.eval()
     try:
         for indices, encoded in length_sorted_batches(tokenizer, missing, max_length, model.device):
@@ -101,6 +115,7 @@ def _encode(model, tokenizer, texts: list[str], max_length: int, cache: dict) ->
                 cache[missing[i]] = row
     finally:
         hook.remove()
+        model.train(was_training)
 
 
 def _write_weights(layer: nn.Linear, fitted, scaler, num_labels: int) -> None:

@@ -17,7 +17,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from . import data, models
+from . import data, heads, models
 from .figures.compare import domain_gap_figure
 from .figures.training import before_after_figure, confusion_figure, training_curves_figure
 from .runs import HUB_PREFIX
@@ -37,6 +37,7 @@ def report_json(result) -> dict:
         "label_names": list(result.label_names),
         "config": dataclasses.asdict(result.config),
         "before": result.before.summary(),
+        "start": result.start.summary() if result.start else None,
         "after": {**result.after.summary(), "confusion": result.after.confusion},
         "scores": {name: metrics.summary() for name, metrics in result.scores.items()},
         "stats": result.stats,
@@ -115,16 +116,22 @@ def _figures_html(result) -> list[str]:
             for i, figure in enumerate(report_figures(result))]
 
 
+WARM_START_NAMES = {"descriptions": "zero-shot head (label descriptions)", "probe": "linear-probe head"}
+
+
 def result_rows(result) -> list[tuple[str, object]]:
-    """(name, Metrics) of every held-out result of a run: before, after, then its other scores (source test,
-    before adapting...). The Train tab and the report show the same rows."""
+    """(name, Metrics) of every held-out result of a run: the random head, the warm start, after, then its other
+    scores (source test, before adapting...). The Train tab and the report show the same rows."""
     s, config = result.stats, result.config
-    start = "random" if config.kind == "from_scratch" else "pretrained"
+    encoder = "random" if config.kind == "from_scratch" else "pretrained"
     after = {"zero_shot": f"zero-shot ({s.get('zero_shot_method', '')}), no training",
              "from_scratch": f"{s['train_seconds']:.0f} s of training from random weights"}.get(
         config.kind, f"{s['train_seconds']:.0f} s of transfer ({config.method.replace('_', ' ')})")
-    return [(f"before: {start} encoder, untrained head", result.before), (f"after: {after}", result.after),
+    start = [(f"start: {WARM_START_NAMES.get(config.warm_start, config.warm_start)}, no training yet", result.start)
+             ] if result.start else []
+    return [(f"before: {encoder} encoder, random head", result.before), *start, (f"after: {after}", result.after),
             *result.scores.items()]
+
 
 
 def _result_rows(result) -> list[list[str]]:
@@ -161,6 +168,8 @@ def save_model(result, folder, run: dict | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     result.model.save_pretrained(folder, safe_serialization=True)
     result.tokenizer.save_pretrained(folder)
+    if heads.pooling_of(result.model) == "mean":  # transformers' own classifiers read [CLS]: load it this way
+        heads.save_sentence_transformer(result.model, folder, result.config.max_length)
     report = report_json(result)
     (folder / "README.md").write_text(model_card(result, report), encoding="utf-8")
     (folder / "run.json").write_text(json.dumps(run if run is not None else report, indent=2), encoding="utf-8")
@@ -206,10 +215,7 @@ Labels: {', '.join(result.label_names)}.
 
 ## Use
 
-```python
-from transformers import pipeline
-classifier = pipeline("text-classification", model="path/to/this/folder")
-```
+{_usage(result)}
 
 ## Training
 
@@ -221,6 +227,23 @@ the run: `python -m ktdemo train --config config.json`.
 
 {_dataset_note(config.dataset)}
 """
+
+
+def _usage(result) -> str:
+    labels = repr(list(result.label_names))
+    if heads.pooling_of(result.model) != "mean":
+        return ('```python\nfrom transformers import pipeline\n'
+                'classifier = pipeline("text-classification", model="path/to/this/folder")\n```')
+    return f"""This classifier mean-pools the encoder's tokens (as the sentence encoder was trained), which
+transformers' own `*ForSequenceClassification` classes do not: load it with sentence-transformers,
+whose modules here (Transformer → mean Pooling → Normalize → Dense) return its logits.
+
+```python
+from sentence_transformers import SentenceTransformer
+model = SentenceTransformer("path/to/this/folder")
+probabilities = model.encode(["a text to classify"], convert_to_tensor=True).softmax(-1)
+labels = {labels}
+```"""
 
 
 def _dataset_id(dataset: str) -> str:

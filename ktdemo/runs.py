@@ -36,6 +36,17 @@ METHODS = {  # which weights move
     "lora": "low-rank adapters on attention (peft) plus the head",
     "auto": "pick a method, max length and data size that fit the budget",
 }
+POOLINGS = {  # how the classifier reads the encoder's tokens
+    "auto": "the encoder's own: mean for sentence encoders (their sentence-transformers files say so), else [CLS]",
+    "mean": "the normalised mean of the tokens, then one linear layer (the zero-shot classifier's shape)",
+    "cls": "the family's standard head on the first token ([CLS], through BERT's pooler)",
+}
+WARM_STARTS = {  # where the trained head starts
+    "auto": "the zero-shot classifier for mean pooling, else a quick linear probe; random for the control",
+    "descriptions": "the zero-shot classifier: the head's rows are the label descriptions' embeddings",
+    "probe": "a linear probe on frozen features, in a fifth of the budget, then fine-tuning (LP-FT)",
+    "none": "a random head",
+}
 DEFAULT_LEARNING_RATES = {"full": 1e-4, "top_layers": 2e-4, "lora": 1e-3}  # small encoders like high rates
 
 
@@ -51,6 +62,8 @@ class RunConfig:
     label_column: str | None = None
     kind: str = "in_domain"  # one of KINDS
     method: str = "full"  # one of METHODS
+    pooling: str = "auto"  # one of POOLINGS
+    warm_start: str = "auto"  # one of WARM_STARTS
     source_dataset: str | None = None  # cross-domain: trained on this; sequential: trained on this first
     label_map: dict[str, str] | None = None  # cross-domain: source label -> target label (None: same names)
     adapt_per_class: int = 0  # cross-domain: then adapt with this many labelled target examples per class
@@ -77,6 +90,10 @@ class RunConfig:
             raise ValueError(f"Unknown transfer kind '{self.kind}'; choose one of {', '.join(KINDS)}.")
         if self.method not in METHODS:
             raise ValueError(f"Unknown method '{self.method}'; choose one of {', '.join(METHODS)}.")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"Unknown pooling '{self.pooling}'; choose one of {', '.join(POOLINGS)}.")
+        if self.warm_start not in WARM_STARTS:
+            raise ValueError(f"Unknown warm start '{self.warm_start}'; choose one of {', '.join(WARM_STARTS)}.")
         if self.kind in ("cross_domain", "sequential") and not self.source_dataset:
             raise ValueError(f"A {self.kind.replace('_', '-')} run needs a source dataset to train on first.")
 

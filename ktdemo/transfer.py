@@ -2,8 +2,9 @@
 
 `run_transfer(config, log, cancel)` loads the data the kind needs, builds the starting model
 (pretrained, random for the control, or a source-trained encoder for sequential transfer),
-scores its untrained head ("before"), trains with the run's method on a time budget and scores
-the result ("after") on held-out test data. The UI polls `log` from another thread; setting
+scores its untrained head ("before"), warm-starts the head (`warmstart`) and scores that start,
+trains with the run's method on a time budget and scores the result ("after") on held-out test
+data. Training never returns a model below its start on the validation sample. The UI polls `log` from another thread; setting
 `cancel` stops the run within a step, keeping the best checkpoint so far.
 """
 from __future__ import annotations
@@ -18,16 +19,13 @@ import pandas as pd
 import psutil
 import torch
 
-from . import data, methods, models
+from . import data, methods, models, probe, warmstart
 from .evaluation import Metrics, evaluate, misclassified
 from .runs import HUB_PREFIX, RunCancelled, RunConfig, TrainingLog
 from .training import FitOutcome, fine_tune
 
 STOPPED_TEST_SAMPLE = 256  # after Stop, test metrics on a sample: ~2 s on 2 CPU cores instead of ~10
 ADAPT_SHARE = 0.25  # cross-domain: the share of the budget (or steps) spent adapting to target examples
-
-# The untrained head's test metrics depend only on these; a bundled dataset's are computed once per process.
-_BEFORE_CACHE: dict[tuple, Metrics] = {}
 
 
 @dataclass
@@ -43,6 +41,7 @@ class RunResult:
     stats: dict
     log: TrainingLog
     scores: dict[str, Metrics] = field(default_factory=dict)  # more held-out results (source test, before adapting)
+    start: Metrics | None = None  # the warm-started head on the test set, before any training (None: random head)
 
 
 def load_data(config: RunConfig, dataset: str | None = None, per_class: int | None = None) -> data.Splits:
@@ -107,21 +106,20 @@ class _Run:
         train = self._source_data(target) if cross else target
         test, notices = self._unseen(target.test, train, list(train.notices) + (list(target.notices) if cross else []))
         held_out = self._held_out(target, train)
-        if config.method == "auto":
-            from .planning import plan
-
-            chosen = plan(config, train)
-            self.config, self.plan_reasons = chosen.config, chosen.reasons
-            config = self.config
+        config = self._resolve_auto(train)
         self.enter("loading model")
         tokenizer = models.load_tokenizer(config.model)
         model, pretrained, scores = self._starting_model(target.label_names, start_from)
         self.enter("scoring the untrained head")
-        before = self._score_untrained(model, tokenizer, target, test, pretrained)
+        test_features = probe.features(model, tokenizer, test.text.tolist(), config.max_length,
+                                       self._feature_cache(pretrained))
+        before = warmstart.head_metrics(model, test_features, test.label.tolist())
 
-        model, trainable, total = self._prepare(model)
         adapting = cross and config.adapt_per_class > 0
         budget, steps = self._stage_budget(ADAPT_SHARE if adapting else 0)
+        budget, steps = self._warm_start(model, tokenizer, train, target, budget, steps, pretrained)
+        start = warmstart.head_metrics(model, test_features, test.label.tolist()) if config.warm_start != "none" else None
+        model, trainable, total = self._prepare(model)
         outcome = self._train(model, tokenizer, train, f"training on {train.name}", budget, steps, pretrained)
         self.log.phase = "scoring on the other test sets"
         for key, (name, frame) in held_out.items():
@@ -137,33 +135,35 @@ class _Run:
                                   "target examples per class", budget, steps, pretrained=False)
         model = methods.finish(model)
         self.log.phase = "scoring the trained model"
-        test, before, after = self._score_trained(model, tokenizer, test, before, outcome.stopped_by_user,
-                                                  len(target.label_names))
+        test, (before, start), after = self._score_trained(model, tokenizer, test, (before, start),
+                                                           outcome.stopped_by_user, len(target.label_names))
         self.by_dataset[config.dataset] = after.accuracy
         models.for_inspection(model)  # after scoring: eager attention is slower, but the views need it
         self.log.phase = "stopped" if outcome.stopped_by_user else "done"
+        notices = notices + _learning_notices(outcome, after, target.label_names, config.warm_start)
         stats = self._stats(outcome, trainable, total, len(test), len(target.test), notices)
         return RunResult(config=config, model=model, tokenizer=tokenizer, label_names=list(target.label_names),
                          dataset_name=target.name, before=before, after=after,
                          misclassified=misclassified(test.text.tolist(), test.label.tolist(), after, target.label_names),
-                         stats=stats, log=self.log, scores=scores)
+                         stats=stats, log=self.log, scores=scores, start=start)
 
     def zero_shot(self) -> RunResult:
         from . import zeroshot
 
-        config = self.config
+        config = self._resolve_auto(None)
         self.enter("loading data")
         target = self.splits(config.dataset)
         self.enter("scoring the untrained head")
         tokenizer = models.load_tokenizer(config.model)
-        head = models.pretrained_classifier(config.model, target.label_names, config.seed)
-        before = self._score_untrained(head, tokenizer, target, target.test, pretrained=True)
+        head = models.pretrained_classifier(config.model, target.label_names, config.seed, config.pooling)
+        test_features = probe.features(head, tokenizer, target.test.text.tolist(), config.max_length,
+                                       self._feature_cache(pretrained=True))
+        before = warmstart.head_metrics(head, test_features, target.test.label.tolist())
         self.enter("zero-shot: matching test texts to the label descriptions")
         self.log.train_started = time.monotonic()
-        spec = data.DATASETS.get(config.dataset)
         result = zeroshot.zero_shot(target.test.text.tolist(), target.test.label.tolist(), target.label_names,
-                                    config.label_descriptions, model_key=config.model, nli_model=config.nli_model,
-                                    task=spec.task if spec else "", max_length=config.max_length)
+                                    descriptions_for(config, config.dataset, target.label_names),
+                                    model_key=config.model, nli_model=config.nli_model, max_length=config.max_length)
         self.log.phase = "done"
         _, total = models.count_parameters(head)
         outcome = FitOutcome(0, 0, 0, result.seconds, 0, 0, False)
@@ -177,6 +177,49 @@ class _Run:
                          stats=stats, log=self.log)
 
     # -- the steps ------------------------------------------------------------------------------
+
+    def _resolve_auto(self, train: data.Splits | None) -> RunConfig:
+        """The config with every "auto" made concrete (method, pooling, warm start); the reasons go to the notes."""
+        config = self.config
+        if config.method == "auto" and train is not None:
+            from .planning import plan
+
+            chosen = plan(config, train)
+            config, self.plan_reasons = chosen.config, chosen.reasons
+        pooling = models.natural_pooling(config.model) if config.pooling == "auto" else config.pooling
+        resolved = dataclasses.replace(config, pooling=pooling, warm_start=warmstart.resolve(config, pooling))
+        if config.pooling == "auto":
+            self.plan_reasons.append(f"pooling '{pooling}': " + ("the encoder was trained with mean pooling (its "
+                                     "sentence-transformers files say so)." if pooling == "mean" else
+                                     "the family's standard [CLS] head."))
+        if config.warm_start == "auto" and config.kind != "zero_shot":
+            self.plan_reasons.append(f"warm start '{resolved.warm_start}': " + warmstart.WHY[resolved.warm_start])
+        self.config = resolved
+        return resolved
+
+    def _feature_cache(self, pretrained: bool) -> dict | None:
+        """Features of an untouched pretrained encoder on bundled data are kept per process; nothing else is."""
+        config = self.config
+        bundled = all(key in data.DATASETS for key in (config.dataset, config.source_dataset) if key)
+        return probe.feature_cache((config.model, config.max_length, config.pooling)) if pretrained and bundled else None
+
+    def _warm_start(self, model, tokenizer, train: data.Splits, target: data.Splits, budget, steps, pretrained):
+        """Give the fresh head its start (see `warmstart`); returns the (budget, steps) left for fine-tuning."""
+        config, started = self.config, time.monotonic()
+        if config.warm_start == "descriptions":
+            warmstart.from_descriptions(model, tokenizer, descriptions_for(config, config.dataset, target.label_names),
+                                        config.max_length)
+        elif config.warm_start == "probe":
+            self.enter("warm start: a linear probe on frozen features")
+            share = budget * warmstart.PROBE_SHARE if budget else None
+            outcome = probe.fit_linear_probe(model, tokenizer, train.train, train.validation, config, self.log,
+                                             self.cancel, share, self._feature_cache(pretrained),
+                                             max_texts=None if budget else warmstart.PROBE_TEXTS)
+            self.stages.append({"stage": "warm start: linear probe", "examples_seen": outcome.examples_seen,
+                                "seconds": round(outcome.seconds, 1)})
+        if budget:
+            budget = max(budget * (1 - warmstart.PROBE_SHARE), budget - (time.monotonic() - started))
+        return budget, steps
 
     def _source_data(self, target: data.Splits) -> data.Splits:
         """Cross-domain: the source dataset, relabelled into the target's label space."""
@@ -209,12 +252,12 @@ class _Run:
     def _starting_model(self, label_names, start_from):
         """(model to train, is it the untouched pretrained encoder, scores of a first stage)."""
         config = self.config
-        pretrained = models.pretrained_classifier(config.model, label_names, config.seed)
+        pretrained = models.pretrained_classifier(config.model, label_names, config.seed, config.pooling)
         if config.kind == "from_scratch":
-            from transformers import AutoModelForSequenceClassification, set_seed
+            from transformers import set_seed
 
             set_seed(config.seed)
-            scratch = AutoModelForSequenceClassification.from_config(pretrained.config, attn_implementation="eager")
+            scratch = type(pretrained)._from_config(pretrained.config, attn_implementation="eager")
             return models.trainable_copy(scratch), False, {}
         model = models.trainable_copy(pretrained)
         if config.kind != "sequential":
@@ -258,9 +301,8 @@ class _Run:
         if self.config.method == "linear_probe":
             from .probe import fit_linear_probe
 
-            key = (self.config.model, self.config.max_length) if pretrained else None
             outcome = fit_linear_probe(model, tokenizer, splits.train, splits.validation, self.config, self.log,
-                                       self.cancel, budget, key)
+                                       self.cancel, budget, self._feature_cache(pretrained))
         else:
             outcome = fine_tune(model, tokenizer, splits.train, splits.validation, self.config, self.log,
                                 self.cancel, self.device, budget, steps)
@@ -269,27 +311,15 @@ class _Run:
         self.outcomes.append(outcome)
         return outcome
 
-    def _score_untrained(self, model, tokenizer, target: data.Splits, test: pd.DataFrame, pretrained: bool) -> Metrics:
-        """The starting model with its fresh head on the test set: the "before" of every run."""
-        config = self.config
-        key = (config.model, config.dataset, config.source_dataset, config.per_class, config.seed, config.max_length,
-               tuple(target.label_names), len(test))
-        if not pretrained or config.dataset not in data.DATASETS or key not in _BEFORE_CACHE:
-            metrics = evaluate(model, tokenizer, test.text.tolist(), test.label.tolist(), config.max_length)
-            if not pretrained:
-                return metrics
-            _BEFORE_CACHE[key] = metrics
-        return _BEFORE_CACHE[key]
-
-    def _score_trained(self, model, tokenizer, test: pd.DataFrame, before: Metrics, stopped: bool, num_labels: int):
-        """(test examples scored, before, after) on the same examples."""
+    def _score_trained(self, model, tokenizer, test: pd.DataFrame, earlier: tuple, stopped: bool, num_labels: int):
+        """(test examples scored, `earlier` metrics (None stays None), after) on the same examples."""
         if stopped and len(test) > STOPPED_TEST_SAMPLE:
-            # Stop should feel immediate: score a fixed random sample, and the "before" on the same sample.
+            # Stop should feel immediate: score a fixed random sample, and the earlier metrics on the same sample.
             keep = np.sort(np.random.default_rng(self.config.seed).choice(len(test), STOPPED_TEST_SAMPLE, replace=False))
             test = test.iloc[keep]
-            before = before.subset(keep, test.label.tolist(), num_labels)
+            earlier = tuple(m and m.subset(keep, test.label.tolist(), num_labels) for m in earlier)
         after = evaluate(model, tokenizer, test.text.tolist(), test.label.tolist(), self.config.max_length)
-        return test, before, after
+        return test, earlier, after
 
     def _stats(self, last: FitOutcome, trainable: int, total: int, scored: int, test_size: int, notices) -> dict:
         outcomes = self.outcomes
@@ -324,7 +354,29 @@ class _Run:
 def first_stage_config(config: RunConfig) -> RunConfig:
     """Sequential transfer's first stage: the same model, method and budget, in-domain on the source."""
     return dataclasses.replace(config, kind="in_domain", dataset=config.source_dataset, source_dataset=None,
-                               per_class=None, label_map=None, adapt_per_class=0)
+                               per_class=None, label_map=None, adapt_per_class=0, label_descriptions=None)
+
+
+def descriptions_for(config: RunConfig, dataset: str, label_names: list[str]) -> list[str]:
+    """The run's label descriptions, or the defaults for the dataset's task."""
+    from .zeroshot import default_descriptions
+
+    spec = data.DATASETS.get(dataset)
+    return list(config.label_descriptions or default_descriptions(label_names, spec.task if spec else ""))
+
+
+def _learning_notices(outcome: FitOutcome, after: Metrics, label_names: list[str], warm_start: str) -> list[str]:
+    """One sentence when training learned nothing: a run says so rather than showing a collapsed classifier."""
+    notices = []
+    if outcome.steps and outcome.best_step == 0 and not outcome.stopped_by_user:
+        start = "its warm start" if warm_start != "none" else "its random head"
+        notices.append(f"Training never beat {start} on the validation sample, so the model is that start, "
+                       "unchanged; try a longer budget or another learning rate.")
+    predicted = set(after.predictions)
+    if len(label_names) > 1 and len(predicted) == 1:
+        notices.append(f"The model predicts '{label_names[predicted.pop()]}' for every test text: it has not "
+                       "learned to tell the classes apart; try a longer budget or a warm start.")
+    return notices
 
 
 def relabel(source: data.Splits, target_labels: list[str], label_map: dict[str, str] | None) -> data.Splits:

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import models
+from . import heads, models
 from .data import DATASETS, DEFAULT_DATASET
 from .evaluation import Metrics, length_sorted_batches, score
 
 # The encoder is taken from the cached classifier that the app preloads for the default dataset;
 # its head is ignored, so any label names work and these ones reuse that cache entry.
 _CACHED_LABELS = DATASETS[DEFAULT_DATASET].label_names
+TEMPERATURE = 0.05  # cosine similarities (-1..1) / T: logits that make confident, well-spread probabilities
 
 
 def _article(word: str) -> str:
@@ -69,9 +70,7 @@ def embed(encoder, tokenizer, texts: list[str], max_length: int = 128, batch_siz
     out = np.zeros((len(texts), encoder.config.hidden_size), dtype=np.float32)
     for batch, encoded in length_sorted_batches(tokenizer, texts, max_length, encoder.device, batch_size):
         hidden = encoder(input_ids=encoded["input_ids"], attention_mask=encoded["attention_mask"]).last_hidden_state
-        mask = encoded["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        mean = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-        out[batch] = torch.nn.functional.normalize(mean.float(), dim=-1).cpu().numpy()
+        out[batch] = heads.mean_pool(hidden.float(), encoded["attention_mask"]).cpu().numpy()
     return out
 
 
@@ -80,7 +79,7 @@ def _softmax(scores: np.ndarray) -> np.ndarray:
 
 
 def similarity_probabilities(model_key: str, texts, descriptions: list[str], max_length: int = 128,
-                             temperature: float = 0.05) -> np.ndarray:
+                             temperature: float = TEMPERATURE) -> np.ndarray:
     """(texts, labels) softmax of cosine similarity / temperature between texts and descriptions."""
     encoder = models.pretrained_classifier(model_key, _CACHED_LABELS).base_model
     tokenizer = models.load_tokenizer(model_key)

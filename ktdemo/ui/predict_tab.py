@@ -173,7 +173,8 @@ def build(model, dataset, workspace: gr.State) -> None:
         if run is None:
             return NOT_TRAINED, None, None, None
         try:
-            pretrained = models.pretrained_classifier(run.config.model, run.label_names, run.config.seed)
+            pretrained = models.pretrained_classifier(run.config.model, run.label_names, run.config.seed,
+                                                      run.config.pooling)
             texts = _validation_sample(ws, run.config.dataset, COMPARE_SENTENCES).text.tolist()
             change = attention_change(pretrained, run.model, run.tokenizer, texts, run.config.max_length)
         except (InputError, ValueError) as error:

@@ -25,6 +25,9 @@ KIND_CHOICES = [("In-domain", "in_domain"), ("Cross-domain", "cross_domain"), ("
 METHOD_CHOICES = [("Full fine-tune", "full"), ("Top layers", "top_layers"), ("Linear probe", "linear_probe"),
                   ("LoRA", "lora"), ("Auto", "auto")]
 ADAPT_CHOICES = ["0", "8", "32", "128"]
+WARM_START_CHOICES = [("Auto", "auto"), ("Zero-shot head (label descriptions)", "descriptions"),
+                      ("Linear probe, then fine-tune", "probe"), ("Random head", "none")]
+POOLING_CHOICES = [("Auto (the encoder's own)", "auto"), ("Mean of the tokens", "mean"), ("[CLS] token", "cls")]
 NO_RUN = "Finish a run first: the downloads are of its results."
 
 
@@ -45,9 +48,10 @@ def build(model, dataset, workspace: gr.State) -> list:
                                    placeholder="fresh=positive, rotten=negative")
             adapt = gr.Dropdown(ADAPT_CHOICES, value="0", label="Then adapt with k target examples per class",
                                 info="Cross-domain: how much a few labelled target examples bring back.")
+    descriptions = gr.Textbox(_default_descriptions(data.DEFAULT_DATASET), lines=3, label="Label descriptions "
+                              "(one line per label, 'label: description'; edit them and rerun)",
+                              info="The zero-shot classifier, and where a trained head starts (warm start).")
     with gr.Group(visible=False) as zero_group:
-        descriptions = gr.Textbox(_default_descriptions(data.DEFAULT_DATASET), lines=3, label="Label descriptions "
-                                  "(one line per label, 'label: description'; edit them and rerun)")
         nli_model = gr.Textbox("", label="NLI model (optional, needs the Hub)",
                                placeholder="facebook/bart-large-mnli; empty: sentence-embedding similarity")
     with gr.Row():
@@ -63,6 +67,11 @@ def build(model, dataset, workspace: gr.State) -> list:
             top_layers = gr.Slider(1, 12, value=DEFAULTS.top_layers, step=1, label="Top layers: how many train")
             lora_rank = gr.Slider(1, 64, value=DEFAULTS.lora_rank, step=1, label="LoRA rank")
             lora_alpha = gr.Slider(1, 128, value=DEFAULTS.lora_alpha, step=1, label="LoRA alpha")
+        with gr.Row():
+            warm_start = gr.Dropdown(WARM_START_CHOICES, value="auto", label="Warm start: where the head begins",
+                                     info=runs.WARM_STARTS["auto"].capitalize() + ".")
+            pooling = gr.Dropdown(POOLING_CHOICES, value="auto", label="Pooling: how the head reads the tokens",
+                                  info=runs.POOLINGS["auto"].capitalize() + ".")
     plan = gr.Markdown(elem_id="plan")
     with gr.Row():
         start = gr.Button("Start training", variant="primary", elem_id="start-training")
@@ -102,7 +111,7 @@ def build(model, dataset, workspace: gr.State) -> list:
         lapse_movie = gr.Plot(label="The whole run in one figure: drag its slider (works offline, e.g. on a projector)")
 
     settings = [model, dataset, budget, learning_rate, max_length, per_class, kind, method, source, label_map, adapt,
-                descriptions, nli_model, top_layers, lora_rank, lora_alpha]
+                descriptions, nli_model, top_layers, lora_rank, lora_alpha, warm_start, pooling]
 
     @with_config_parameters(probe_text=DEFAULT_PROBE)
     def train(*values):
@@ -131,7 +140,8 @@ def build(model, dataset, workspace: gr.State) -> list:
     stop.click(lambda ws: ws.stop() and None, [workspace], None, api_name="stop", concurrency_limit=None,
                show_progress="hidden")
     kind.change(lambda k, m: (gr.update(visible=k in ("cross_domain", "sequential")), gr.update(visible=k == "zero_shot"),
-                              _kind_help(k, m)), [kind, method], [source_group, zero_group, kind_help],
+                              gr.update(visible=k != "from_scratch"), _kind_help(k, m)),
+                [kind, method], [source_group, zero_group, descriptions, kind_help],
                 api_name=False, show_progress="hidden")
     method.change(_kind_help, [kind, method], kind_help, api_name=False, show_progress="hidden")
     dataset.change(_default_descriptions, dataset, descriptions, api_name=False, show_progress="hidden")
@@ -151,7 +161,8 @@ def make_config(model_key=DEFAULTS.model, dataset_key=DEFAULTS.dataset, budget_s
                 length=DEFAULTS.max_length, examples_per_class="all", kind="in_domain", method="full",
                 source_key=None, label_map="", adapt_per_class="0", descriptions="", nli_model="",
                 top_layers=DEFAULTS.top_layers, lora_rank=DEFAULTS.lora_rank,
-                lora_alpha=DEFAULTS.lora_alpha) -> runs.RunConfig:
+                lora_alpha=DEFAULTS.lora_alpha, warm_start=DEFAULTS.warm_start,
+                pooling=DEFAULTS.pooling) -> runs.RunConfig:
     """The run the Train tab's controls describe (raises ValueError with one sentence)."""
     needs_source = kind in ("cross_domain", "sequential")
     label_names = data.DATASETS[dataset_key].label_names if dataset_key in data.DATASETS else None
@@ -161,11 +172,12 @@ def make_config(model_key=DEFAULTS.model, dataset_key=DEFAULTS.dataset, budget_s
         label_map=runs.parse_label_map(label_map) if kind == "cross_domain" else None,
         adapt_per_class=int(adapt_per_class or 0) if kind == "cross_domain" else 0,
         label_descriptions=(zeroshot.parse_descriptions(descriptions, list(label_names), data.DATASETS[dataset_key].task)
-                            if kind == "zero_shot" and descriptions and label_names else None),
+                            if kind != "from_scratch" and descriptions and label_names else None),
         nli_model=(nli_model or "").strip() or None,
         time_budget_s=float(budget_s), learning_rate=float(lr) if lr else None, max_length=int(length),
         per_class=None if examples_per_class in (None, "all") else int(examples_per_class),
-        top_layers=int(top_layers), lora_rank=int(lora_rank), lora_alpha=int(lora_alpha))
+        top_layers=int(top_layers), lora_rank=int(lora_rank), lora_alpha=int(lora_alpha),
+        warm_start=warm_start or "auto", pooling=pooling or "auto")
 
 
 def with_config_parameters(*leading: str, **trailing):
@@ -257,7 +269,7 @@ def results_markdown(run) -> str:
              "| | accuracy | macro-F1 |\n|---|---|---|\n" + "\n".join(rows), _work_line(s)]
     if s.get("descriptions"):
         lines.append("Descriptions: " + "; ".join(f"*{html.escape(d)}*" for d in s["descriptions"]))
-    for title, items in (("Auto chose", s["plan"]), ("Data notes", s["notices"])):
+    for title, items in (("Auto chose", s["plan"]), ("Notes", s["notices"])):
         if items:
             lines.append(f"{title}:" + "".join(f"\n- {html.escape(item)}" for item in items))
     return "\n\n".join(lines)

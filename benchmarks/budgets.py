@@ -1,0 +1,129 @@
+"""A minute of transfer, measured: accuracy by time budget and seed, on an idle and on a busy machine.
+
+    python benchmarks/budgets.py                                   # the whole grid below (~75 min on 2 cores)
+    python benchmarks/budgets.py --budgets 30 --seeds 0 --recipes default --conditions idle loaded
+    python benchmarks/budgets.py --budgets 30 --set warm_start=none --set pooling=cls   # one lever off
+    python benchmarks/budgets.py --datasets sms_spam trec bbc_news --budgets 30
+
+Printed and saved (benchmarks/budgets.json), never asserted. Runs share one process: the model and the
+data load once, and the test set's pretrained features are cached, so "total s" is mostly the budget and
+the final scoring. "loaded" runs a second process busy on one core throughout, as a shared classroom
+machine or a free Space has. The run_glue recipe is run_glue.py's defaults (standard [CLS] head from
+random, every weight trained, lr 5e-5, batch 8, max length 128, no warm-up, a step schedule over 3
+epochs cut by the budget), as in benchmarks/methods.py.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+RECIPES = {
+    "default": {},
+    "run_glue": {"learning_rate": 5e-5, "batch_size": 8, "max_length": 128, "warmup_ratio": 0.0,
+                 "freeze_embeddings": False, "head_lr_scale": 1.0, "pooling": "cls", "warm_start": "none",
+                 "epochs": 3},
+}
+
+
+@contextlib.contextmanager
+def condition(name: str):
+    """'idle', or 'loaded': another process spinning on one core for as long as the block runs."""
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if name == "loaded" else None
+    try:
+        yield
+    finally:
+        if busy:
+            busy.kill()
+            busy.wait()
+
+
+def run_one(dataset: str, recipe: str, budget: float, seed: int, overrides: dict) -> dict:
+    from ktdemo import data
+    from ktdemo.runs import RunConfig
+    from ktdemo.transfer import run_transfer
+
+    settings = {**RECIPES[recipe], **overrides}
+    if settings.pop("epochs", None):  # a step schedule over 3 epochs; the budget still stops it (training.fine_tune)
+        settings["max_steps"] = 3 * -(-len(data.load_splits(dataset, seed=seed).train) // settings["batch_size"])
+    config = RunConfig(**{"dataset": dataset, "time_budget_s": budget, "seed": seed, **settings})
+    result = run_transfer(config)
+    stats = result.stats
+    return {"dataset": dataset, "recipe": recipe, "budget_s": budget, "seed": seed,
+            "accuracy": result.after.accuracy, "macro_f1": result.after.macro_f1,
+            "start_accuracy": result.start.accuracy if result.start else None,
+            "before_accuracy": result.before.accuracy, "steps": stats["steps"], "best_step": stats["best_step"],
+            "examples_per_s": stats["examples_per_s"], "train_s": stats["train_seconds"],
+            "total_s": stats["total_seconds"], "warm_start": result.config.warm_start,
+            "pooling": result.config.pooling, "notices": stats["notices"]}
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["dataset"], row["recipe"], row["condition"], row["budget_s"]), []).append(row)
+    out = []
+    for (dataset, recipe, cond, budget), runs in groups.items():
+        accuracy = [r["accuracy"] for r in runs]
+        out.append({"dataset": dataset, "recipe": recipe, "condition": cond, "budget_s": budget, "seeds": len(runs),
+                    "mean": statistics.mean(accuracy), "min": min(accuracy), "max": max(accuracy),
+                    "macro_f1": statistics.mean(r["macro_f1"] for r in runs),
+                    "start": runs[0]["start_accuracy"], "steps": statistics.mean(r["steps"] for r in runs),
+                    "examples_per_s": statistics.mean(r["examples_per_s"] or 0 for r in runs)})
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", nargs="+", default=["rotten_tomatoes"])
+    parser.add_argument("--budgets", nargs="+", type=float, default=[15, 30, 60, 120])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
+    parser.add_argument("--conditions", nargs="+", default=["idle", "loaded"], choices=["idle", "loaded"])
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="override a RunConfig field for every run (a lever), e.g. warm_start=none")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "budgets.json"))
+    args = parser.parse_args()
+    overrides = {key: json.loads(value) if value[:1] in "0123456789-[{tn" and value not in ("none",) else value
+                 for key, value in (item.split("=", 1) for item in args.set)}
+
+    rows = []
+    print(f"{'dataset':16} {'recipe':9} {'cond':6} {'budget':>6} {'seed':>4} {'acc':>6} {'F1':>6} {'start':>6} "
+          f"{'steps':>5} {'best':>4} {'ex/s':>6} {'total s':>7}", flush=True)
+    for cond in args.conditions:
+        with condition(cond):
+            for dataset in args.datasets:
+                for recipe in args.recipes:
+                    for budget in args.budgets:
+                        for seed in args.seeds:
+                            row = {**run_one(dataset, recipe, budget, seed, overrides), "condition": cond}
+                            rows.append(row)
+                            start = f"{row['start_accuracy']:6.1%}" if row["start_accuracy"] is not None else "     -"
+                            print(f"{dataset:16} {recipe:9} {cond:6} {budget:6.0f} {seed:4} {row['accuracy']:6.1%} "
+                                  f"{row['macro_f1']:6.1%} {start} {row['steps']:5} {row['best_step']:4} "
+                                  f"{row['examples_per_s'] or 0:6.1f} {row['total_s']:7.1f}", flush=True)
+    print(f"\n{'dataset':16} {'recipe':9} {'cond':6} {'budget':>6} {'mean':>6} {'min':>6} {'max':>6} {'F1':>6} "
+          f"{'start':>6} {'steps':>6} {'ex/s':>6}")
+    summary = summarise(rows)
+    for s in summary:
+        start = f"{s['start']:6.1%}" if s["start"] is not None else "     -"
+        print(f"{s['dataset']:16} {s['recipe']:9} {s['condition']:6} {s['budget_s']:6.0f} {s['mean']:6.1%} "
+              f"{s['min']:6.1%} {s['max']:6.1%} {s['macro_f1']:6.1%} {start} {s['steps']:6.0f} {s['examples_per_s']:6.1f}")
+    Path(args.out).write_text(json.dumps({"overrides": overrides, "summary": summary, "runs": rows,
+                                          "finished": time.strftime("%Y-%m-%d %H:%M")}, indent=2))
+    print(f"saved {args.out}")
+
+
+if __name__ == "__main__":
+    main()
