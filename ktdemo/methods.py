@@ -41,6 +41,15 @@ def prepare(model, config: RunConfig):
     return model
 
 
+def set_dropout(model, rate: float | None) -> None:
+    """Every dropout layer's rate (attention dropout reads its module's `p` too); None leaves the model's own."""
+    if rate is None:
+        return
+    for module in model.modules():
+        if isinstance(module, nn.Dropout):
+            module.p = rate
+
+
 def finish(model):
     """A plain transformers model again: LoRA adapters merged into the weights they adapt."""
     if hasattr(model, "merge_and_unload"):

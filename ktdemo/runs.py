@@ -77,6 +77,7 @@ class RunConfig:
     max_length: int = 64
     batch_size: int = 16
     warmup_ratio: float = 0.1
+    dropout: float | None = None  # every dropout layer's rate while training; None: the model's own (0.1 for BERT)
     freeze_embeddings: bool = True  # half of MiniLM's weights; freezing them nearly halves a step
     top_layers: int = 2  # method "top_layers": how many of the top encoder layers train
     lora_rank: int = 8

@@ -284,6 +284,7 @@ class _Run:
         from transformers import set_seed
 
         set_seed(self.config.seed)  # peft initialises LoRA adapters from the global RNG
+        methods.set_dropout(model, self.config.dropout)
         model = methods.prepare(model.to(self.device), self.config)
         trainable, total = models.count_parameters(model)
         return model, trainable, total

@@ -36,3 +36,35 @@ def test_cross_domain_movie_reviews_to_amazon_transfers_above_chance():
     result = run_transfer(config)
     assert result.scores["source test (Rotten Tomatoes reviews)"].accuracy > 0.65
     assert result.after.accuracy > 0.6 and result.after.accuracy > result.before.accuracy + 0.05
+
+
+def test_the_warm_start_on_minilm_is_the_zero_shot_classifier_and_training_only_improves_on_it(pretrained_run):
+    result = pretrained_run
+    assert (result.config.pooling, result.config.warm_start) == ("mean", "descriptions")  # auto, from its files
+    zero = run_transfer(dataclasses.replace(SMALL, kind="zero_shot"))
+    assert result.start.predictions == zero.after.predictions  # step 0 on the test set = zero-shot, text by text
+    assert result.start.accuracy > 0.65  # a start well above chance: what the class sees at step 0
+    evals = dict(result.log.evals)
+    assert evals[result.stats["best_step"]] >= evals[0]
+    assert result.after.accuracy > result.start.accuracy
+
+
+def test_a_few_shot_run_on_minilm_ends_at_or_above_its_zero_shot_start():
+    result = run_transfer(dataclasses.replace(SMALL, per_class=8, max_steps=10))
+    evals = dict(result.log.evals)
+    assert evals[result.stats["best_step"]] >= evals[0]
+    assert result.after.accuracy >= result.start.accuracy - 0.02  # validation picks it: 16 texts, a little noise
+
+
+def test_the_exported_minilm_reproduces_the_apps_probabilities_through_sentence_transformers(pretrained_run, tmp_path):
+    import numpy as np
+
+    from ktdemo import report
+    from ktdemo.evaluation import predict_probabilities
+
+    sentence_transformers = pytest.importorskip("sentence_transformers")
+    texts = ["A gorgeous, moving film.", "Dull, predictable and far too long.", "It was fine, I guess."]
+    folder = report.save_model(pretrained_run, tmp_path / "model")
+    ours = predict_probabilities(pretrained_run.model, pretrained_run.tokenizer, texts, SMALL.max_length)
+    theirs = sentence_transformers.SentenceTransformer(str(folder), device="cpu").encode(texts, convert_to_tensor=True)
+    np.testing.assert_allclose(theirs.softmax(-1).numpy(), ours, atol=1e-5)

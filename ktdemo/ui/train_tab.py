@@ -48,8 +48,11 @@ def build(model, dataset, workspace: gr.State) -> list:
                                    placeholder="fresh=positive, rotten=negative")
             adapt = gr.Dropdown(ADAPT_CHOICES, value="0", label="Then adapt with k target examples per class",
                                 info="Cross-domain: how much a few labelled target examples bring back.")
-    descriptions = gr.Textbox(_default_descriptions(data.DEFAULT_DATASET), lines=3, label="Label descriptions "
-                              "(one line per label, 'label: description'; edit them and rerun)",
+    # Empty by default (the API's default too: a stale text for another dataset's labels would be refused);
+    # the placeholder shows the defaults, and picking a dataset fills them in for editing.
+    descriptions = gr.Textbox("", placeholder=_default_descriptions(data.DEFAULT_DATASET), lines=3,
+                              label="Label descriptions (one line per label, 'label: description'; empty: the "
+                                    "defaults shown)",
                               info="The zero-shot classifier, and where a trained head starts (warm start).")
     with gr.Group(visible=False) as zero_group:
         nli_model = gr.Textbox("", label="NLI model (optional, needs the Hub)",
