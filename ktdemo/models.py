@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import copy
 import functools
+import importlib
 import importlib.util
 import os
+import threading
 from dataclasses import dataclass
 
 from typing import TYPE_CHECKING
@@ -21,6 +23,10 @@ if TYPE_CHECKING:
     from transformers import PreTrainedModel
 
 # transformers is imported inside the loaders: it takes seconds, and the page can be up meanwhile.
+# Its lazy module is not thread-safe: while app.py's warm-up thread imported the Trainer, half of eight first
+# Predict presses failed with "cannot import name 'AutoModelForSequenceClassification' from 'transformers'".
+# So every import from it, or of a module of ours that imports it at the top, takes this lock (heavy_import).
+_IMPORT_LOCK = threading.RLock()
 
 
 class ModelError(ValueError):
@@ -137,10 +143,20 @@ def explain_load_error(spec: ModelSpec, error: Exception) -> ModelError:
     return ModelError(f"Could not load '{spec.hub_id}': {str(error).splitlines()[0][:200]}")
 
 
+def heavy_import(module: str, *names: str):
+    """`import module`, or `from module import names` (a tuple), one thread at a time (see _IMPORT_LOCK).
+
+    For transformers and the modules of ours that import it at the top: a request that arrives while
+    the warm-up imports them waits here for a few seconds instead of failing.
+    """
+    with _IMPORT_LOCK:
+        imported = importlib.import_module(module)
+        return tuple(getattr(imported, name) for name in names) if names else imported
+
+
 @functools.lru_cache(maxsize=8)
 def load_tokenizer(model: str):
-    from transformers import AutoTokenizer
-
+    (AutoTokenizer,) = heavy_import("transformers", "AutoTokenizer")
     spec = resolve(model)
     source, local = model_source(spec)
     try:
@@ -152,7 +168,7 @@ def load_tokenizer(model: str):
 def load_classifier(model: str) -> PreTrainedModel:
     """A trained sequence classifier with its own head (an NLI model, a folder saved after a run), loaded
     as safely as `pretrained_classifier`: safetensors only, never remote code, eager attention."""
-    from transformers import AutoModelForSequenceClassification
+    (AutoModelForSequenceClassification,) = heavy_import("transformers", "AutoModelForSequenceClassification")
 
     spec = resolve(model)
     source, local = model_source(spec)
@@ -167,7 +183,8 @@ def load_classifier(model: str) -> PreTrainedModel:
 
 @functools.lru_cache(maxsize=4)
 def _pretrained(model: str, label_names: tuple[str, ...], seed: int) -> PreTrainedModel:
-    from transformers import AutoModelForSequenceClassification, set_seed
+    AutoModelForSequenceClassification, set_seed = heavy_import("transformers", "AutoModelForSequenceClassification",
+                                                                "set_seed")
 
     spec = resolve(model)
     source, local = model_source(spec)
