@@ -61,11 +61,8 @@ def mean_pooled(classifier_class: type) -> type:
     return type(f"MeanPooled{classifier_class.__name__}", (_MeanPooling, classifier_class), {})
 
 
-def classifier_class(config, pooling: str) -> type:
-    """The model class for a config and a pooling ("cls": the family's standard classifier, or "mean")."""
-    from transformers import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING
-
-    standard = MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING[type(config)]
+def with_pooling(standard: type, pooling: str) -> type:
+    """The model class for a pooling: "cls", the family's standard classifier (`standard`), or "mean"."""
     return mean_pooled(standard) if pooling == "mean" else standard
 
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import copy
 import functools
+import importlib
 import importlib.util
 import os
+import threading
 from dataclasses import dataclass
 
 from typing import TYPE_CHECKING
@@ -22,6 +24,10 @@ if TYPE_CHECKING:
     from transformers import PreTrainedModel
 
 # transformers is imported inside the loaders: it takes seconds, and the page can be up meanwhile.
+# Its lazy module is not thread-safe: while app.py's warm-up thread imported the Trainer, half of eight first
+# Predict presses failed with "cannot import name 'AutoModelForSequenceClassification' from 'transformers'".
+# So every import from it, or of a module of ours that imports it at the top, takes this lock (heavy_import).
+_IMPORT_LOCK = threading.RLock()
 
 
 class ModelError(ValueError):
@@ -138,10 +144,20 @@ def explain_load_error(spec: ModelSpec, error: Exception) -> ModelError:
     return ModelError(f"Could not load '{spec.hub_id}': {str(error).splitlines()[0][:200]}")
 
 
+def heavy_import(module: str, *names: str):
+    """`import module`, or `from module import names` (a tuple), one thread at a time (see _IMPORT_LOCK).
+
+    For transformers and the modules of ours that import it at the top: a request that arrives while
+    the warm-up imports them waits here for a few seconds instead of failing.
+    """
+    with _IMPORT_LOCK:
+        imported = importlib.import_module(module)
+        return tuple(getattr(imported, name) for name in names) if names else imported
+
+
 @functools.lru_cache(maxsize=8)
 def load_tokenizer(model: str):
-    from transformers import AutoTokenizer
-
+    (AutoTokenizer,) = heavy_import("transformers", "AutoTokenizer")
     spec = resolve(model)
     source, local = model_source(spec)
     try:
@@ -153,13 +169,13 @@ def load_tokenizer(model: str):
 def load_classifier(model: str) -> PreTrainedModel:
     """A trained sequence classifier with its own head (an NLI model, a folder saved after a run), loaded
     as safely as `pretrained_classifier`: safetensors only, never remote code, eager attention."""
-    from transformers import AutoConfig
+    AutoConfig, classifiers = heavy_import("transformers", "AutoConfig", "MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING")
 
     spec = resolve(model)
     source, local = model_source(spec)
     try:
         config = AutoConfig.from_pretrained(source, local_files_only=local, trust_remote_code=False)
-        model_class = heads.classifier_class(config, getattr(config, heads.POOLING_KEY, None) or "cls")
+        model_class = heads.with_pooling(classifiers[type(config)], getattr(config, heads.POOLING_KEY, None) or "cls")
         classifier = model_class.from_pretrained(source, config=config, local_files_only=local,
                                                  attn_implementation="eager", use_safetensors=True,
                                                  trust_remote_code=False)
@@ -189,7 +205,8 @@ def natural_pooling(model: str) -> str:
 
 @functools.lru_cache(maxsize=4)
 def _pretrained(model: str, label_names: tuple[str, ...], seed: int, pooling: str) -> PreTrainedModel:
-    from transformers import AutoConfig, set_seed
+    AutoConfig, classifiers, set_seed = heavy_import("transformers", "AutoConfig",
+                                                     "MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING", "set_seed")
 
     spec = resolve(model)
     source, local = model_source(spec)
@@ -198,7 +215,7 @@ def _pretrained(model: str, label_names: tuple[str, ...], seed: int, pooling: st
         config = AutoConfig.from_pretrained(
             source, local_files_only=local, trust_remote_code=False, num_labels=len(label_names),
             id2label=dict(enumerate(label_names)), label2id={name: i for i, name in enumerate(label_names)})
-        classifier = heads.classifier_class(config, pooling).from_pretrained(
+        classifier = heads.with_pooling(classifiers[type(config)], pooling).from_pretrained(
             source,
             config=config,
             local_files_only=local,

@@ -6,7 +6,6 @@ best checkpoint) run replaces the current model, so a failed or cancelled run lo
 """
 from __future__ import annotations
 
-import importlib
 import threading
 from collections import deque
 from dataclasses import asdict, dataclass, field
@@ -115,7 +114,8 @@ class Workspace:
     def plan(self, config: RunConfig):
         """What a run of `config` would do and how long it would take, before it starts."""
         from .planning import plan
-        from .transfer import load_data, relabel
+
+        load_data, relabel = models.heavy_import("ktdemo.transfer", "load_data", "relabel")
 
         key = config.source_dataset if config.kind == "cross_domain" else config.dataset
         splits = self.datasets.get(key) or load_data(config, key, config.per_class)
@@ -124,7 +124,8 @@ class Workspace:
         return plan(config, splits)
 
     def _run(self, job: Job) -> None:
-        from .transfer import first_stage_config, run_transfer  # Trainer & co. take seconds to import
+        first_stage_config, run_transfer = models.heavy_import(  # Trainer & co. take seconds to import
+            "ktdemo.transfer", "first_stage_config", "run_transfer")
 
         for job.index, config in enumerate(job.configs):
             if job.index:
@@ -212,7 +213,7 @@ def summarise(run: RunResult, number: int, study: str | None = None) -> dict:
 
 def warm_up(model: str = models.DEFAULT_MODEL) -> None:
     """Import the training stack and load the default model ahead of the first click (run in a thread)."""
-    importlib.import_module("ktdemo.transfer")  # Trainer & co.: seconds to import
+    models.heavy_import("ktdemo.transfer")  # Trainer & co.: seconds to import; first requests wait for it
 
     models.load_tokenizer(model)
     models.pretrained_classifier(model, data.DATASETS[data.DEFAULT_DATASET].label_names)

@@ -1,7 +1,31 @@
-import numpy as np
+import base64
+import io
+import json
 
-from ktdemo.figures.attention import attention_heatmap_figure, attention_overview_figure, probabilities_figure
+import numpy as np
+from PIL import Image
+
+from ktdemo.figures.attention import (OVERVIEW_LEVELS, attention_heatmap_figure, attention_overview_figure,
+                                      probabilities_figure)
 from ktdemo.figures.training import before_after_figure, confusion_figure, training_curves_figure
+
+
+def sent(figure) -> dict:
+    """The figure as gr.Plot sends it: plotly's JSON."""
+    return json.loads(figure.to_json())
+
+
+def typed_array(value: dict) -> np.ndarray:
+    """A numpy array as plotly sends it: base64 bytes, a dtype and a shape."""
+    shape = [int(size) for size in value["shape"].split(",")]
+    return np.frombuffer(base64.b64decode(value["bdata"]), dtype="<" + value["dtype"]).reshape(shape)
+
+
+def overview_pixels(figure) -> np.ndarray:
+    """The overview image's colour steps (0 to OVERVIEW_LEVELS - 1; OVERVIEW_LEVELS in the gaps)."""
+    image = Image.open(io.BytesIO(base64.b64decode(sent(figure)["data"][0]["source"].split(",", 1)[1])))
+    assert image.mode == "P" and image.info["transparency"] == OVERVIEW_LEVELS
+    return np.asarray(image)
 
 
 def test_heatmap_keeps_repeated_tokens_apart():
@@ -10,19 +34,45 @@ def test_heatmap_keeps_repeated_tokens_apart():
     figure = attention_heatmap_figure(weights, tokens, "L1 H1")
     heatmap = figure.data[0]
     assert np.asarray(heatmap.z).shape == (4, 4)
-    assert list(figure.layout.xaxis.ticktext) == tokens
-    assert heatmap.text[1][2] == "fine → fine"
+    assert len(set(heatmap.x)) == len(set(heatmap.y)) == 4  # one row and one column per position
+    assert list(figure.layout.xaxis.ticktext) == list(figure.layout.yaxis.ticktext) == tokens
+    assert heatmap.x[2] == "fine (2)" and "%{y} → %{x}" in heatmap.hovertemplate  # the hover names both tokens
+    assert heatmap.text is None  # no string per cell
 
 
 def test_overview_tiles_every_head_with_gaps():
     attentions = np.random.default_rng(0).random((3, 4, 5, 5))
     figure = attention_overview_figure(attentions, selected=(2, 3))
-    grid = np.asarray(figure.data[0].z, dtype=float)
-    assert grid.shape == (3 * 6 - 1, 4 * 6 - 1)
-    np.testing.assert_allclose(grid[12:17, 18:23], np.round(attentions[2, 3], 3))
-    assert np.isnan(grid[5]).all()
+    pixels = overview_pixels(figure)
+    assert pixels.shape == (3 * 6 - 1, 4 * 6 - 1)
+    step = attentions.max() / (OVERVIEW_LEVELS - 1)  # colours run from 0 to the largest weight
+    np.testing.assert_allclose(pixels[12:17, 18:23] * step, attentions[2, 3], atol=step / 2 + 1e-9)
+    assert (pixels[5] == OVERVIEW_LEVELS).all() and (pixels[:, 5] == OVERVIEW_LEVELS).all()  # the gaps
     assert list(figure.layout.xaxis.ticktext) == ["H1", "H2", "H3", "H4"]
+    assert figure.data[1].text[2][3] == "layer 3, head 4"  # hovering a tile names its head
     assert len(figure.layout.shapes) == 1
+
+
+def test_attention_figures_of_a_64_token_sentence_stay_light_and_keep_3_digits(tiny_model):
+    from ktdemo import attention, models
+
+    tokenizer = models.load_tokenizer(tiny_model)
+    model = models.pretrained_classifier(tiny_model, ["neg", "pos"])
+    inspection = attention.inspect(model, tokenizer, " ".join(["a fine and moving film"] * 20), max_length=64)
+    weights = inspection.attentions
+    layers, heads, tokens, _ = weights.shape
+    assert tokens == 64
+
+    heatmap = attention_heatmap_figure(weights[1, 0], inspection.tokens, "L2 H1")
+    # float32 in base64 (4 bytes a value, 4/3 for base64, escaped slashes) and a fixed part (template, labels)
+    assert len(heatmap.to_json()) < 6 * tokens ** 2 + 12_000
+    np.testing.assert_allclose(typed_array(sent(heatmap)["data"][0]["z"]), weights[1, 0], rtol=5e-3, atol=0)
+
+    overview = attention_overview_figure(weights, selected=(1, 0))
+    pixel_count = (layers * (tokens + 1) - 1) * (heads * (tokens + 1) - 1)
+    assert len(overview.to_json()) < pixel_count // 2 + 10_000  # a PNG: at most half a byte a pixel here
+    step = weights.max() / (OVERVIEW_LEVELS - 1)
+    np.testing.assert_allclose(overview_pixels(overview)[:tokens, :tokens] * step, weights[0, 0], atol=step / 2)
 
 
 def test_probabilities_highlight_the_winner():

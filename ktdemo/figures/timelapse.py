@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from .attention import attention_heatmap_figure
+from .attention import attention_heatmap_figure, three_digits
 
 
 def timelapse_figure(frames: np.ndarray, tokens: list[str], steps: list[int], captions: list[str],
@@ -17,7 +17,7 @@ def timelapse_figure(frames: np.ndarray, tokens: list[str], steps: list[int], ca
     titles = [f"{what} · {caption}" for caption in captions]
     figure = attention_heatmap_figure(frames[-1], tokens, titles[-1])
     figure.update_traces(zmax=float(frames.max()) if frames.size else 1.0)  # one colour scale for every step
-    positions = [{"method": "update", "label": str(step), "args": [{"z": [np.round(frame, 4)]}, {"title.text": title}]}
+    positions = [{"method": "update", "label": str(step), "args": [{"z": [three_digits(frame)]}, {"title.text": title}]}
                  for frame, step, title in zip(frames, steps, titles)]
     figure.update_layout(sliders=[{"active": len(positions) - 1, "steps": positions, "pad": {"t": 30},
                                    "currentvalue": {"prefix": "step "}}])

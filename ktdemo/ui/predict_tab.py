@@ -283,8 +283,8 @@ def _validation_sample(ws: Workspace, dataset_key: str, size: int):
     splits = ws.datasets.get(key)
     if splits is None:
         from ..runs import RunConfig
-        from ..transfer import load_data  # the training stack: seconds to import, once
 
+        (load_data,) = models.heavy_import("ktdemo.transfer", "load_data")  # the training stack: seconds, once
         splits = load_data(run.config if run else RunConfig(dataset=key))
     if splits.validation.empty:
         raise InputError(f"{splits.name or key} has no validation examples to measure on.")

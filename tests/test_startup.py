@@ -1,0 +1,90 @@
+"""The first seconds of `python app.py`: requests that arrive while the warm-up thread imports transformers.
+
+The app runs in a fresh interpreter, so transformers is imported cold, as on a real start; before the imports
+were guarded, half of these requests failed with "cannot import name 'AutoModelForSequenceClassification'".
+"""
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from gradio_client import Client, handle_file
+
+ROOT = Path(__file__).resolve().parents[1]
+# app.py as `python app.py` runs it, with the tiny test model in the catalog (registering it imports no transformers)
+LAUNCH = ("import os, runpy; from ktdemo import models; "
+          "models.register_model(models.ModelSpec('tiny-bert', 'Tiny BERT', 'tiny-bert', 'tests', "
+          "path=os.environ['TINY_MODEL_PATH'])); runpy.run_path('app.py', run_name='__main__')")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_served(url: str, app: subprocess.Popen, log: Path, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if app.poll() is not None:
+            raise RuntimeError(f"app.py exited: {log.read_text()[-2000:]}")
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError("app.py did not start serving in time")
+
+
+@pytest.fixture
+def fresh_app(tiny_model, tmp_path):
+    """app.py in its own interpreter; yields its URL as soon as it serves. Its log is app.log (shown on failure)."""
+    from ktdemo import models
+
+    port, log = free_port(), tmp_path / "app.log"
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "TINY_MODEL_PATH": models.resolve(tiny_model).path}
+    with log.open("w") as output:
+        app = subprocess.Popen([sys.executable, "-c", LAUNCH], cwd=ROOT, env=env, stdout=output,
+                               stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_until_served(url, app, log)
+        yield url
+    finally:
+        app.terminate()
+        app.wait(timeout=30)
+        print(log.read_text()[-3000:])  # pytest shows it when the test failed
+
+
+def test_the_first_requests_of_every_kind_all_succeed_during_warm_up(fresh_app, tiny_model, tmp_path):
+    moods = tmp_path / "moods.csv"
+    moods.write_text("text,label\n" + "".join(f"a sunny day {i},cheerful\na rainy night {i},gloomy\n" for i in range(20)))
+    sentence = "A gorgeous, witty and moving film."
+    requests = [
+        *[("/predict", (sentence,)) for _ in range(4)],  # the default model, which the warm-up is loading
+        *[("/predict", (sentence, tiny_model)) for _ in range(2)],
+        ("/attention", (sentence,)),
+        ("/attention", (sentence, 1, 1, tiny_model)),
+        ("/upload", (handle_file(str(moods)), "text", "label", tiny_model)),
+        ("/preview", (tiny_model, "sms_spam")),
+        ("/plan", (tiny_model,)),
+    ]
+
+    client = Client(fresh_app, verbose=False)  # one session: more clients take seconds to connect on two cores
+    jobs = [client.submit(*args, api_name=name) for name, args in requests]  # all at once, as the page opens
+    outputs = [job.result(timeout=180) for job in jobs]  # an exception in the app raises here
+
+    def by_name(wanted):
+        return [output for (name, _), output in zip(requests, outputs) if name == wanted]
+
+    assert all(label["label"] in {"negative", "positive"} and "untrained head" in note
+               for label, _, note in by_name("/predict"))
+    assert all(heatmap is not None and overview is not None for heatmap, overview, *_ in by_name("/attention"))
+    (dataset, _, summary, *_), = by_name("/upload")
+    assert dataset["value"] == "upload:moods.csv" and "2 classes" in summary
+    assert "SMS spam" in by_name("/preview")[0][0]
+    assert "Expected time" in by_name("/plan")[0]
