@@ -39,6 +39,7 @@ class FitOutcome:
     train_examples: int
     best_step: int
     stopped_by_user: bool
+    improved: bool = True  # did any checkpoint score above step 0 on the validation sample
 
 
 def fine_tune(model, tokenizer, train: pd.DataFrame, validation: pd.DataFrame, config: RunConfig,
@@ -58,7 +59,7 @@ def fine_tune(model, tokenizer, train: pd.DataFrame, validation: pd.DataFrame, c
     log.max_steps, log.budget_s = (0 if by_time else max_steps), budget_s
 
     keeper = _RunCallback(log, cancel, budget_s)
-    threads = _ThreadTuner()
+    threads = _ThreadTuner(enabled=by_time)  # a step-count run replays exactly: the thread count stays put
     every = snapshot_every(step_s, budget_s if by_time else None, max_steps)
     timelapse = _TimelapseCallback(log, model, tokenizer, every, min(config.max_length, PROBE_TOKENS))
     trainer = Trainer(
@@ -90,7 +91,8 @@ def fine_tune(model, tokenizer, train: pd.DataFrame, validation: pd.DataFrame, c
     steps = trainer.state.global_step
     return FitOutcome(steps=steps, examples_seen=steps * config.batch_size,
                       tokens_seen=int(trainer.state.num_input_tokens_seen), seconds=seconds,
-                      train_examples=len(train), best_step=keeper.best_step, stopped_by_user=keeper.stopped_by_user)
+                      train_examples=len(train), best_step=keeper.best_step, stopped_by_user=keeper.stopped_by_user,
+                      improved=keeper.best_accuracy > keeper.start_accuracy)
 
 
 def tokenize(frame: pd.DataFrame, tokenizer, max_length: int) -> Dataset:
@@ -191,7 +193,7 @@ class _RunCallback(TrainerCallback):
 
     def __init__(self, log: TrainingLog, cancel: threading.Event, budget_s: float | None):
         self.log, self.cancel, self.budget_s = log, cancel, budget_s
-        self.best_accuracy, self.best_state, self.best_step = -1.0, None, 0
+        self.best_accuracy, self.best_state, self.best_step, self.start_accuracy = -1.0, None, 0, None
         self.stopped_by_user, self.failure = False, None
 
     def on_step_end(self, args, state, control, **kwargs):
@@ -217,7 +219,10 @@ class _RunCallback(TrainerCallback):
             return
         if not self.log.evals or self.log.evals[-1][0] != state.global_step:
             self.log.evals.append((state.global_step, accuracy))
-        if accuracy > self.best_accuracy and model is not None:
+        if self.start_accuracy is None:
+            self.start_accuracy = accuracy  # step 0: the warm (or random) start
+        # Ties go to the later checkpoint: as good on validation, and trained longer.
+        if accuracy >= self.best_accuracy and model is not None:
             self.best_accuracy, self.best_step = accuracy, state.global_step
             self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
 
@@ -231,9 +236,9 @@ class _ThreadTuner(TrainerCallback):
     count (seconds per input token: batches differ in length) and keeps the faster.
     """
 
-    def __init__(self):
+    def __init__(self, enabled: bool = True):
         self.initial = torch.get_num_threads()
-        self.counts = [self.initial, 1] if self.initial > 1 else []
+        self.counts = [self.initial, 1] if enabled and self.initial > 1 else []
         self.timings: dict[int, list[float]] = {}  # thread count -> seconds per token of the steps timed
         self.next_probe = 0.0
         self.began, self.tokens = 0.0, 0

@@ -81,6 +81,7 @@ class _Run:
         self.outcomes: list[FitOutcome] = []
         self.by_dataset: dict[str, float] = {}  # accuracy on each dataset tested on, for the transfer matrix
         self.plan_reasons: list[str] = []  # why the "auto" method chose what it chose
+        self.warm_start_stats: dict | None = None  # what a linear-probe warm start took
 
     def enter(self, phase: str) -> None:
         if self.cancel.is_set():
@@ -186,8 +187,8 @@ class _Run:
 
             chosen = plan(config, train)
             config, self.plan_reasons = chosen.config, chosen.reasons
-        pooling = models.natural_pooling(config.model) if config.pooling == "auto" else config.pooling
-        resolved = dataclasses.replace(config, pooling=pooling, warm_start=warmstart.resolve(config, pooling))
+        resolved = resolve_head(config)
+        pooling = resolved.pooling
         if config.pooling == "auto":
             self.plan_reasons.append(f"pooling '{pooling}': " + ("the encoder was trained with mean pooling (its "
                                      "sentence-transformers files say so)." if pooling == "mean" else
@@ -215,8 +216,7 @@ class _Run:
             outcome = probe.fit_linear_probe(model, tokenizer, train.train, train.validation, config, self.log,
                                              self.cancel, share, self._feature_cache(pretrained),
                                              max_texts=None if budget else warmstart.PROBE_TEXTS)
-            self.stages.append({"stage": "warm start: linear probe", "examples_seen": outcome.examples_seen,
-                                "seconds": round(outcome.seconds, 1)})
+            self.warm_start_stats = {"examples_seen": outcome.examples_seen, "seconds": round(outcome.seconds, 1)}
         if budget:
             budget = max(budget * (1 - warmstart.PROBE_SHARE), budget - (time.monotonic() - started))
         return budget, steps
@@ -344,6 +344,8 @@ class _Run:
             "test_examples": scored,
             "test_split_examples": test_size,
             "best_step": last.best_step,
+            "warm_start": self.config.warm_start,
+            "warm_start_probe": self.warm_start_stats,
             "stopped_by_user": last.stopped_by_user,
             "stages": self.stages,
             "accuracy_by_dataset": self.by_dataset,
@@ -358,6 +360,12 @@ def first_stage_config(config: RunConfig) -> RunConfig:
                                per_class=None, label_map=None, adapt_per_class=0, label_descriptions=None)
 
 
+def resolve_head(config: RunConfig) -> RunConfig:
+    """`config` with its pooling and warm start made concrete ("auto": the encoder's own pooling, see `warmstart`)."""
+    pooling = models.natural_pooling(config.model) if config.pooling == "auto" else config.pooling
+    return dataclasses.replace(config, pooling=pooling, warm_start=warmstart.resolve(config, pooling))
+
+
 def descriptions_for(config: RunConfig, dataset: str, label_names: list[str]) -> list[str]:
     """The run's label descriptions, or the defaults for the dataset's task."""
     from .zeroshot import default_descriptions
@@ -369,10 +377,10 @@ def descriptions_for(config: RunConfig, dataset: str, label_names: list[str]) ->
 def _learning_notices(outcome: FitOutcome, after: Metrics, label_names: list[str], warm_start: str) -> list[str]:
     """One sentence when training learned nothing: a run says so rather than showing a collapsed classifier."""
     notices = []
-    if outcome.steps and outcome.best_step == 0 and not outcome.stopped_by_user:
+    if outcome.steps and not outcome.improved and not outcome.stopped_by_user:
         start = "its warm start" if warm_start != "none" else "its random head"
-        notices.append(f"Training never beat {start} on the validation sample, so the model is that start, "
-                       "unchanged; try a longer budget or another learning rate.")
+        notices.append(f"Training never beat {start} on the validation sample, so the model scores as that start "
+                       "did; try a longer budget or another learning rate.")
     predicted = set(after.predictions)
     if len(label_names) > 1 and len(predicted) == 1:
         notices.append(f"The model predicts '{label_names[predicted.pop()]}' for every test text: it has not "

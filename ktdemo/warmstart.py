@@ -22,7 +22,7 @@ from .runs import RunConfig
 from .zeroshot import TEMPERATURE, embed
 
 PROBE_SHARE = 0.2  # of a stage's budget spent on the linear probe before fine-tuning
-PROBE_TEXTS = 1024  # the probe's texts when a step count, not the clock, bounds the run
+PROBE_TEXTS = 512  # the probe's texts when a step count, not the clock, bounds the run
 
 
 WHY = {  # why "auto" chose it, for the run's notes

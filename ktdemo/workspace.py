@@ -124,13 +124,13 @@ class Workspace:
         return plan(config, splits)
 
     def _run(self, job: Job) -> None:
-        first_stage_config, run_transfer = models.heavy_import(  # Trainer & co. take seconds to import
-            "ktdemo.transfer", "first_stage_config", "run_transfer")
+        first_stage_config, resolve_head, run_transfer = models.heavy_import(  # Trainer & co.: seconds to import
+            "ktdemo.transfer", "first_stage_config", "resolve_head", "run_transfer")
 
         for job.index, config in enumerate(job.configs):
             if job.index:
                 job.log = TrainingLog(probe_text=job.log.probe_text)
-            first = first_stage_config(config) if config.kind == "sequential" else None
+            first = resolve_head(first_stage_config(config)) if config.kind == "sequential" else None
             start_from = next((r for r in reversed(self._recent) if r.config == first), None)
             try:
                 result = on_gpu(run_transfer)(config, job.log, job.cancel, sources=self.datasets,

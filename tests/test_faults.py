@@ -67,7 +67,8 @@ def stop_when(monkeypatch, owner, name: str):
 @pytest.mark.parametrize("owner, name, phase", [
     (transfer._Run, "splits", "loading data"),
     (transfer._Run, "_starting_model", "loading model"),
-    (transfer._Run, "_score_untrained", "scoring the untrained head"),
+    (transfer._Run, "_feature_cache", "scoring the untrained head"),
+    (transfer._Run, "_warm_start", "the warm start"),
 ])
 def test_stop_before_training_keeps_the_previous_model(trained, tiny_model, monkeypatch, owner, name, phase):
     previous, runs = trained.current, len(trained.history)
