@@ -4,8 +4,9 @@
 (pretrained, random for the control, or a source-trained encoder for sequential transfer),
 scores its untrained head ("before"), warm-starts the head (`warmstart`) and scores that start,
 trains with the run's method on a time budget and scores the result ("after") on held-out test
-data. Training never returns a model below its start on the validation sample. The UI polls `log` from another thread; setting
-`cancel` stops the run within a step, keeping the best checkpoint so far.
+data; training never returns a model below its start on the validation sample. The UI polls
+`log` from another thread; setting `cancel` stops the run within a step, keeping the best
+checkpoint so far.
 """
 from __future__ import annotations
 
@@ -118,7 +119,7 @@ class _Run:
 
         adapting = cross and config.adapt_per_class > 0
         budget, steps = self._stage_budget(ADAPT_SHARE if adapting else 0)
-        budget, steps = self._warm_start(model, tokenizer, train, target, budget, steps, pretrained)
+        budget = self._warm_start(model, tokenizer, train, target, budget, pretrained)
         start = warmstart.head_metrics(model, test_features, test.label.tolist()) if config.warm_start != "none" else None
         model, trainable, total = self._prepare(model)
         outcome = self._train(model, tokenizer, train, f"training on {train.name}", budget, steps, pretrained)
@@ -204,8 +205,8 @@ class _Run:
         bundled = all(key in data.DATASETS for key in (config.dataset, config.source_dataset) if key)
         return probe.feature_cache((config.model, config.max_length, config.pooling)) if pretrained and bundled else None
 
-    def _warm_start(self, model, tokenizer, train: data.Splits, target: data.Splits, budget, steps, pretrained):
-        """Give the fresh head its start (see `warmstart`); returns the (budget, steps) left for fine-tuning."""
+    def _warm_start(self, model, tokenizer, train: data.Splits, target: data.Splits, budget, pretrained):
+        """Give the fresh head its start (see `warmstart`); returns the time budget left for fine-tuning."""
         config, started = self.config, time.monotonic()
         if config.warm_start == "descriptions":
             warmstart.from_descriptions(model, tokenizer, descriptions_for(config, config.dataset, target.label_names),
@@ -219,7 +220,7 @@ class _Run:
             self.warm_start_stats = {"examples_seen": outcome.examples_seen, "seconds": round(outcome.seconds, 1)}
         if budget:
             budget = max(budget * (1 - warmstart.PROBE_SHARE), budget - (time.monotonic() - started))
-        return budget, steps
+        return budget
 
     def _source_data(self, target: data.Splits) -> data.Splits:
         """Cross-domain: the source dataset, relabelled into the target's label space."""
