@@ -186,3 +186,18 @@ def test_bundled_mpnet(tmp_path):
     with attention.ablated_heads(model, [(0, 0)]):
         ablated = attention.inspect(model, tokenizer, SENTENCE)
     assert not np.allclose(ablated.attentions[1:], result.attentions[1:])  # later layers see the change
+
+
+def test_every_family_takes_a_mean_pooled_head_that_starts_as_zero_shot(arch):
+    from ktdemo import heads, warmstart, zeroshot
+    from ktdemo.evaluation import predict_probabilities
+
+    model = models.trainable_copy(models.pretrained_classifier(arch, LABELS, pooling="mean"))
+    assert heads.pooling_of(model) == "mean" and [name for name, _ in model.named_children()][-1] == "classifier"
+    tokenizer, descriptions = models.load_tokenizer(arch), [f"This is {label}." for label in LABELS]
+    warmstart.from_descriptions(model, tokenizer, descriptions, max_length=32)
+    texts = [SENTENCE, "A second, longer sentence for the batch."]
+    np.testing.assert_allclose(predict_probabilities(model, tokenizer, texts, 32),
+                               zeroshot.similarity_probabilities(arch, texts, descriptions, 32), atol=1e-5)
+    result = attention.inspect(models.for_inspection(model), tokenizer, SENTENCE)  # the views work on it too
+    assert result.attentions.shape[:2] == (2, 2)
