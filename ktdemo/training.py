@@ -62,7 +62,9 @@ def fine_tune(model, tokenizer, train: pd.DataFrame, validation: pd.DataFrame, c
     log.max_steps, log.budget_s = (0 if by_time else max_steps), budget_s
 
     keeper = _RunCallback(log, cancel, budget_s)
-    threads = _ThreadTuner(enabled=by_time)  # a step-count run replays exactly: the thread count stays put
+    # The thread count is process-wide: only a run that owns its process (the CLI, a worker) may tune it, and a
+    # step-count run keeps it, so that it replays exactly.
+    threads = _ThreadTuner(enabled=by_time and threading.current_thread() is threading.main_thread())
     every = snapshot_every(step_s, budget_s if by_time else None, max_steps)
     timelapse = _TimelapseCallback(log, model, tokenizer, every, min(config.max_length, PROBE_TOKENS))
     trainer = Trainer(

@@ -68,7 +68,7 @@ def stop_when(monkeypatch, owner, name: str):
     (transfer._Run, "splits", "loading data"),
     (transfer._Run, "_starting_model", "loading model"),
     (transfer._Run, "_feature_cache", "scoring the untrained head"),
-    (transfer._Run, "_warm_start", "the warm start"),
+    (transfer._Run, "_warm_start", "warm start: a linear probe on frozen features"),
 ])
 def test_stop_before_training_keeps_the_previous_model(trained, tiny_model, monkeypatch, owner, name, phase):
     previous, runs = trained.current, len(trained.history)
