@@ -64,6 +64,9 @@ def test_a_run_scores_its_warm_start_and_resolves_auto_into_its_config(tiny_mode
     assert [name for name, _ in report.result_rows(result)][:3] == [
         "before: pretrained encoder, random head", "start: zero-shot head (label descriptions), no training yet",
         f"after: {result.stats['train_seconds']:.0f} s of transfer (full)"]
+    from ktdemo.ui import train_tab  # the Train tab's results read the same rows (it crashed without a probe)
+
+    assert "start: zero-shot head (label descriptions)" in train_tab.results_markdown(result)
 
 
 @pytest.mark.parametrize("warm_start", ["descriptions", "probe", "none"])

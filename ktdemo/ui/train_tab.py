@@ -280,8 +280,8 @@ def results_markdown(run) -> str:
 
 def _work_line(s: dict) -> str:
     probe = s.get("warm_start_probe")
-    stages = " → ".join([f"warm start: linear probe on {probe['examples_seen']:,} texts ({probe['seconds']:.0f} s)"]
-                        * bool(probe) + [f"{st['stage']} ({st['seconds']:.0f} s)" for st in s["stages"]])
+    warm = [f"warm start: linear probe on {probe['examples_seen']:,} texts ({probe['seconds']:.0f} s)"] if probe else []
+    stages = " → ".join(warm + [f"{st['stage']} ({st['seconds']:.0f} s)" for st in s["stages"]])
     speed = f" · {s['examples_per_s']} examples/s · {s['tokens_per_s']:,} tokens/s" if s["examples_per_s"] else ""
     memory = f" · peak memory +{s['peak_memory_mb']:.0f} MB" if s.get("peak_memory_mb") is not None else ""
     return (f"{stages} · {s['steps']} steps · {s['epochs']} epochs · {s['examples_seen']:,} examples seen of "
