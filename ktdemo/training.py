@@ -113,11 +113,15 @@ def _beats_start(model, tokenizer, keeper: "_RunCallback", validation: pd.DataFr
         return True
     texts, labels = sample.text.tolist(), sample.label.tolist()
     best = evaluate(model, tokenizer, texts, labels, config.max_length).accuracy
-    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     model.load_state_dict(keeper.start_state)
     start = evaluate(model, tokenizer, texts, labels, config.max_length).accuracy
-    model.load_state_dict(best_state)
+    model.load_state_dict(keeper.best_state)  # the keeper holds it already: no second copy
     return best > start
+
+
+def _weights(model) -> dict:
+    """A detached copy of the model's weights, to restore later."""
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 def tokenize(frame: pd.DataFrame, tokenizer, max_length: int) -> Dataset:
@@ -247,11 +251,11 @@ class _RunCallback(TrainerCallback):
             self.log.evals.append((state.global_step, accuracy))
         if self.start_accuracy is None and model is not None:  # step 0: the warm (or random) start
             self.start_accuracy = accuracy
-            self.start_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            self.start_state = _weights(model)
         # Ties go to the later checkpoint: as good on validation, and trained longer.
         if accuracy >= self.best_accuracy and model is not None:
             self.best_accuracy, self.best_step = accuracy, state.global_step
-            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            self.best_state = _weights(model)
 
 
 class _ThreadTuner(TrainerCallback):
