@@ -33,9 +33,15 @@ def test_train_then_predict_then_attention(app_url, tiny_model):
     assert curves is not None and confusion is not None
     label, probabilities, note = client.predict("A fine film.", api_name="/predict")
     assert note.startswith("Fine-tuned")
-    heatmap, overview, note, layer, head = client.predict("A fine film.", api_name="/attention")
-    assert heatmap is not None and overview is not None
-    assert layer["value"] == layer["maximum"] == 2  # clamped to the tiny model's last layer
+    heatmap, overview, note = client.predict("A fine film.", api_name="/attention")
+    assert overview is not None and "Layer 2, head 1" in heatmap["plot"]  # layer 6 clamped to the tiny model's last
+
+
+def test_an_api_call_is_never_refused_by_the_slider_range_another_model_set(app_url, tiny_model):
+    client = Client(app_url, verbose=False)
+    client.predict("A fine film.", 1, 1, tiny_model, api_name="/attention")  # a 2-layer model
+    heatmap, _, note = client.predict("A fine film.", 6, 12, tiny_model, api_name="/attention")
+    assert "Layer 2, head 2" in heatmap["plot"], note
 
 
 def test_two_sessions_keep_their_own_models(app_url, tiny_model):
@@ -55,9 +61,8 @@ def test_the_readme_client_example_works_with_keywords(app_url, tiny_model):
                                                  api_name="/train")
     assert "held-out test examples" in results and "seen of 32 " in results  # 16 per class
     label, probabilities, note = client.predict("A gorgeous, moving film.", api_name="/predict")
-    heatmap, overview, note, layer, head = client.predict("A gorgeous, moving film.", layer_no=2, head_no=2,
-                                                          api_name="/attention")
-    assert label["label"] in {"negative", "positive"} and layer["value"] == 2 and head["value"] == 2
+    heatmap, overview, note = client.predict("A gorgeous, moving film.", layer_no=2, head_no=2, api_name="/attention")
+    assert label["label"] in {"negative", "positive"} and "Layer 2, head 2" in heatmap["plot"]
 
 
 def test_plan_shows_the_eta_and_the_auto_choice_before_starting(app_url, tiny_model):

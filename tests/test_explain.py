@@ -49,7 +49,7 @@ def test_word_view_rollout_and_saliency_endpoints(app_url, tiny_model):
     from gradio_client import Client
 
     client = Client(app_url, verbose=False)
-    heatmap, overview, note, layer, head = client.predict("Unbelievably fine.", 2, 1, tiny_model, "rotten_tomatoes",
+    heatmap, overview, note = client.predict("Unbelievably fine.", 2, 1, tiny_model, "rotten_tomatoes",
                                                           "Words", False, api_name="/attention")
     assert heatmap is not None and overview is not None
     flow = client.predict("Unbelievably <b>fine</b>.", tiny_model, api_name="/rollout")

@@ -52,7 +52,7 @@ def test_hostile_texts_get_a_prediction_or_one_sentence(client, tiny_model):
             assert "Type a sentence" in note, name
         else:
             assert {c["label"] for c in label["confidences"]} == {"negative", "positive"}, name
-        heatmap, overview, note, layer, head = client.predict(text, 1, 1, tiny_model, api_name="/attention")
+        heatmap, overview, note = client.predict(text, 1, 1, tiny_model, api_name="/attention")
         assert is_sentence(note) and (note.startswith("⚠️") or heatmap is not None), name
         assert isinstance(client.predict(text, tiny_model, api_name="/rollout"), str), name
     _, _, note = client.predict(TEXTS["100,000 characters"], tiny_model, api_name="/predict")

@@ -105,11 +105,18 @@ def build(model, dataset, workspace: gr.State) -> None:
         try:
             _, inspection, description = _inspect(ws, sentence, model_key, dataset_key)
         except (InputError, ValueError) as error:
-            return None, None, f"⚠️ {error}", gr.skip(), gr.skip()
-        layers, heads = inspection.shape
-        (l, h), figures = _attention_figures(inspection, layer_no, head_no, unit, special)
-        return (*figures.values(), description, gr.update(maximum=layers, value=l + 1),
-                gr.update(maximum=heads, value=h + 1))
+            return None, None, f"⚠️ {error}"
+        return *_attention_figures(inspection, layer_no, head_no, unit, special)[1].values(), description
+
+    def fit_sliders(sentence, layer_no, head_no, model_key, dataset_key, ws: Workspace = None):
+        """The sliders' range follows the model that answers (the page only: a slider's maximum is session state,
+        and an API call with another model must not be refused by the range this one set)."""
+        try:
+            _, inspection, _ = _inspect(ws, sentence, model_key, dataset_key)
+        except (InputError, ValueError):
+            return gr.skip(), gr.skip()
+        (layers, heads), (l, h) = inspection.shape, _selected(inspection, layer_no, head_no)
+        return gr.update(maximum=layers, value=l + 1), gr.update(maximum=heads, value=h + 1)
 
     def export(sentence, layer_no, head_no, model_key, dataset_key, unit=PIECES, special=True, ws: Workspace = None):
         try:
@@ -206,10 +213,12 @@ def build(model, dataset, workspace: gr.State) -> None:
         return _ranking_markdown(drop, len(sample), view.description), head_importance_figure(drop)
 
     attention_inputs = [text, layer, head, model, dataset, units, show_special, workspace]
-    attention_outputs = [heatmap, overview, note, layer, head]
+    attention_outputs = [heatmap, overview, note]
     flow_inputs = [text, model, dataset, units, show_special, workspace]
     gr.on([run.click, text.submit], predict, [text, model, dataset, workspace], [label, probabilities, note],
           api_name="predict", concurrency_id="inspect", concurrency_limit=4).then(
+        fit_sliders, [text, layer, head, model, dataset, workspace], [layer, head], api_name=False,
+        show_progress="hidden").then(
         show_attention, attention_inputs, attention_outputs, api_name="attention",
         concurrency_id="inspect", concurrency_limit=4).then(
         show_flow, flow_inputs, flow, api_name="rollout", concurrency_id="inspect", concurrency_limit=4)
