@@ -9,9 +9,14 @@ import importlib.util
 GPU_SECONDS = 300  # the longest run a ZeroGPU slot is asked for: a 5-minute budget plus scoring
 
 
+def zero_gpu() -> bool:
+    """Whether this is a ZeroGPU Space (its `spaces` package is installed)."""
+    return importlib.util.find_spec("spaces") is not None
+
+
 def on_gpu(function):
     """`function` wrapped with `spaces.GPU` when that package is installed; unchanged otherwise."""
-    if importlib.util.find_spec("spaces") is None:
+    if not zero_gpu():
         return function
     import spaces
 

@@ -12,6 +12,7 @@ import importlib.util
 import os
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from typing import TYPE_CHECKING
 
@@ -247,6 +248,32 @@ def for_inspection(model: PreTrainedModel) -> PreTrainedModel:
     """Switch a model back to eager attention so it can return attention weights."""
     model.set_attn_implementation("eager")
     return model.eval()
+
+
+def save_weights(model: PreTrainedModel, path) -> Path:
+    """A trained classifier's weights as one safetensors file (how a run's model leaves its process)."""
+    from safetensors.torch import save_model
+
+    save_model(model, str(path))
+    return Path(path)
+
+
+def load_weights(model: str, label_names, seed: int, pooling: str, path) -> PreTrainedModel:
+    """The classifier `save_weights` wrote for a run of `model` with `label_names` (its config: the pretrained one)."""
+    from safetensors.torch import load_model
+
+    classifier = trainable_copy(pretrained_classifier(model, label_names, seed, pooling))
+    load_model(classifier, str(path))
+    return for_inspection(classifier)
+
+
+def load_encoder_weights(classifier: PreTrainedModel, path) -> None:
+    """Only the encoder of the classifier saved at `path` (its head may have other labels) into `classifier`."""
+    from safetensors.torch import load_file
+
+    prefix = classifier.base_model_prefix + "."
+    weights = {key[len(prefix):]: value for key, value in load_file(str(path)).items() if key.startswith(prefix)}
+    classifier.base_model.load_state_dict(weights)
 
 
 def count_parameters(model: torch.nn.Module) -> tuple[int, int]:

@@ -157,3 +157,12 @@ class TrainingLog:
             return None
         spent = time.monotonic() - self.train_started
         return max(0.0, spent / fraction - spent)
+
+
+def failure_sentence(error: BaseException) -> str:
+    """An unexpected error as one sentence; running out of memory gets advice."""
+    text = str(error).strip()
+    if isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError" or "out of memory" in text.lower():
+        return ("The run ran out of memory; try a smaller model, batch size or max length. "
+                "The previous model is unchanged.")
+    return f"The run failed: {type(error).__name__}: {text.splitlines()[0][:200] if text else 'no details'}"

@@ -59,9 +59,10 @@ def load_data(config: RunConfig, dataset: str | None = None, per_class: int | No
 
 
 def run_transfer(config: RunConfig, log: TrainingLog | None = None, cancel: threading.Event | None = None,
-                 sources: dict[str, data.Splits] | None = None, start_from: RunResult | None = None) -> RunResult:
-    """Run `config`. `sources` holds a session's own datasets (uploads, Hub) by key; `start_from`, a finished
-    run of `first_stage_config(config)`, lets a sequential run skip its first stage."""
+                 sources: dict[str, data.Splits] | None = None, start_from: str | None = None) -> RunResult:
+    """Run `config`. `sources` holds a session's own datasets (uploads, Hub) by key; `start_from`, the weights
+    (`models.save_weights`) of a finished run of `first_stage_config(config)`, lets a sequential run skip its
+    first stage."""
     run = _Run(config, log or TrainingLog(), cancel or threading.Event(), sources or {})
     with _PeakMemory(run.device) as memory:
         if config.kind == "zero_shot":
@@ -263,12 +264,12 @@ class _Run:
         model = models.trainable_copy(pretrained)
         if config.kind != "sequential":
             return model, True, {}
-        first, scores = start_from, {}
-        if first is None:
-            first = self._first_stage()
-            scores[f"source test ({first.dataset_name}) after stage 1"] = first.after
+        if start_from is not None:
+            models.load_encoder_weights(model, start_from)
+            return model, False, {}
+        first = self._first_stage()
         model.base_model.load_state_dict(first.model.base_model.state_dict())
-        return model, False, scores
+        return model, False, {f"source test ({first.dataset_name}) after stage 1": first.after}
 
     def _first_stage(self) -> "RunResult":
         self.log.stage = f"stage 1 of 2 ({self.config.source_dataset})"

@@ -2,6 +2,8 @@
 
 Whatever happens, the session stays consistent (no job left running, a new run can start), the
 previous model stays and still predicts, and the user reads one sentence, never a traceback.
+Runs here train in the test's thread (`worker.Inline`) so a test can patch the training code;
+`test_worker.py` does the same across the process boundary.
 """
 import time
 
@@ -10,7 +12,8 @@ import torch
 
 from ktdemo import attention, methods, models, transfer
 from ktdemo.runs import RunConfig
-from ktdemo.workspace import Workspace, summarise
+from ktdemo.session import Run, Session, summarise
+from ktdemo.worker import Inline, Trainers
 
 SENTENCE = "A fine, moving film."
 
@@ -21,33 +24,36 @@ def tiny(tiny_model, **overrides):
     return RunConfig(**values)
 
 
+INLINE = Trainers(Inline)
+
+
 @pytest.fixture(scope="module")
 def first_run(tiny_model):
-    workspace = Workspace()
-    job = workspace.start(tiny(tiny_model))
+    session = Session(INLINE)
+    job = session.start(tiny(tiny_model))
     assert job.wait(120) and job.error is None
     return job.result
 
 
 @pytest.fixture
 def trained(first_run):
-    """A workspace whose first run finished: its `current` is the model every fault must keep."""
-    workspace = Workspace()
-    workspace.current = first_run
-    workspace.history.append(summarise(first_run, 1))
-    return workspace
+    """A session whose first run finished: its `current` is the model every fault must keep."""
+    session = Session(INLINE)
+    session.runs.append(Run(1, first_run.config, first_run.log, state="done", result=first_run,
+                            summary=summarise(first_run, 1)))
+    return session
 
 
 def one_sentence(message: str | None) -> bool:
     return bool(message) and "\n" not in message and "Traceback" not in message and len(message) < 300
 
 
-def assert_consistent(workspace: Workspace, previous) -> None:
+def assert_consistent(session: Session, previous) -> None:
     """No job left running, the previous model still answers, and the session can train again."""
-    assert not workspace.job.running()
+    assert not session.job.running()
     assert attention.inspect(previous.model, previous.tokenizer, SENTENCE).probabilities
-    view = workspace.model_view(previous.config.model, previous.config.dataset)
-    assert view.trained and workspace.inspect(view, SENTENCE).prediction in previous.label_names
+    view = session.model_view(previous.config.model, previous.config.dataset)
+    assert view.trained and session.inspect(view, SENTENCE).prediction in previous.label_names
 
 
 def stop_when(monkeypatch, owner, name: str):

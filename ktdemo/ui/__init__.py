@@ -5,9 +5,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from .. import data, models
-from .. import workspace as workspaces
-from ..workspace import Workspace, release
+from .. import data, models, session as sessions
+from ..session import SESSIONS, Session
 from . import compare_tab, data_tab, learn_tab, predict_tab, train_tab
 
 CSS = (Path(__file__).resolve().parents[2] / "assets" / "style.css").read_text()
@@ -19,7 +18,9 @@ UPLOAD_CAP_MB = 5 * data.MAX_UPLOAD_MB  # Gradio refuses larger uploads before s
 def build_demo() -> gr.Blocks:
     # delete_cache: files Gradio keeps for downloads and uploads are removed after two hours.
     with gr.Blocks(title="ktdemo · knowledge transfer with Transformers", delete_cache=(3600, 7200)) as demo:
-        workspace = gr.State(Workspace, time_to_live=SESSION_TTL_S, delete_callback=release)
+        session = gr.State(Session, time_to_live=SESSION_TTL_S, delete_callback=SESSIONS.detach)
+        # The browser keeps its session's secret token: a reloaded page gets the session (and its run) back.
+        token = gr.BrowserState(None, storage_key="ktdemo-session")
         gr.Markdown("# ktdemo · knowledge transfer with Transformers\n"
                     "Pick a pretrained Transformer and a dataset, fine-tune it for a minute, then look inside: "
                     f"predictions and the attention of every layer and head. Running on **{models.describe_device()}**.",
@@ -32,22 +33,24 @@ def build_demo() -> gr.Blocks:
         dataset.change(_dataset_markdown, dataset, dataset_info, api_name=False, show_progress="hidden")
         with gr.Tabs():
             with gr.Tab("Data", id="data"):
-                data_tab.build(model, dataset, workspace, demo)
+                data_tab.build(model, dataset, session, demo)
             with gr.Tab("Train", id="train"):
-                settings = train_tab.build(model, dataset, workspace)
+                settings, follow = train_tab.build(model, dataset, session)
             with gr.Tab("Compare", id="compare") as compare:
-                refresh, outputs = compare_tab.build(settings, workspace)
-            compare.select(refresh, workspace, outputs, api_name="compare", show_progress="hidden")
+                refresh, outputs = compare_tab.build(settings, session)
+            compare.select(refresh, session, outputs, api_name="compare", show_progress="hidden")
             with gr.Tab("Predict & attention", id="predict"):
-                predict_tab.build(model, dataset, workspace)
+                predict_tab.build(model, dataset, session)
             with gr.Tab("Learn", id="learn"):
-                learn_tab.build(model, dataset, workspace)
+                learn_tab.build(model, dataset, session)
+        demo.load(SESSIONS.attach, [token, session], [token, session], api_name=False, show_progress="hidden").then(
+            **follow)
     return demo
 
 
 def warm_up() -> None:
     """Load the training stack, the default model and its preview before the first visitor needs them."""
-    workspaces.warm_up()
+    sessions.warm_up()
     data_tab.warm_up()
 
 

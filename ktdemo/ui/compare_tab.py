@@ -7,14 +7,14 @@ from .. import data, studies
 from ..figures.compare import (accuracy_vs_parameters_figure, accuracy_vs_time_figure, comparison_table,
                                kshot_curve_figure, transfer_matrix_figure)
 from ..figures.training import training_curves_figure
-from ..workspace import Workspace
+from ..session import SESSIONS, Session
 from . import train_tab
 
 STUDY_CHOICES = [(text, key) for key, text in studies.STUDIES.items()]
 STUDY_BUDGET_S = 20  # per run: a study of 8 runs then takes a few minutes on 2 CPU cores
 
 
-def build(train_settings: list, workspace: gr.State):
+def build(train_settings: list, session: gr.State):
     """Returns (refresh, its outputs): the tab refreshes whenever it is opened."""
     gr.Markdown("Every run of this session, side by side: what transfer bought (accuracy) and what it cost "
                 "(time, trainable parameters, memory). Runs from the Train tab land here; a study runs several "
@@ -42,11 +42,11 @@ def build(train_settings: list, workspace: gr.State):
 
     @train_tab.with_config_parameters("study_key", "budget_s_per_run", "kshot_methods")
     def run(study_key, budget_s, methods, *values):
-        *values, ws = values
+        *values, session = values
         try:
             base = train_tab.make_config(*values)
             base.time_budget_s = float(budget_s)
-            job = ws.start(studies.build(study_key, base, tuple(methods) or ("full",)), study=study_key)
+            job = session.start(studies.build(study_key, base, tuple(methods) or ("full",)), study=study_key)
         except (RuntimeError, ValueError, TypeError) as error:
             yield train_tab.status_html(None, message=str(error)), gr.skip(), *[gr.skip()] * len(outputs)
             return
@@ -56,21 +56,22 @@ def build(train_settings: list, workspace: gr.State):
                 fresh = len(job.results) != shown
                 shown = len(job.results)
                 yield (train_tab.status_html(job), train_tab.curves_figure(job),
-                       *(refresh(ws) if fresh else [gr.skip()] * len(outputs)))
-            yield train_tab.status_html(job, message=job.error), train_tab.curves_figure(job), *refresh(ws)
-        finally:
-            ws.stop()
+                       *(refresh(session) if fresh else [gr.skip()] * len(outputs)))
+            yield train_tab.status_html(job, message=job.error), train_tab.curves_figure(job), *refresh(session)
+        finally:  # the caller went away mid-study: a page can come back to it, an API client cannot
+            if not SESSIONS.attached(session):
+                session.stop()
 
-    run_study.click(run, [study, study_budget, kshot_methods, *train_settings, workspace], [status, curves, *outputs],
-                    api_name="study", concurrency_limit=1, concurrency_id="train", show_progress="minimal",
+    run_study.click(run, [study, study_budget, kshot_methods, *train_settings, session], [status, curves, *outputs],
+                    api_name="study", concurrency_limit=None, concurrency_id="train", show_progress="minimal",
                     show_progress_on=status)
-    stop.click(lambda ws: ws.stop() and None, [workspace], None, api_name=False, show_progress="hidden")
+    stop.click(lambda session: session.stop() and None, [session], None, api_name=False, show_progress="hidden")
     return refresh, outputs
 
 
-def refresh(ws: Workspace) -> list:
+def refresh(session: Session) -> list:
     """Table and figures from the session's history."""
-    rows = ws.history
+    rows = session.history
     names = {key: spec.name for key, spec in data.DATASETS.items()}
     kshot_rows = [row for row in rows if row["study"] == "kshot"]
     matrix = studies.transfer_matrix(rows, names)

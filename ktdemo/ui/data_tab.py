@@ -1,6 +1,6 @@
 """Data tab: look at the picked dataset before training on it; bring your own file or a Hub dataset.
 
-A dataset added here lives in this session's workspace under "upload:<file name>" or "hub:<id>",
+A dataset added here lives in this session under "upload:<file name>" or "hub:<id>",
 joins the top dataset dropdown (for this session only) and is what the Train tab trains on.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import gradio as gr
 from .. import data, models, runs
 from ..figures.data import class_balance_figure, length_histogram_figure, split_balance_figure
 from ..network import is_hub_id
-from ..workspace import Workspace
+from ..session import Session
 
 log = logging.getLogger(__name__)
 
@@ -24,16 +24,16 @@ MAX_LENGTH = runs.RunConfig().max_length  # the Train tab's default cut, marked 
 FORMATS = ", ".join(suffix[1:].upper() for suffix in data.UPLOAD_FORMATS)
 
 
-def dataset_choices(ws: Workspace | None = None) -> list[tuple[str, str]]:
+def dataset_choices(session: Session | None = None) -> list[tuple[str, str]]:
     """(display name, key) for the dataset dropdown: the bundled datasets, then this session's own."""
     choices = [(spec.name, key) for key, spec in data.DATASETS.items()]
-    for key, splits in (ws.datasets.items() if ws else ()):
+    for key, splits in (session.datasets.items() if session else ()):
         source = "Your file" if key.startswith(UPLOAD_PREFIX) else "Hub"
         choices.append((f"{source}: {splits.name or key.split(':', 1)[1]}", key))
     return choices
 
 
-def build(model, dataset, workspace: gr.State, demo: gr.Blocks) -> None:
+def build(model, dataset, session: gr.State, demo: gr.Blocks) -> None:
     gr.Markdown("Look at the data before training on it: how the classes are balanced, how long the texts are "
                 "in the selected model's tokens, and a few examples of each class. Or bring your own data:")
     with gr.Accordion("Use your own file", open=False):
@@ -71,9 +71,9 @@ def build(model, dataset, workspace: gr.State, demo: gr.Blocks) -> None:
                             wrap=True, interactive=False, max_height=400)
     preview_outputs = [summary, balance, per_split, lengths, examples]
 
-    def preview(model_key, dataset_key, ws: Workspace):
+    def preview(model_key, dataset_key, session: Session):
         try:
-            return _preview(model_key, dataset_key, ws)
+            return _preview(model_key, dataset_key, session)
         except data.DataError as error:
             return f"⚠️ {error}", *[None] * (len(preview_outputs) - 1)
 
@@ -98,7 +98,7 @@ def build(model, dataset, workspace: gr.State, demo: gr.Blocks) -> None:
         return gr.update(choices=names, value=text), gr.update(choices=names, value=label), note
 
     # Defaults of None make those inputs optional for API clients (the columns are then guessed).
-    def add_file(file, text_column=None, label_column=None, model_key=None, ws: Workspace | None = None):
+    def add_file(file, text_column=None, label_column=None, model_key=None, session: Session | None = None):
         if not file:
             return refused("Choose a file first.")
         name = Path(file).name
@@ -109,10 +109,10 @@ def build(model, dataset, workspace: gr.State, demo: gr.Blocks) -> None:
         except Exception:  # noqa: BLE001 - a file the data layer did not foresee: one sentence, never a traceback
             log.exception("reading upload %s", name)
             return refused(f"'{name}' could not be read as a table of texts and labels.")
-        return _added(ws, UPLOAD_PREFIX + name, splits, model_key)
+        return _added(session, UPLOAD_PREFIX + name, splits, model_key)
 
     def add_hub(dataset_id, config=None, split=None, text_column=None, label_column=None, model_key=None,
-                ws: Workspace | None = None):
+                session: Session | None = None):
         dataset_id = (dataset_id or "").strip()
         try:
             if dataset_id in data.HUB_PRESETS:
@@ -128,30 +128,30 @@ def build(model, dataset, workspace: gr.State, demo: gr.Blocks) -> None:
         except Exception:  # noqa: BLE001
             log.exception("loading Hub dataset %s", dataset_id)
             return refused(f"'{dataset_id}' could not be loaded from the Hub.")
-        return _added(ws, key, splits, model_key)
+        return _added(session, key, splits, model_key)
 
-    gr.on([demo.load, model.change, dataset.change], preview, [model, dataset, workspace], preview_outputs,
+    gr.on([demo.load, model.change, dataset.change], preview, [model, dataset, session], preview_outputs,
           api_name="preview", concurrency_id="data", concurrency_limit=4, show_progress="minimal")
     file.change(columns, file, [text_column, label_column, file_note], api_name="columns",
                 concurrency_id="data", concurrency_limit=4, show_progress="minimal")
-    use_file.click(add_file, [file, text_column, label_column, model, workspace],
+    use_file.click(add_file, [file, text_column, label_column, model, session],
                    [dataset, file_note, *preview_outputs], api_name="upload", concurrency_id="data",
                    concurrency_limit=4)
-    load.click(add_hub, [hub_id, hub_config, hub_split, hub_text, hub_label, model, workspace],
+    load.click(add_hub, [hub_id, hub_config, hub_split, hub_text, hub_label, model, session],
                [dataset, hub_note, *preview_outputs], api_name="load_hub", concurrency_id="hub", concurrency_limit=2)
 
 
-def _added(ws: Workspace, key: str, splits: data.Splits, model_key: str):
+def _added(session: Session, key: str, splits: data.Splits, model_key: str):
     """Keep the dataset in the session, select it in the dropdown and preview it."""
-    ws.add_dataset(key, splits)
+    session.add_dataset(key, splits)
     note = (f"✅ **{splits.name}** added to this session's datasets and selected above: "
             "train on it in the **Train** tab.")
-    return gr.update(choices=dataset_choices(ws), value=key), note, *_preview(model_key, key, ws)
+    return gr.update(choices=dataset_choices(session), value=key), note, *_preview(model_key, key, session)
 
 
-def _preview(model_key: str, dataset_key: str, ws: Workspace) -> tuple:
-    if dataset_key in ws.datasets:
-        return _render(ws.datasets[dataset_key], model_key)
+def _preview(model_key: str, dataset_key: str, session: Session) -> tuple:
+    if dataset_key in session.datasets:
+        return _render(session.datasets[dataset_key], model_key)
     if dataset_key in data.DATASETS:
         try:
             return _bundled_preview(model_key, dataset_key)

@@ -6,7 +6,7 @@ import gradio as gr
 from .. import learn
 from ..figures.learn import (attention_steps_figure, heads_figure, position_similarity_figure,
                              query_key_value_figure, residual_norms_figure, sinusoid_figure, token_labels)
-from ..workspace import Workspace
+from ..session import Session
 
 DEFAULT_SENTENCE = "The film was not bad at all."
 POSITIONS = 64  # positions shown: the sinusoids and the learned embeddings alike
@@ -32,7 +32,7 @@ RESIDUAL_TEXT = (
     "(mean L2 norm over the tokens; BERT normalises the stream after each addition).")
 
 
-def build(model, dataset, workspace: gr.State) -> None:
+def build(model, dataset, session: gr.State) -> None:
     gr.Markdown("Every view below comes from the model chosen above (fine-tuned once you have trained, "
                 "else the pretrained one) and from your sentence.")
     with gr.Row():
@@ -59,10 +59,10 @@ def build(model, dataset, workspace: gr.State) -> None:
     residual_text = gr.Markdown(elem_id="learn-residual-text")
     residual_plot = gr.Plot(label="Residual stream", elem_id="learn-residual")
 
-    def show_all(sentence, layer_no, head_no, token_no, model_key, dataset_key, ws: Workspace = None):
+    def show_all(sentence, layer_no, head_no, token_no, model_key, dataset_key, session: Session = None):
         try:
-            view = ws.model_view(model_key, dataset_key)
-            inspection = ws.inspect(view, sentence)
+            view = session.model_view(model_key, dataset_key)
+            inspection = session.inspect(view, sentence)
         except ValueError as error:  # InputError included: one sentence for the user
             return (f"⚠️ {error}", *[None] * 9, gr.skip(), gr.skip(), gr.skip())
         layers, heads = inspection.shape
@@ -79,7 +79,7 @@ def build(model, dataset, workspace: gr.State) -> None:
                 gr.update(maximum=layers, value=l + 1), gr.update(maximum=heads, value=h + 1),
                 gr.update(choices=choices, value=t))
 
-    inputs = [text, layer, head, token, model, dataset, workspace]
+    inputs = [text, layer, head, token, model, dataset, session]
     outputs = [note, steps_text, steps_plot, vectors_plot, heads_plot, sinusoid_plot, positions_text, positions_plot,
                residual_text, residual_plot, layer, head, token]
     gr.on([show.click, text.submit], show_all, inputs, outputs, api_name="learn", concurrency_id="inspect",

@@ -15,7 +15,7 @@ from ..attention import (InputError, Inspection, attention_change, cls_attention
 from ..figures.attention import (agreement_markdown, attention_change_figure, attention_heatmap_figure,
                                  attention_overview_figure, head_importance_figure, probabilities_figure,
                                  shaded_tokens_html)
-from ..workspace import ModelView, Workspace
+from ..session import ModelView, Session
 
 WORDS, PIECES = "Words", "Word pieces"
 COMPARE_SENTENCES, RANK_EXAMPLES, TOP_HEADS = 32, 64, 5  # fixed validation samples: fast enough on 2 CPU cores
@@ -26,7 +26,7 @@ JS_CAPTION = ("Each cell: the Jensen–Shannon divergence between the pretrained
 EXAMPLES = json.loads((Path(__file__).resolve().parents[2] / "assets" / "examples.json").read_text())["sentences"]
 
 
-def build(model, dataset, workspace: gr.State) -> None:
+def build(model, dataset, session: gr.State) -> None:
     with gr.Row():
         text = gr.Textbox(label="Your text", placeholder="Type a sentence and press Enter", lines=1, max_lines=6,
                           scale=4, max_length=5000, elem_id="predict-text")
@@ -93,34 +93,34 @@ def build(model, dataset, workspace: gr.State) -> None:
             ranking = gr.Markdown(elem_id="predict-ranking")
             importance_plot = gr.Plot(label="Accuracy lost per head")
 
-    def predict(sentence, model_key, dataset_key, ws: Workspace):
+    def predict(sentence, model_key, dataset_key, session: Session):
         try:
-            _, inspection, description = _inspect(ws, sentence, model_key, dataset_key)
+            _, inspection, description = _inspect(session, sentence, model_key, dataset_key)
         except (InputError, ValueError) as error:
             return {}, None, f"⚠️ {error}"
         return inspection.probabilities, probabilities_figure(inspection.probabilities), description
 
     def show_attention(sentence, layer_no, head_no, model_key, dataset_key, unit=PIECES, special=True,
-                       ws: Workspace = None):
+                       session: Session = None):
         try:
-            _, inspection, description = _inspect(ws, sentence, model_key, dataset_key)
+            _, inspection, description = _inspect(session, sentence, model_key, dataset_key)
         except (InputError, ValueError) as error:
             return None, None, f"⚠️ {error}"
         return *_attention_figures(inspection, layer_no, head_no, unit, special)[1].values(), description
 
-    def fit_sliders(sentence, layer_no, head_no, model_key, dataset_key, ws: Workspace = None):
+    def fit_sliders(sentence, layer_no, head_no, model_key, dataset_key, session: Session = None):
         """The sliders' range follows the model that answers (the page only: a slider's maximum is session state,
         and an API call with another model must not be refused by the range this one set)."""
         try:
-            _, inspection, _ = _inspect(ws, sentence, model_key, dataset_key)
+            _, inspection, _ = _inspect(session, sentence, model_key, dataset_key)
         except (InputError, ValueError):
             return gr.skip(), gr.skip()
         (layers, heads), (l, h) = inspection.shape, _selected(inspection, layer_no, head_no)
         return gr.update(maximum=layers, value=l + 1), gr.update(maximum=heads, value=h + 1)
 
-    def export(sentence, layer_no, head_no, model_key, dataset_key, unit=PIECES, special=True, ws: Workspace = None):
+    def export(sentence, layer_no, head_no, model_key, dataset_key, unit=PIECES, special=True, session: Session = None):
         try:
-            _, inspection, _ = _inspect(ws, sentence, model_key, dataset_key)
+            _, inspection, _ = _inspect(session, sentence, model_key, dataset_key)
         except (InputError, ValueError) as error:
             return gr.update(value=None, visible=False), f"⚠️ {error}"
         figures = _attention_figures(inspection, layer_no, head_no, unit, special)[1]
@@ -133,9 +133,9 @@ def build(model, dataset, workspace: gr.State) -> None:
             message = f"HTML and .npz only: {error}"
         return gr.update(value=[str(path) for path in paths], visible=True), message
 
-    def show_flow(sentence, model_key, dataset_key, unit=PIECES, special=True, ws: Workspace = None):
+    def show_flow(sentence, model_key, dataset_key, unit=PIECES, special=True, session: Session = None):
         try:
-            _, inspection, _ = _inspect(ws, sentence, model_key, dataset_key)
+            _, inspection, _ = _inspect(session, sentence, model_key, dataset_key)
         except (InputError, ValueError):
             return ""
         view = inspection_view(inspection, unit == WORDS, bool(special))
@@ -144,9 +144,9 @@ def build(model, dataset, workspace: gr.State) -> None:
         return (shaded_tokens_html(view.labels, raw, "[CLS] attention, last layer (heads averaged)")
                 + shaded_tokens_html(view.labels, rolled, "[CLS] attention rollout (all layers)"))
 
-    def show_saliency(sentence, model_key, dataset_key, unit=PIECES, special=True, ws: Workspace = None):
+    def show_saliency(sentence, model_key, dataset_key, unit=PIECES, special=True, session: Session = None):
         try:
-            view_model, inspection, description = _inspect(ws, sentence, model_key, dataset_key)
+            view_model, inspection, description = _inspect(session, sentence, model_key, dataset_key)
             salient = explain.saliency(view_model.model, view_model.tokenizer, sentence)
         except (InputError, ValueError) as error:
             return "", "", f"⚠️ {error}", None
@@ -159,9 +159,9 @@ def build(model, dataset, workspace: gr.State) -> None:
             return gr.skip()
         return _saliency_html(stored[1], unit, special)
 
-    def ablate(sentence, heads_spec, model_key, dataset_key, ws: Workspace = None):
+    def ablate(sentence, heads_spec, model_key, dataset_key, session: Session = None):
         try:
-            view_model, inspection, _ = _inspect(ws, sentence, model_key, dataset_key)
+            view_model, inspection, _ = _inspect(session, sentence, model_key, dataset_key)
             chosen = parse_heads(heads_spec, *inspection.shape)
             if not chosen:
                 raise InputError("Name at least one head to switch off, e.g. L1H2.")
@@ -175,20 +175,20 @@ def build(model, dataset, workspace: gr.State) -> None:
         return summary, probabilities_figure(ablated.probabilities, "Class probabilities, heads off")
 
     def compare(sentence, layer_no, head_no, model_key, dataset_key, unit=PIECES, special=True,
-                ws: Workspace = None):
-        run = ws.current
+                session: Session = None):
+        run = session.current
         if run is None:
             return NOT_TRAINED, None, None, None
         try:
             pretrained = models.pretrained_classifier(run.config.model, run.label_names, run.config.seed,
                                                       run.config.pooling)
-            texts = _validation_sample(ws, run.config.dataset, COMPARE_SENTENCES).text.tolist()
+            texts = _validation_sample(session, run.config.dataset, COMPARE_SENTENCES).text.tolist()
             change = attention_change(pretrained, run.model, run.tokenizer, texts, run.config.max_length)
         except (InputError, ValueError) as error:
             return f"⚠️ {error}", None, None, None
         summary = _change_summary(change, len(texts), run.config.kind)
         try:
-            _, after, _ = _inspect(ws, sentence, model_key, dataset_key)
+            _, after, _ = _inspect(session, sentence, model_key, dataset_key)
             before = inspect(pretrained, run.tokenizer, sentence)
         except (InputError, ValueError) as error:  # the per-head change does not need a sentence
             return f"⚠️ {error} {summary}", None, None, attention_change_figure(change)
@@ -200,11 +200,11 @@ def build(model, dataset, workspace: gr.State) -> None:
                 attention_heatmap_figure(after_weights[l, h], view.labels, f"Fine-tuned · layer {l + 1}, head {h + 1}"),
                 attention_change_figure(change))
 
-    def rank_heads(model_key, dataset_key, ws: Workspace = None, progress=gr.Progress()):
+    def rank_heads(model_key, dataset_key, session: Session = None, progress=gr.Progress()):
         try:
-            view = ws.model_view(model_key, dataset_key)
-            sample = _validation_sample(ws, dataset_key, RANK_EXAMPLES)
-            max_length = ws.current.config.max_length if ws.current else 64
+            view = session.model_view(model_key, dataset_key)
+            sample = _validation_sample(session, dataset_key, RANK_EXAMPLES)
+            max_length = session.current.config.max_length if session.current else 64
             drop = head_importance(view.model, view.tokenizer, sample.text.tolist(), sample.label.tolist(),
                                    max_length, on_head=lambda done, total: progress(done / total,
                                                                                     desc=f"head {done} of {total}"))
@@ -212,12 +212,12 @@ def build(model, dataset, workspace: gr.State) -> None:
             return f"⚠️ {error}", None
         return _ranking_markdown(drop, len(sample), view.description), head_importance_figure(drop)
 
-    attention_inputs = [text, layer, head, model, dataset, units, show_special, workspace]
+    attention_inputs = [text, layer, head, model, dataset, units, show_special, session]
     attention_outputs = [heatmap, overview, note]
-    flow_inputs = [text, model, dataset, units, show_special, workspace]
-    gr.on([run.click, text.submit], predict, [text, model, dataset, workspace], [label, probabilities, note],
+    flow_inputs = [text, model, dataset, units, show_special, session]
+    gr.on([run.click, text.submit], predict, [text, model, dataset, session], [label, probabilities, note],
           api_name="predict", concurrency_id="inspect", concurrency_limit=4).then(
-        fit_sliders, [text, layer, head, model, dataset, workspace], [layer, head], api_name=False,
+        fit_sliders, [text, layer, head, model, dataset, session], [layer, head], api_name=False,
         show_progress="hidden").then(
         show_attention, attention_inputs, attention_outputs, api_name="attention",
         concurrency_id="inspect", concurrency_limit=4).then(
@@ -232,23 +232,23 @@ def build(model, dataset, workspace: gr.State) -> None:
             show_progress="hidden").then(
             refresh_saliency, [text, units, show_special, last_saliency], saliency_html, api_name=False,
             show_progress="hidden")
-    ablate_button.click(ablate, [text, heads_off, model, dataset, workspace], [ablation_note, ablated_probabilities],
+    ablate_button.click(ablate, [text, heads_off, model, dataset, session], [ablation_note, ablated_probabilities],
                         api_name="ablate", concurrency_id="inspect", concurrency_limit=4)
-    compare_button.click(compare, [text, layer, head, model, dataset, units, show_special, workspace],
+    compare_button.click(compare, [text, layer, head, model, dataset, units, show_special, session],
                          [compare_note, before_heatmap, after_heatmap, change_plot], api_name="attention_change",
                          concurrency_id="inspect", concurrency_limit=4)
     export_button.click(export, attention_inputs, [export_files, export_note], api_name="export_attention",
                         concurrency_id="inspect", concurrency_limit=4)
-    rank_button.click(rank_heads, [model, dataset, workspace], [ranking, importance_plot], api_name="head_importance",
+    rank_button.click(rank_heads, [model, dataset, session], [ranking, importance_plot], api_name="head_importance",
                       concurrency_limit=1, concurrency_id="rank_heads")
     explain_button.click(show_saliency, flow_inputs, [saliency_html, agreement, note, last_saliency],
                          api_name="saliency", concurrency_id="inspect", concurrency_limit=4)
 
 
-def _inspect(ws: Workspace, sentence: str, model_key: str, dataset_key: str) -> tuple[ModelView, Inspection, str]:
+def _inspect(session: Session, sentence: str, model_key: str, dataset_key: str) -> tuple[ModelView, Inspection, str]:
     """The model that answers, its (cached) inspection of the sentence, and how to describe it."""
-    view = ws.model_view(model_key, dataset_key)
-    inspection = ws.inspect(view, sentence)
+    view = session.model_view(model_key, dataset_key)
+    inspection = session.inspect(view, sentence)
     description = view.description
     if inspection.truncated:
         description += f" The text was cut to its first {len(inspection.tokens)} tokens."
@@ -285,11 +285,11 @@ def _view_attentions(inspection: Inspection, unit: str, special: bool):
     return view, view_attention(inspection.attentions, view)
 
 
-def _validation_sample(ws: Workspace, dataset_key: str, size: int):
+def _validation_sample(session: Session, dataset_key: str, size: int):
     """A fixed sample of the validation split: of the current run's dataset, else of the chosen one."""
-    run = ws.current
+    run = session.current
     key = run.config.dataset if run else dataset_key
-    splits = ws.datasets.get(key)
+    splits = session.datasets.get(key)
     if splits is None:
         from ..runs import RunConfig
 

@@ -3,9 +3,6 @@ from __future__ import annotations
 
 import html
 import inspect
-import json
-import tempfile
-from pathlib import Path
 
 import gradio as gr
 
@@ -14,7 +11,7 @@ from ..figures.attention import attention_heatmap_figure, attention_overview_fig
 from ..figures.timelapse import timelapse_figure
 from ..timelapse import DEFAULT_PROBE, last_layer_frames
 from ..figures.training import confusion_figure, training_curves_figure
-from ..workspace import Job, Workspace
+from ..session import SESSIONS, Job, NoRun, Session
 from .data_tab import dataset_choices
 
 POLL_S = 1.0  # how often the live view refreshes while training
@@ -28,10 +25,9 @@ ADAPT_CHOICES = ["0", "8", "32", "128"]
 WARM_START_CHOICES = [("Auto", "auto"), ("Zero-shot head (label descriptions)", "descriptions"),
                       ("Linear probe, then fine-tune", "probe"), ("Random head", "none")]
 POOLING_CHOICES = [("Auto (the encoder's own)", "auto"), ("Mean of the tokens", "mean"), ("[CLS] token", "cls")]
-NO_RUN = "Finish a run first: the downloads are of its results."
 
 
-def build(model, dataset, workspace: gr.State) -> list:
+def build(model, dataset, session: gr.State) -> list:
     """The tab's controls; returns the inputs of `make_config`, for the Compare tab's studies."""
     preset = gr.Dropdown(list(presets.PRESETS), value=None, label="Lesson presets", elem_id="preset",
                          info="One click fills every setting below for a lesson.")
@@ -118,29 +114,36 @@ def build(model, dataset, workspace: gr.State) -> list:
 
     @with_config_parameters(probe_text=DEFAULT_PROBE)
     def train(*values):
-        *values, probe_text, ws = values
+        *values, probe_text, session = values
         try:
-            job = ws.start(make_config(*values), probe_text=(probe_text or "").strip() or None)
+            job = session.start(make_config(*values), probe_text=(probe_text or "").strip() or None)
         except (RuntimeError, ValueError, TypeError) as error:
-            yield status_html(None, message=str(error)), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            yield status_html(None, message=str(error)), *[gr.skip()] * 5
             return
         try:
-            while not job.wait(POLL_S):
-                yield status_html(job), curves_figure(job), gr.skip(), gr.skip(), gr.skip(), gr.skip()
-            yield _final(job)
-        finally:  # the browser went away mid-run: do not keep training for nobody
-            ws.stop()
+            yield from _follow(job)
+        finally:  # the caller went away mid-run: a page can come back to it, an API client cannot
+            if not SESSIONS.attached(session):
+                session.stop()
 
+    def reconnect(session: Session):
+        """A page (re)opened on this session: its run's live view, else its last result."""
+        if session.job is None:
+            yield *[gr.skip()] * 6,
+            return
+        yield from _follow(session.job)
+
+    views = [status, curves, results, before_after, confusion, mistakes]
     lapse_views = [lapse_caption, lapse_overview, lapse_heatmap]
-    start.click(train, [*settings, probe, workspace], [status, curves, results, before_after, confusion, mistakes],
-                api_name="train", concurrency_limit=1, concurrency_id="train",
-                show_progress="minimal", show_progress_on=status).then(  # shows the place in the queue
-        _timelapse_start, workspace, [lapse_box, lapse_index, lapse_layer, lapse_head, lapse_movie, *lapse_views],
-        api_name=False, show_progress="hidden")
+    lapse_start = dict(fn=_timelapse_start, inputs=session,
+                       outputs=[lapse_box, lapse_index, lapse_layer, lapse_head, lapse_movie, *lapse_views],
+                       api_name=False, show_progress="hidden")
+    start.click(train, [*settings, probe, session], views, api_name="train", concurrency_limit=None,
+                concurrency_id="train", show_progress="minimal", show_progress_on=status).then(**lapse_start)
     gr.on([lapse_index.input, lapse_layer.input, lapse_head.input], _timelapse_views,
-          [lapse_index, lapse_layer, lapse_head, workspace], lapse_views, api_name=False, show_progress="hidden",
+          [lapse_index, lapse_layer, lapse_head, session], lapse_views, api_name=False, show_progress="hidden",
           trigger_mode="always_last")
-    stop.click(lambda ws: ws.stop() and None, [workspace], None, api_name="stop", concurrency_limit=None,
+    stop.click(lambda session: session.stop() and None, [session], None, api_name="stop", concurrency_limit=None,
                show_progress="hidden")
     kind.change(lambda k, m: (gr.update(visible=k in ("cross_domain", "sequential")), gr.update(visible=k == "zero_shot"),
                               gr.update(visible=k != "from_scratch"), _kind_help(k, m)),
@@ -148,16 +151,17 @@ def build(model, dataset, workspace: gr.State) -> list:
                 api_name=False, show_progress="hidden")
     method.change(_kind_help, [kind, method], kind_help, api_name=False, show_progress="hidden")
     dataset.change(_default_descriptions, dataset, descriptions, api_name=False, show_progress="hidden")
-    source.focus(lambda ws: gr.update(choices=dataset_choices(ws)), workspace, source, api_name=False,
+    source.focus(lambda session: gr.update(choices=dataset_choices(session)), session, source, api_name=False,
                  show_progress="hidden")
     gr.on([kind.change, method.change, budget.release, per_class.change, dataset.change, model.change, source.change,
-           max_length.release], _plan, [*settings, workspace], plan, api_name="plan", show_progress="hidden",
+           max_length.release], _plan, [*settings, session], plan, api_name="plan", show_progress="hidden",
           trigger_mode="always_last")
-    export.click(_export, workspace, config_file, api_name="export_config", show_progress="hidden")
+    export.click(_export, session, config_file, api_name="export_config", show_progress="hidden")
     preset.change(_apply_preset, preset, [*settings, preset_note], api_name="preset", show_progress="hidden")
-    report_button.click(_report_files, workspace, [take_home, take_home_note], api_name="report")
-    model_button.click(_model_file, workspace, [take_home, take_home_note], api_name="model_zip")
-    return settings
+    report_button.click(_report_files, session, [take_home, take_home_note], api_name="report")
+    model_button.click(_model_file, session, [take_home, take_home_note], api_name="model_zip")
+    return settings, dict(fn=reconnect, inputs=session, outputs=views, api_name=False, show_progress="hidden",
+                          concurrency_limit=None, concurrency_id="follow")
 
 
 def make_config(model_key=DEFAULTS.model, dataset_key=DEFAULTS.dataset, budget_s=DEFAULTS.time_budget_s, lr=None,
@@ -185,7 +189,7 @@ def make_config(model_key=DEFAULTS.model, dataset_key=DEFAULTS.dataset, budget_s
 
 def with_config_parameters(*leading: str, **trailing):
     """Name a handler's API parameters: `leading` ones, make_config's, `trailing` ones (name=default), then the
-    session workspace `ws`.
+    session `session`.
 
     Gradio reads the names from the signature; the handlers take `*values` to pass them on unchanged.
     """
@@ -195,9 +199,16 @@ def with_config_parameters(*leading: str, **trailing):
             *(inspect.Parameter(name, kind) for name in leading),
             *inspect.signature(make_config).parameters.values(),
             *(inspect.Parameter(name, kind, default=default) for name, default in trailing.items()),
-            inspect.Parameter("ws", kind, default=None)])
+            inspect.Parameter("session", kind, default=None)])
         return handler
     return decorate
+
+
+def _follow(job: Job):
+    """The live view of `job` every POLL_S, then its result."""
+    while not job.wait(POLL_S):
+        yield status_html(job), curves_figure(job), *[gr.skip()] * 4
+    yield _final(job)
 
 
 def curves_figure(job: Job):
@@ -218,14 +229,14 @@ def _final(job: Job):
     )
 
 
-def _snapshots(ws: Workspace | None) -> list:
-    run = _last_run(ws) if ws else None
+def _snapshots(session: Session | None) -> list:
+    run = session.latest if session else None
     return run.log.snapshots if run is not None else []
 
 
-def _timelapse_start(ws: Workspace):
+def _timelapse_start(session: Session):
     """After a run: open the time-lapse at its last snapshot, last layer, first head."""
-    snapshots = _snapshots(ws)
+    snapshots = _snapshots(session)
     if not snapshots:
         note = ("No time-lapse for this run: only runs that fine-tune attention take snapshots (not the linear "
                 "probe or zero-shot), and only with a probe sentence.")
@@ -235,19 +246,19 @@ def _timelapse_start(ws: Workspace):
     movie = timelapse_figure(last_layer_frames(snapshots), snapshots[-1].tokens, [s.step for s in snapshots],
                              [s.caption() for s in snapshots])
     return (gr.update(open=True), gr.update(maximum=last, value=last), gr.update(maximum=layers, value=layers),
-            gr.update(maximum=heads, value=1), movie, *_timelapse_views(last, layers, 1, ws))
+            gr.update(maximum=heads, value=1), movie, *_timelapse_views(last, layers, 1, session))
 
 
-def _timelapse_views(index, layer_no, head_no, ws: Workspace):
+def _timelapse_views(index, layer_no, head_no, session: Session):
     """(caption, overview, head heatmap) of one snapshot."""
-    snapshots = _snapshots(ws)
+    snapshots = _snapshots(session)
     if not snapshots:
         return "", None, None
     shot = snapshots[min(max(int(index), 0), len(snapshots) - 1)]
     attentions = shot.attentions.astype("float32")  # plotly draws no float16
     layers, heads = attentions.shape[:2]
     l, h = min(max(int(layer_no), 1), layers) - 1, min(max(int(head_no), 1), heads) - 1
-    stages = _last_run(ws).stats.get("stages", [])
+    stages = session.latest.stats.get("stages", [])
     note = f" · {html.escape(stages[-1]['stage'])}" if len(stages) > 1 else ""  # snapshots are the last stage's
     return (f"**{shot.caption()}**{note}", attention_overview_figure(attentions, selected=(l, h)),
             attention_heatmap_figure(attentions[l, h], shot.tokens, f"Layer {l + 1}, head {h + 1} · step {shot.step}"))
@@ -326,28 +337,21 @@ def _default_descriptions(dataset_key: str) -> str:
 
 @with_config_parameters()
 def _plan(*values) -> str:
-    *values, ws = values
+    *values, session = values
     try:
-        chosen = ws.plan(make_config(*values))
+        chosen = session.plan(make_config(*values))
     except Exception as error:  # noqa: BLE001 - a plan is a hint: never an error dialog
         return f"⚠️ {html.escape(str(error).splitlines()[0][:300])}"
     reasons = "".join(f"\n- {html.escape(reason)}" for reason in chosen.reasons)
     return f"Expected time: **about {chosen.eta_s:.0f} s** (loading, scoring before and after, training).{reasons}"
 
 
-def _export(ws: Workspace):
-    run = _last_run(ws)
-    if run is None:
-        gr.Warning("Finish a run first: its config is what gets exported.")
+def _export(session: Session):
+    try:
+        return gr.update(value=str(session.config_file()), visible=True)
+    except NoRun as error:
+        gr.Warning(str(error))
         return gr.update(visible=False)
-    with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="ktdemo-run-", delete=False) as file:
-        json.dump(json.loads(run.config.to_json()), file, indent=2)
-    return gr.update(value=file.name, visible=True)
-
-
-def _last_run(ws: Workspace):
-    """The session's last finished run (the last of a study), or None."""
-    return ws.job.result if ws.job else None
 
 
 def _apply_preset(name: str | None):
@@ -360,26 +364,21 @@ def _apply_preset(name: str | None):
             f"**{html.escape(name)}:** {presets.PRESETS[name].note}")
 
 
-def _report_files(ws: Workspace):
+def _report_files(session: Session):
     """(the report as HTML and JSON, a note) for the session's last run."""
-    run = _last_run(ws)
-    if run is None:
-        return gr.update(visible=False), NO_RUN
-    folder = Path(tempfile.mkdtemp(prefix="ktdemo-report-"))
-    page = report.report_html(run, folder / "report.html")
-    (folder / "run.json").write_text(json.dumps(report.report_json(run), indent=2), encoding="utf-8")
-    return (gr.update(value=[str(page), str(folder / "run.json")], visible=True),
+    try:
+        files = session.report_files()
+    except NoRun as error:
+        return gr.update(visible=False), str(error)
+    return (gr.update(value=[str(path) for path in files], visible=True),
             "The report is one file with its figures inside: it opens offline in any browser.")
 
 
-def _model_file(ws: Workspace):
-    """(the fine-tuned model as a zip, a note) for the session's last run."""
-    run = _last_run(ws)
-    if run is None:
-        return gr.update(visible=False), NO_RUN
+def _model_file(session: Session):
+    """(the fine-tuned model as a zip, a note) for the model predictions use."""
     try:
-        path = report.model_zip(run, Path(tempfile.mkdtemp(prefix="ktdemo-model-")) / "model.zip")
-    except ValueError as error:  # a zero-shot run has no model
+        path = session.model_zip()
+    except ValueError as error:  # no run yet, or a zero-shot run: no model
         return gr.update(visible=False), str(error)
     return (gr.update(value=[str(path)], visible=True),
             "Unzip it and load the folder with `AutoModelForSequenceClassification.from_pretrained`.")

@@ -1,0 +1,414 @@
+"""One browser session: its runs, its datasets, its models, its files; and the app's use cases on them.
+
+Each browser session gets its own `Session`, so one user never sees or overwrites another's model.
+A session keeps one ordered list of runs (queued, running, done, stopped, failed). Runs train in a
+worker (`worker.Trainers`: a process of its own, one run at a time on a CPU machine); their weights
+come back as safetensors in the session's folder. Only a finished (or stopped, with a best
+checkpoint) run replaces the model predictions use, so a failed or cancelled run loses nothing; the
+models of earlier runs stay on disk only. Ending a session frees all of it (`release`).
+
+`Sessions` finds a session again by the secret token its browser keeps, so a reloaded page gets its
+run back; a session no page holds is released after a grace period.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import attention, data, models
+from .runs import RunCancelled, RunConfig, RunFailed, TrainingLog, failure_sentence
+from .worker import RunRequest, Trainers, WorkerCrashed, default_trainers
+
+RUN_STATES = ("queued", "running", "done", "stopped", "failed")
+GRACE_S = 600  # a session no page holds any more (closed, or reloading) is released after this
+
+if TYPE_CHECKING:
+    from .transfer import RunResult
+
+
+class NoRun(ValueError):
+    """A use case that needs a finished run, asked for before there is one."""
+
+
+@dataclass
+class Run:
+    """One run of the session, from queued to its end."""
+
+    number: int  # 1, 2, ... in the order the session started them
+    config: RunConfig
+    log: TrainingLog
+    study: str | None = None
+    state: str = "queued"  # one of RUN_STATES
+    result: RunResult | None = None
+    weights: str | None = None  # its trained model on disk (None: zero-shot, or not finished)
+    error: str | None = None  # why it failed or stopped, in one sentence
+    summary: dict | None = None  # its row of the Compare tab
+
+    def ended(self) -> bool:
+        return self.state in ("done", "stopped", "failed")
+
+
+@dataclass
+class Job:
+    """Runs started together (one run, or a study's several), trained one after the other in a thread."""
+
+    runs: list[Run]
+    cancel: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+
+    @property
+    def index(self) -> int:
+        """The run in progress (or the last one)."""
+        return next((i for i, run in enumerate(self.runs) if not run.ended()), len(self.runs) - 1)
+
+    @property
+    def run(self) -> Run:
+        return self.runs[self.index]
+
+    @property
+    def log(self) -> TrainingLog:
+        return self.run.log
+
+    @property
+    def configs(self) -> list[RunConfig]:
+        return [run.config for run in self.runs]
+
+    @property
+    def results(self) -> list[RunResult]:
+        return [run.result for run in self.runs if run.result is not None]
+
+    @property
+    def result(self) -> RunResult | None:
+        return self.results[-1] if self.results else None
+
+    @property
+    def error(self) -> str | None:
+        return next((run.error for run in self.runs if run.error), None)
+
+    def running(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.thread.join(timeout)
+        return not self.running()
+
+
+@dataclass
+class ModelView:
+    """What a prediction runs on, and how to describe it to the user."""
+
+    model: object
+    tokenizer: object
+    trained: bool
+    description: str
+
+
+class Session:
+    def __init__(self, trainers: Trainers | None = None) -> None:
+        self.runs: list[Run] = []
+        self.datasets: dict[str, data.Splits] = {}  # this session's uploads and Hub datasets, by key
+        self.job: Job | None = None
+        self.closed = False  # the session ended: a run finishing late must not store its model
+        self._trainers = trainers
+        self._folder: str | None = None
+        self._lock = threading.Lock()
+        self._last_inspection: tuple[tuple, attention.Inspection] | None = None
+
+    def __deepcopy__(self, memo) -> "Session":
+        # gr.State deep-copies each new session's initial value; a copy must never share models or threads.
+        return Session(self._trainers)
+
+    # -- what the session holds -----------------------------------------------------------------
+
+    @property
+    def current(self) -> RunResult | None:
+        """The run whose model predictions use: the last one that trained a model."""
+        return next((run.result for run in reversed(self.runs) if run.result and run.result.model is not None), None)
+
+    @property
+    def latest(self) -> RunResult | None:
+        """The last run with a result (a zero-shot run too): what the report, the config and the time-lapse show."""
+        return next((run.result for run in reversed(self.runs) if run.result is not None), None)
+
+    @property
+    def history(self) -> list[dict]:
+        """One summary row per run with a result, for the Compare tab."""
+        return [run.summary for run in self.runs if run.summary]
+
+    @property
+    def folder(self) -> Path:
+        """The session's own temporary folder (weights, downloads): removed when it ends."""
+        if self._folder is None:
+            self._folder = tempfile.mkdtemp(prefix="ktdemo-session-")
+        return Path(self._folder)
+
+    # -- runs -------------------------------------------------------------------------------------
+
+    def start(self, configs: RunConfig | list[RunConfig], study: str | None = None,
+              probe_text: str | None = None) -> Job:
+        """Queue one run, or a study's runs in turn, unless this session's runs are still going.
+
+        `probe_text`: a sentence whose attention is snapshotted during training (the time-lapse)."""
+        configs = [configs] if isinstance(configs, RunConfig) else list(configs)
+        with self._lock:
+            if self.closed:
+                raise RuntimeError("This session has ended; reload the page.")
+            if self.job and self.job.running():
+                raise RuntimeError("A run is already in progress in this session; stop it first.")
+            runs = [Run(len(self.runs) + i + 1, config, TrainingLog(probe_text=probe_text), study)
+                    for i, config in enumerate(configs)]
+            self.runs.extend(runs)
+            job = Job(runs)
+            job.thread = threading.Thread(target=self._drive, args=(job,), name="ktdemo-run", daemon=True)
+            self.job = job
+        job.thread.start()
+        return job
+
+    def stop(self) -> bool:
+        """Ask the running job to stop; True if there was one."""
+        job = self.job
+        if job and job.running():
+            job.cancel.set()
+            return True
+        return False
+
+    def _drive(self, job: Job) -> None:
+        for run in job.runs:
+            if job.cancel.is_set() or self.closed or not self._train(run, job.cancel):
+                break
+        for run in job.runs:
+            if not run.ended():
+                run.state, run.log.phase, run.error = "stopped", "stopped", run.error or "Not run: the study ended first."
+
+    def _train(self, run: Run, cancel: threading.Event) -> bool:
+        """Train `run` when its turn comes; False if the job should not go on."""
+        def wait(ahead: int) -> None:
+            run.log.phase = f"waiting for its turn: {ahead} run{'s' if ahead > 1 else ''} ahead"
+
+        try:
+            with (self._trainers or default_trainers()).slot(cancel, wait) as trainer:
+                run.state, run.log.started = "running", time.monotonic()
+                result, run.weights = trainer.run(self._request(run), run.log, cancel)
+        except RunCancelled as error:
+            return self._end(run, "stopped", str(error))
+        except (RunFailed, WorkerCrashed, models.ModelError, ValueError) as error:
+            return self._end(run, "failed", str(error))
+        except Exception as error:  # noqa: BLE001 - a crash must never take the session down with it
+            return self._end(run, "failed", failure_sentence(error))
+        with self._lock:
+            if self.closed:
+                return False
+            run.result, run.summary = result, summarise(result, run.number, run.study)
+            run.state = "stopped" if result.stats["stopped_by_user"] else "done"
+            if result.model is not None:
+                self._unload_older(run)
+        return not result.stats["stopped_by_user"]
+
+    def _end(self, run: Run, state: str, error: str) -> bool:
+        run.state, run.log.phase, run.error = state, state, error
+        return False
+
+    def _unload_older(self, current: Run) -> None:
+        """Only the current model stays in memory; the others are on disk (`weights`)."""
+        for run in self.runs:
+            if run is not current and run.result is not None and run.result.model is not None:
+                run.result = dataclasses.replace(run.result, model=None)
+
+    def _request(self, run: Run) -> RunRequest:
+        first_stage_config, resolve_head = models.heavy_import("ktdemo.transfer", "first_stage_config",
+                                                               "resolve_head")
+        config = run.config
+        start_from = None
+        if config.kind == "sequential":  # an earlier run of the first stage saves training it again
+            first = resolve_head(first_stage_config(config))
+            start_from = next((r.weights for r in reversed(self.runs) if r.weights and r.result.config == first), None)
+        catalog = [models.MODELS[key] for key in (config.model, config.nli_model) if key in models.MODELS]
+        return RunRequest(config, str(self.folder), dict(self.datasets), start_from, run.log.probe_text, catalog)
+
+    # -- data ---------------------------------------------------------------------------------------
+
+    def add_dataset(self, key: str, splits: data.Splits) -> None:
+        """Keep an uploaded or Hub dataset for this session's runs."""
+        self.datasets[key] = splits
+
+    def labels_of(self, dataset: str) -> tuple[list[str], str]:
+        """Label names and display name of a bundled or session dataset."""
+        if dataset in self.datasets:
+            splits = self.datasets[dataset]
+            return list(splits.label_names), splits.name
+        spec = data.DATASETS.get(dataset) or data.DATASETS[data.DEFAULT_DATASET]
+        return list(spec.label_names), spec.name
+
+    def plan(self, config: RunConfig):
+        """What a run of `config` would do and how long it would take, before it starts."""
+        from .planning import plan
+
+        load_data, relabel = models.heavy_import("ktdemo.transfer", "load_data", "relabel")
+
+        key = config.source_dataset if config.kind == "cross_domain" else config.dataset
+        splits = self.datasets.get(key) or load_data(config, key, config.per_class)
+        if config.kind == "cross_domain":  # a label map that does not fit is said now, not after loading a model
+            splits = relabel(splits, self.labels_of(config.dataset)[0], config.label_map)
+        return plan(config, splits)
+
+    # -- predictions ----------------------------------------------------------------------------------
+
+    def model_view(self, model: str, dataset: str) -> ModelView:
+        """The fine-tuned model if there is one, else the pretrained encoder with an untrained head."""
+        run = self.current
+        if run is not None:
+            return ModelView(run.model, run.tokenizer, True,
+                             f"Fine-tuned **{models.resolve(run.config.model).name}** on **{run.dataset_name}** "
+                             f"(test accuracy {run.after.accuracy:.1%}).")
+        spec = models.resolve(model)
+        dataset_labels, dataset_name = self.labels_of(dataset)
+        return ModelView(models.pretrained_classifier(spec.key, dataset_labels), models.load_tokenizer(spec.key), False,
+                         f"Pretrained **{spec.name}** with an **untrained head** for {dataset_name}: "
+                         "its predictions are chance until you train.")
+
+    def inspect(self, view: ModelView, text: str) -> attention.Inspection:
+        """Predict and capture attention; Predict then Attention on the same text costs one forward pass."""
+        key = (id(view.model), text)
+        if self._last_inspection is None or self._last_inspection[0] != key:
+            self._last_inspection = (key, attention.inspect(view.model, view.tokenizer, text))
+        return self._last_inspection[1]
+
+    # -- take-home files --------------------------------------------------------------------------------
+
+    def report_files(self) -> list[Path]:
+        """The last run's report: one HTML page with its figures inside, and its numbers as JSON."""
+        from . import report
+
+        run = self._latest_or_raise("the downloads are of its results")
+        folder = Path(tempfile.mkdtemp(prefix="report-", dir=self.folder))
+        page = report.report_html(run, folder / "report.html")
+        (folder / "run.json").write_text(json.dumps(report.report_json(run), indent=2), encoding="utf-8")
+        return [page, folder / "run.json"]
+
+    def model_zip(self) -> Path:
+        """The model predictions use, as a zip of a folder `from_pretrained` loads (ValueError: none trained)."""
+        from . import report
+
+        run = self.current
+        if run is None:
+            raise NoRun("Finish a run first: the downloads are of its results.")
+        return report.model_zip(run, Path(tempfile.mkdtemp(prefix="model-", dir=self.folder)) / "model.zip")
+
+    def config_file(self) -> Path:
+        """The last run's config as JSON, for `python -m ktdemo train --config`."""
+        run = self._latest_or_raise("its config is what gets exported")
+        path = Path(tempfile.mkdtemp(prefix="config-", dir=self.folder)) / "run.json"
+        path.write_text(json.dumps(json.loads(run.config.to_json()), indent=2), encoding="utf-8")
+        return path
+
+    def _latest_or_raise(self, why: str) -> RunResult:
+        if self.latest is None:
+            raise NoRun(f"Finish a run first: {why}.")
+        return self.latest
+
+
+def summarise(run: RunResult, number: int, study: str | None = None) -> dict:
+    """One row of the Compare tab: what ran and what it measured (plain data, JSON-ready)."""
+    config, stats = run.config, run.stats
+    method = stats.get("zero_shot_method") or config.method
+    trained_on = config.source_dataset if config.kind == "cross_domain" else config.dataset
+    return {
+        "run": number,
+        "label": f"#{number} {method.replace('_', ' ')} · {config.kind.replace('_', '-')} · {run.dataset_name}",
+        "study": study,
+        "kind": config.kind,
+        "method": method,
+        "model": models.resolve(config.model).name.split(" · ")[0],
+        "dataset": run.dataset_name,
+        "trained_on": trained_on,
+        "source_dataset": config.source_dataset,
+        "per_class": config.per_class,
+        "accuracy": run.after.accuracy,
+        "macro_f1": run.after.macro_f1,
+        "before_accuracy": run.before.accuracy,
+        "scores": {name: metrics.accuracy for name, metrics in run.scores.items()},
+        "accuracy_by_dataset": stats["accuracy_by_dataset"],
+        **{k: stats[k] for k in ("train_seconds", "total_seconds", "trainable_params", "total_params",
+                                 "examples_per_s", "peak_memory_mb", "steps", "stopped_by_user")},
+        "config": asdict(config),
+    }
+
+
+def warm_up(model: str = models.DEFAULT_MODEL) -> None:
+    """Start the training worker and load the default model ahead of the first click (run in a thread)."""
+    default_trainers()  # spawns the warm worker, which imports the training stack in its own process
+    models.heavy_import("ktdemo.transfer")  # plans and views use its data helpers; first requests wait for it
+    models.load_tokenizer(model)
+    models.pretrained_classifier(model, data.DATASETS[data.DEFAULT_DATASET].label_names)
+
+
+def release(session: Session) -> None:
+    """Called when a session ends: stop its run, drop its models and data, delete its folder."""
+    with session._lock:
+        session.closed = True
+    session.stop()
+    if session.job is not None:
+        session.job.wait(30)
+    session.runs.clear()
+    session.job = None
+    session.datasets.clear()
+    session._last_inspection = None
+    if session._folder is not None:
+        shutil.rmtree(session._folder, ignore_errors=True)
+
+
+class Sessions:
+    """The live sessions by their browser's secret token: a reloaded page gets its session back."""
+
+    def __init__(self, grace_s: float = GRACE_S):
+        self.grace_s = grace_s
+        self._live: dict[str, Session] = {}
+        self._pages: dict[int, int] = {}  # id(session) -> pages holding it
+        self._lock = threading.Lock()
+
+    def attach(self, token: str | None, fresh: Session) -> tuple[str, Session]:
+        """(token, session) for a page that opened with `token`: its live session, else `fresh` under a new token."""
+        with self._lock:
+            session = self._live.get(token) if token else None
+            if session is None or session.closed:
+                token, session = secrets.token_urlsafe(24), fresh
+                self._live[token] = session
+            self._pages[id(session)] = self._pages.get(id(session), 0) + 1
+            return token, session
+
+    def attached(self, session: Session) -> bool:
+        return self._pages.get(id(session), 0) > 0
+
+    def detach(self, session: Session) -> None:
+        """A page holding `session` went away: release it after the grace, unless a page takes it again."""
+        with self._lock:
+            if id(session) not in self._pages:  # never attached (an API client): nobody can come back to it
+                threading.Thread(target=release, args=(session,), daemon=True).start()
+                return
+            self._pages[id(session)] -= 1
+        timer = threading.Timer(self.grace_s, self._release_if_unheld, args=(session,))
+        timer.daemon = True
+        timer.start()
+
+    def _release_if_unheld(self, session: Session) -> None:
+        with self._lock:
+            if self._pages.get(id(session), 0) > 0:
+                return
+            self._pages.pop(id(session), None)
+            for token in [t for t, s in self._live.items() if s is session]:
+                del self._live[token]
+        release(session)
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+
+SESSIONS = Sessions()
