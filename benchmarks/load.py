@@ -1,18 +1,20 @@
-"""Load test: 8 users predict + attention for 60 s while another user trains.
+"""Load test: users pressing Predict (predict + attention) while another user trains.
 
-    python benchmarks/load.py                      # launches the app in-process (default model "minilm")
-    python benchmarks/load.py --url http://127.0.0.1:7860/ --seconds 60 --users 8
+    python benchmarks/load.py                      # the issue's three scenarios, app launched in-process
+    python benchmarks/load.py --url http://127.0.0.1:7860/ --users 8 --pace 0 --seconds 60
 
-Each user is its own gradio_client Client (its own session) and loops /predict then /attention on
-varied sentences, as the Predict button does. One more client starts a /train run with the given
-budget. Prints requests, errors (must be 0), p50/p95 latency per endpoint, and whether training
-finished. Exit status 1 if any request failed or the training did not finish.
+Scenarios (default, in turn, on one launched app): a training run alone (its examples/s when idle);
+4 users pressing Predict every 2 s while a run trains; 8 users pressing back to back while a run
+trains. Each user is its own gradio_client Client (its own session); a press is /predict then
+/attention on a fresh sentence, as the Predict button does. Prints presses, errors (must be 0),
+p50/p95 press latency, and the training run's examples/s against its idle figure.
+Exit status 1 if any request failed or a training run did not finish.
 """
 from __future__ import annotations
 
 import argparse
 import os
-import statistics
+import re
 import sys
 import threading
 import time
@@ -31,8 +33,9 @@ SENTENCES = [
 
 
 def launch() -> tuple[str, object]:
-    from ktdemo.ui import build_demo, launch_options
+    from ktdemo.ui import build_demo, launch_options, warm_up
 
+    warm_up()  # as app.py does in a thread: the training worker and the default model
     demo = build_demo()
     demo.queue(default_concurrency_limit=4)
     _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, **launch_options())
@@ -59,7 +62,8 @@ class Tally:
                 self.errors[endpoint].append(error)
 
 
-def user(url: str, model: str, number: int, deadline: float, tally: Tally) -> None:
+def user(url: str, model: str, number: int, deadline: float, pace: float, tally: Tally) -> None:
+    """Press Predict until `deadline`, one press every `pace` seconds (0: back to back)."""
     from gradio_client import Client
 
     client = Client(url, verbose=False)
@@ -67,17 +71,17 @@ def user(url: str, model: str, number: int, deadline: float, tally: Tally) -> No
     while time.monotonic() < deadline:
         text = f"{SENTENCES[i % len(SENTENCES)]} ({number}.{i})"
         i += 1
+        started, error = time.monotonic(), None
         for endpoint, args in (("/predict", (text, model)), ("/attention", (text, 1 + i % 6, 1 + i % 12, model))):
-            started = time.monotonic()
-            error = None
             try:
-                output = client.predict(*args, api_name=endpoint)
-                note = output[2]
+                note = client.predict(*args, api_name=endpoint)[2]
                 if isinstance(note, str) and note.startswith("⚠️"):
                     error = note
             except Exception as caught:  # noqa: BLE001 - a load test counts failures, it does not stop on them
                 error = f"{type(caught).__name__}: {str(caught)[:200]}"
-            tally.add(endpoint, time.monotonic() - started, error)
+        took = time.monotonic() - started
+        tally.add("press", took, error)
+        time.sleep(max(0.0, pace - took))
 
 
 def trainer(url: str, model: str, budget: float, outcome: dict) -> None:
@@ -88,24 +92,63 @@ def trainer(url: str, model: str, budget: float, outcome: dict) -> None:
         status, curves, results, *_ = Client(url, verbose=False).predict(model_key=model, budget_s=budget,
                                                                          api_name="/train")
         outcome["finished"] = isinstance(results, str) and "held-out test examples" in results
+        speed = re.search(r"([\d.]+) examples/s", results or "")
+        outcome["examples_per_s"] = float(speed.group(1)) if speed else float("nan")
         outcome["summary"] = (results or status or "").splitlines()[0][:160] if (results or status) else ""
     except Exception as caught:  # noqa: BLE001
         outcome["finished"], outcome["summary"] = False, f"{type(caught).__name__}: {str(caught)[:200]}"
     outcome["seconds"] = time.monotonic() - started
 
 
+def scenario(url: str, model: str, users: int, pace: float, seconds: float, budget: float | None) -> dict:
+    """`users` pressing for `seconds` while a run of `budget` trains (None: no run); its figures."""
+    outcome: dict = {}
+    run = None
+    if budget:
+        run = threading.Thread(target=trainer, args=(url, model, budget, outcome))
+        run.start()
+        time.sleep(min(8.0, budget / 4))  # the users arrive while it trains, not while it loads
+    tally = Tally()
+    deadline = time.monotonic() + seconds
+    threads = [threading.Thread(target=user, args=(url, model, n, deadline, pace, tally)) for n in range(users)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if run is not None:
+        run.join(timeout=max(600.0, 3 * budget))
+    return {"presses": tally.latency["press"], "errors": tally.errors["press"], **outcome}
+
+
+def report(name: str, figures: dict, idle_speed: float | None) -> bool:
+    presses, errors = figures["presses"], figures["errors"]
+    line = f"{name}: "
+    if presses:
+        line += (f"{len(presses)} presses, errors {len(errors)}, p50 {percentile(presses, 50) * 1000:.0f} ms, "
+                 f"p95 {percentile(presses, 95) * 1000:.0f} ms, max {max(presses) * 1000:.0f} ms")
+    if "finished" in figures:
+        speed = figures.get("examples_per_s", float("nan"))
+        kept = f" ({speed / idle_speed:.0%} of idle)" if idle_speed and presses else ""
+        line += (f"{'; ' if presses else ''}run finished={figures['finished']}, {speed:.1f} examples/s{kept}"
+                 f" · {figures.get('summary', '')}")
+    print(line, flush=True)
+    for message in sorted(set(errors))[:5]:
+        print(f"  error: {message}")
+    return not errors and figures.get("finished", True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="a running app; default: launch one in-process")
     parser.add_argument("--model", default="minilm")
-    parser.add_argument("--users", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--users", type=int, help="one scenario: this many users (default: the three scenarios)")
+    parser.add_argument("--pace", type=float, default=0.0, help="seconds between a user's presses (0: back to back)")
+    parser.add_argument("--seconds", type=float, default=40.0, help="how long the users press")
     parser.add_argument("--train-budget", type=float, default=60.0, help="the training run's time budget (s)")
     parser.add_argument("--no-train", action="store_true")
     args = parser.parse_args(argv)
 
-    demo = None
-    url = args.url
+    demo, url = None, args.url
     if url is None:
         started = time.monotonic()
         url, demo = launch()
@@ -115,44 +158,17 @@ def main(argv: list[str] | None = None) -> int:
 
         warm = time.monotonic()
         Client(url, verbose=False).predict("warm up", args.model, api_name="/predict")  # loads the model once
-        print(f"first prediction (model load) {time.monotonic() - warm:.1f} s")
-
-        outcome: dict = {}
-        threads = []
-        if not args.no_train:
-            threads.append(threading.Thread(target=trainer, args=(url, args.model, args.train_budget, outcome)))
-            threads[-1].start()
-            time.sleep(1.0)  # the run is queued and loading before the users arrive
-        tally = Tally()
-        deadline = time.monotonic() + args.seconds
-        users = [threading.Thread(target=user, args=(url, args.model, n, deadline, tally)) for n in range(args.users)]
-        load_started = time.monotonic()
-        for thread in users:
-            thread.start()
-        for thread in users:
-            thread.join()
-        load_seconds = time.monotonic() - load_started
-        for thread in threads:
-            thread.join(timeout=max(600.0, 3 * args.train_budget))
-
-        total = sum(len(v) for v in tally.latency.values())
-        errors = sum(len(v) for v in tally.errors.values())
-        print(f"\n{args.users} users for {load_seconds:.0f} s, model {args.model}:")
-        print(f"requests {total} ({total / load_seconds:.1f}/s), errors {errors}")
-        for endpoint, values in sorted(tally.latency.items()):
-            print(f"  {endpoint:11s} n={len(values):5d}  errors={len(tally.errors[endpoint]):3d}  "
-                  f"p50={percentile(values, 50):.2f} s  p95={percentile(values, 95):.2f} s  "
-                  f"max={max(values):.2f} s  mean={statistics.fmean(values):.2f} s")
-        everything = [s for values in tally.latency.values() for s in values]
-        print(f"  {'all':11s} n={len(everything):5d}  p50={percentile(everything, 50):.2f} s  "
-              f"p95={percentile(everything, 95):.2f} s")
-        for endpoint, messages in tally.errors.items():
-            for message in sorted(set(messages))[:5]:
-                print(f"  error on {endpoint}: {message}")
-        if not args.no_train:
-            print(f"training ({args.train_budget:.0f} s budget): finished={outcome.get('finished')} "
-                  f"in {outcome.get('seconds', float('nan')):.0f} s · {outcome.get('summary', '')}")
-        ok = errors == 0 and (args.no_train or outcome.get("finished"))
+        print(f"first prediction (model load) {time.monotonic() - warm:.1f} s", flush=True)
+        budget = None if args.no_train else args.train_budget
+        if args.users is not None:
+            return 0 if report(f"{args.users} users, pace {args.pace:g} s",
+                               scenario(url, args.model, args.users, args.pace, args.seconds, budget), None) else 1
+        idle = scenario(url, args.model, 0, 0, 0, args.train_budget)
+        ok = report("a run alone", idle, None)
+        for users, pace in ((4, 2.0), (8, 0.0)):
+            figures = scenario(url, args.model, users, pace, args.seconds, args.train_budget)
+            ok &= report(f"{users} users, a press every {pace:g} s, while a run trains", figures,
+                         idle.get("examples_per_s"))
         return 0 if ok else 1
     finally:
         if demo is not None:

@@ -110,3 +110,25 @@ def test_dark_theme_on_a_projector_sized_screen(page, app_url):
     assert "dark" in (dark.locator("body").get_attribute("class") or "")
     dark.screenshot(path=ARTIFACTS / "dark-720p.png")
     dark.close()
+
+
+def test_a_reload_mid_run_brings_back_the_live_view_then_the_result(page, app_url, tiny_model):
+    from playwright.sync_api import expect
+
+    context = page.context.browser.new_context(viewport={"width": 1280, "height": 720})  # its own browser storage
+    tab = context.new_page()
+    tab.set_default_timeout(120_000)
+    tab.goto(app_url)
+    choose(tab, "Pretrained model", "Tiny BERT (random weights, tests)")
+    tab.get_by_role("tab", name="Train").click()
+    budget = tab.locator("#budget input[type=number]")
+    budget.fill("15")
+    budget.press("Enter")
+    tab.locator("#start-training").click()
+    expect(tab.locator("#train-status")).to_contain_text("step")
+    tab.reload()
+    tab.get_by_role("tab", name="Train").click()
+    expect(tab.locator("#train-status")).to_contain_text("step")  # the run went on, and this page follows it
+    tab.screenshot(path=ARTIFACTS / "train-after-reload.png", full_page=True)
+    expect(tab.locator("#train-results")).to_contain_text("held-out test examples", timeout=120_000)
+    context.close()

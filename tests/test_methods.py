@@ -109,13 +109,13 @@ def test_cross_domain_label_map(tiny_model):
     assert result.label_names == ["ham", "spam"]
 
 
-def test_sequential_trains_the_source_first_unless_given_its_result(tiny_model):
+def test_sequential_trains_the_source_first_unless_given_its_result(tiny_model, tmp_path):
     config = tiny(tiny_model, kind="sequential", source_dataset="trec")
     result = run_transfer(config)
     assert len(result.stats["stages"]) == 2 and result.stats["steps"] == 8
     assert any("after stage 1" in name for name in result.scores)
     first = run_transfer(tiny(tiny_model, dataset="trec", per_class=None))
-    reused = run_transfer(config, start_from=first)
+    reused = run_transfer(config, start_from=str(models.save_weights(first.model, tmp_path / "first.safetensors")))
     assert len(reused.stats["stages"]) == 1
     assert torch.equal(reused.model.base_model.embeddings.word_embeddings.weight,
                        first.model.base_model.embeddings.word_embeddings.weight)

@@ -70,7 +70,8 @@ def test_model_zip_loads_with_transformers_and_predicts_the_same(result, tmp_pat
     encoded = result.tokenizer("A fine film.", return_tensors="pt")
     with torch.inference_mode():
         expected = result.model.eval()(**encoded.to(result.model.device)).logits.cpu()
-        assert torch.allclose(loaded(**encoded.to("cpu")).logits, expected, atol=1e-5)
+        # sdpa (loaded) and eager (the run) attention, and thread counts, order the float sums differently
+        assert torch.allclose(loaded(**encoded.to("cpu")).logits, expected, atol=1e-4)
     assert loaded.config.id2label == dict(enumerate(result.label_names))
 
 
