@@ -1,6 +1,6 @@
 """Load test: users pressing Predict (predict + attention) while another user trains.
 
-    python benchmarks/load.py                      # the issue's three scenarios, app launched in-process
+    python benchmarks/load.py                      # the issue's three scenarios on a fresh `python app.py`
     python benchmarks/load.py --url http://127.0.0.1:7860/ --users 8 --pace 0 --seconds 60
 
 Scenarios (default, in turn, on one launched app): a training run alone (its examples/s when idle);
@@ -15,15 +15,18 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 SENTENCES = [
     "A gorgeous, moving film.", "The plot falls apart in the second hour.", "I laughed, I cried, I bought the DVD.",
@@ -32,14 +35,24 @@ SENTENCES = [
 ]
 
 
-def launch() -> tuple[str, object]:
-    from ktdemo.ui import build_demo, launch_options, warm_up
+def launch() -> tuple[str, subprocess.Popen]:
+    """`python app.py` in its own process, as it is deployed (clients in the app's process would share its GIL)."""
+    import socket
 
-    warm_up()  # as app.py does in a thread: the training worker and the default model
-    demo = build_demo()
-    demo.queue(default_concurrency_limit=4)
-    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, **launch_options())
-    return url, demo
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env={**os.environ, "GRADIO_SERVER_PORT": str(port)},
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    for _ in range(1200):
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return url, app
+        except OSError:
+            time.sleep(0.1)
+    app.kill()
+    raise SystemExit("app.py did not start serving within two minutes")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -109,15 +122,18 @@ def scenario(url: str, model: str, users: int, pace: float, seconds: float, budg
         run.start()
         time.sleep(min(8.0, budget / 4))  # the users arrive while it trains, not while it loads
     tally = Tally()
+    cpu, wall = time.process_time(), time.monotonic()  # the users' own CPU: on this machine, not the class's
     deadline = time.monotonic() + seconds
     threads = [threading.Thread(target=user, args=(url, model, n, deadline, pace, tally)) for n in range(users)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    client_cores = (time.process_time() - cpu) / max(1e-9, time.monotonic() - wall)
     if run is not None:
         run.join(timeout=max(600.0, 3 * budget))
-    return {"presses": tally.latency["press"], "errors": tally.errors["press"], **outcome}
+    return {"presses": tally.latency["press"], "errors": tally.errors["press"], "client_cores": client_cores,
+            **outcome}
 
 
 def report(name: str, figures: dict, idle_speed: float | None) -> bool:
@@ -125,7 +141,8 @@ def report(name: str, figures: dict, idle_speed: float | None) -> bool:
     line = f"{name}: "
     if presses:
         line += (f"{len(presses)} presses, errors {len(errors)}, p50 {percentile(presses, 50) * 1000:.0f} ms, "
-                 f"p95 {percentile(presses, 95) * 1000:.0f} ms, max {max(presses) * 1000:.0f} ms")
+                 f"p95 {percentile(presses, 95) * 1000:.0f} ms, max {max(presses) * 1000:.0f} ms, the clients "
+                 f"themselves used {figures['client_cores']:.2f} of the cores")
     if "finished" in figures:
         speed = figures.get("examples_per_s", float("nan"))
         kept = f" ({speed / idle_speed:.0%} of idle)" if idle_speed and presses else ""
@@ -148,10 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-train", action="store_true")
     args = parser.parse_args(argv)
 
-    demo, url = None, args.url
+    app, url = None, args.url
     if url is None:
         started = time.monotonic()
-        url, demo = launch()
+        url, app = launch()
         print(f"app launched at {url} in {time.monotonic() - started:.1f} s")
     try:
         from gradio_client import Client
@@ -171,8 +188,9 @@ def main(argv: list[str] | None = None) -> int:
                          idle.get("examples_per_s"))
         return 0 if ok else 1
     finally:
-        if demo is not None:
-            demo.close()
+        if app is not None:
+            app.terminate()
+            app.wait(30)
 
 
 if __name__ == "__main__":

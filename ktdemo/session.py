@@ -186,7 +186,7 @@ class Session:
                 break
         for run in job.runs:
             if not run.ended():
-                run.state, run.log.phase, run.error = "stopped", "stopped", run.error or "Not run: the study ended first."
+                self._end(run, "stopped", "Not run: the study ended first.")
 
     def _train(self, run: Run, cancel: threading.Event) -> bool:
         """Train `run` when its turn comes; False if the job should not go on."""
