@@ -7,7 +7,7 @@ TORCH := torch==2.13.0
 export HF_HUB_DISABLE_TELEMETRY := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: run test bench setup clean
+.PHONY: run test bench setup clean gpu-bundle
 
 run: $(READY)
 	$(PY) app.py
@@ -17,6 +17,10 @@ test: $(READY) $(VENV)/.ready-dev
 
 bench: $(READY)
 	$(PY) benchmarks/benchmark.py
+
+# What a bare CUDA machine lacks for benchmarks/gpu_check.py (<= 60 MiB, git-ignored; needs PyPI for wheels)
+gpu-bundle: $(READY)
+	$(PY) benchmarks/gpu_bundle.py gpu-bundle
 
 setup: $(READY)
 

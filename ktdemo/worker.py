@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import multiprocessing.connection
 import os
 import queue
 import sys
@@ -178,6 +179,7 @@ def _rebuilt(result, weights: str | None, log: TrainingLog):
 
 def _serve(requests, events, cancel, threads: int | None, setup: Callable | None) -> None:
     """The worker process: import once, then run requests until told to stop (None)."""
+    _exit_with_the_app()
     try:
         os.nice(NICE)
     except (AttributeError, OSError):  # not on this OS
@@ -205,6 +207,17 @@ def _serve(requests, events, cancel, threads: int | None, setup: Callable | None
             except Exception as error:  # noqa: BLE001 - the worker outlives a broken run
                 outcome = ("error", "failed", failure_sentence(error))
         events.put(outcome)
+
+
+def _exit_with_the_app() -> None:
+    """The worker ends when the app does, however the app ends (a daemon process outlives a SIGKILLed parent)."""
+    parent = multiprocessing.parent_process()
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, name="ktdemo-parent-watch", daemon=True).start()
 
 
 class _Mirror:
