@@ -1,3 +1,4 @@
+import time
 from pathlib import Path
 
 from ktdemo.runs import RunConfig
@@ -97,3 +98,20 @@ def test_zero_shot_runs_keep_the_model_predictions_use(tiny_model):
     job = session.start(tiny(tiny_model, kind="zero_shot", dataset="vader_amazon"))
     assert job.wait(120) and job.error is None
     assert session.current is trained and session.history[-1]["method"] == "similarity"
+
+
+def test_a_second_session_waits_its_turn_and_says_its_place(tiny_model):
+    from ktdemo.worker import Inline, Trainers
+
+    slots = Trainers(Inline)  # one run at a time, as on a CPU machine
+    first, second = Session(slots), Session(slots)
+    running = first.start(tiny(tiny_model, max_steps=None, time_budget_s=30, per_class=None))
+    deadline = time.monotonic() + 30
+    while running.runs[0].state != "running" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    waiting = second.start(tiny(tiny_model, seed=1))
+    while "turn" not in waiting.log.phase and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert waiting.log.phase == "waiting for its turn: 1 run ahead" and waiting.runs[0].state == "queued"
+    first.stop()
+    assert running.wait(30) and waiting.wait(60) and waiting.error is None and second.current is not None
