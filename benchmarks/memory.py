@@ -65,7 +65,7 @@ def series(mode: str, runs: int, config, trim: bool) -> list[float]:
     for number in range(1, runs + 1):
         session = shared if mode == "same" else Session()
         started = time.monotonic()
-        job = session.start(config)
+        job = session.start(config, own_copy=True)  # identical public runs would be shared
         job.wait()
         if job.error:
             raise SystemExit(f"run {number} failed: {job.error}")

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from . import attention, data, models
 from .runs import RunCancelled, RunConfig, RunFailed, TrainingLog, failure_sentence
+from .shared import SHARED, SharedRun, run_key
 from .worker import RunRequest, Trainers, WorkerCrashed, default_trainers
 
 RUN_STATES = ("queued", "running", "done", "stopped", "failed")
@@ -51,9 +52,24 @@ class Run:
     weights: str | None = None  # its trained model on disk (None: zero-shot, or not finished)
     error: str | None = None  # why it failed or stopped, in one sentence
     summary: dict | None = None  # its row of the Compare tab
+    own_copy: bool = False  # never shared with other sessions, even when it could be
+    shared: SharedRun | None = None  # the public run it joined (trained once for every session in it)
+    reused: bool = False  # it joined a public run that had finished already
 
     def ended(self) -> bool:
         return self.state in ("done", "stopped", "failed")
+
+    def sharing(self) -> str | None:
+        """What sharing did for this run, in one sentence (None: it trained on its own)."""
+        shared = self.shared
+        if shared is None:
+            return None
+        if self.reused:
+            return "Another session here had already trained this exact run: its result, at once."
+        others = (shared.peak if shared.done.is_set() else shared.members) - 1
+        if others <= 0:
+            return None
+        return f"The same run as {others} other session{'s' if others > 1 else ''} here: trained once."
 
 
 @dataclass
@@ -153,17 +169,18 @@ class Session:
     # -- runs -------------------------------------------------------------------------------------
 
     def start(self, configs: RunConfig | list[RunConfig], study: str | None = None,
-              probe_text: str | None = None) -> Job:
+              probe_text: str | None = None, own_copy: bool = False) -> Job:
         """Queue one run, or a study's runs in turn, unless this session's runs are still going.
 
-        `probe_text`: a sentence whose attention is snapshotted during training (the time-lapse)."""
+        `probe_text`: a sentence whose attention is snapshotted during training (the time-lapse). A public run
+        (`shared`) that another session runs or ran with the same settings is joined, unless `own_copy`."""
         configs = [configs] if isinstance(configs, RunConfig) else list(configs)
         with self._lock:
             if self.closed:
                 raise RuntimeError("This session has ended; reload the page.")
             if self.job and self.job.running():
                 raise RuntimeError("A run is already in progress in this session; stop it first.")
-            runs = [Run(len(self.runs) + i + 1, config, TrainingLog(probe_text=probe_text), study)
+            runs = [Run(len(self.runs) + i + 1, config, TrainingLog(probe_text=probe_text), study, own_copy=own_copy)
                     for i, config in enumerate(configs)]
             self.runs.extend(runs)
             job = Job(runs)
@@ -189,14 +206,13 @@ class Session:
                 self._end(run, "stopped", "Not run: the study ended first.")
 
     def _train(self, run: Run, cancel: threading.Event) -> bool:
-        """Train `run` when its turn comes; False if the job should not go on."""
-        def wait(ahead: int) -> None:
-            run.log.phase = f"waiting for its turn: {ahead} run{'s' if ahead > 1 else ''} ahead"
-
+        """Train `run` when its turn comes (or join the same public run); False if the job should not go on."""
         try:
-            with (self._trainers or default_trainers()).slot(cancel, wait) as trainer:
-                run.state, run.log.started = "running", time.monotonic()
-                result, run.weights = trainer.run(self._request(run), run.log, cancel)
+            start_from = self._start_from(run.config)
+            if self._public(run, start_from):
+                result, run.weights = self._join(run, cancel)
+            else:
+                result, run.weights = self._train_here(run, cancel, start_from)
         except RunCancelled as error:
             return self._end(run, "stopped", str(error))
         except (RunFailed, WorkerCrashed, models.ModelError, ValueError) as error:
@@ -212,6 +228,36 @@ class Session:
                 self._unload_older(run)
         return not result.stats["stopped_by_user"]
 
+    def _train_here(self, run: Run, cancel: threading.Event, start_from: str | None) -> tuple:
+        request = RunRequest(run.config, str(self.folder), dict(self.datasets), start_from, run.log.probe_text,
+                             _catalog(run.config))
+        return _in_turn(self._trainers or default_trainers(), request, run.log, cancel, self._eta(run.config),
+                        lambda: setattr(run, "state", "running"))
+
+    def _join(self, run: Run, cancel: threading.Event) -> tuple:
+        """The run every session with the same public settings shares: trained once, by whoever came first."""
+        trainers, eta = self._trainers or default_trainers(), self._eta(run.config)
+        request = RunRequest(run.config, SHARED.folder, {}, None, run.log.probe_text, _catalog(run.config))
+
+        def train(shared: SharedRun) -> tuple:
+            return _in_turn(trainers, request, shared.log, shared.cancel, eta, lambda: setattr(shared, "training", True))
+
+        run.shared, run.reused = SHARED.join(run_key(run.config, run.log.probe_text), run.log.probe_text, train)
+        run.log = run.shared.log  # every session in it watches the same live log
+        return SHARED.wait(run.shared, cancel, lambda: setattr(run, "state", "running"))
+
+    def _public(self, run: Run, start_from: str | None) -> bool:
+        """Whether `run` reads only public data and no model of this session's: then it can be shared."""
+        config = run.config
+        read = {config.dataset, config.source_dataset, *(config.also_test_on or [])}
+        return not run.own_copy and start_from is None and not read & set(self.datasets)
+
+    def _eta(self, config: RunConfig) -> float | None:
+        try:
+            return self.plan(config).eta_s
+        except Exception:  # noqa: BLE001 - the expected wait is a hint
+            return None
+
     def _end(self, run: Run, state: str, error: str) -> bool:
         run.state, run.log.phase, run.error = state, state, error
         return False
@@ -222,16 +268,15 @@ class Session:
             if run is not current and run.result is not None and run.result.model is not None:
                 run.result = dataclasses.replace(run.result, model=None)
 
-    def _request(self, run: Run) -> RunRequest:
+    def _start_from(self, config: RunConfig) -> str | None:
+        """A sequential run's first stage, when this session has trained it already (its weights)."""
+        if config.kind != "sequential":
+            return None
         first_stage_config, resolve_head = models.heavy_import("ktdemo.transfer", "first_stage_config",
                                                                "resolve_head")
-        config = run.config
-        start_from = None
-        if config.kind == "sequential":  # an earlier run of the first stage saves training it again
-            first = resolve_head(first_stage_config(config))
-            start_from = next((r.weights for r in reversed(self.runs) if r.weights and r.result.config == first), None)
-        catalog = [models.MODELS[key] for key in (config.model, config.nli_model) if key in models.MODELS]
-        return RunRequest(config, str(self.folder), dict(self.datasets), start_from, run.log.probe_text, catalog)
+        first = resolve_head(first_stage_config(config))
+        return next((r.weights for r in reversed(self.runs)
+                     if r.weights and r.result.config == first and Path(r.weights).exists()), None)
 
     # -- data ---------------------------------------------------------------------------------------
 
@@ -313,6 +358,24 @@ class Session:
         if self.latest is None:
             raise NoRun(f"Finish a run first: {why}.")
         return self.latest
+
+
+def _in_turn(trainers: Trainers, request: RunRequest, log: TrainingLog, cancel: threading.Event,
+             eta_s: float | None, on_start) -> tuple:
+    """Run `request` in a training slot once its turn comes; the log says the run's place meanwhile."""
+    def wait(ahead: int, seconds: float | None) -> None:
+        expected = f", about {seconds:.0f} s" if seconds is not None else ""
+        log.phase = f"waiting for its turn: {ahead} run{'s' if ahead != 1 else ''} ahead{expected}"
+
+    with trainers.slot(cancel, wait, eta_s) as trainer:
+        on_start()
+        log.started = time.monotonic()
+        return trainer.run(request, log, cancel)
+
+
+def _catalog(config: RunConfig) -> list:
+    """The registered models a run needs (a worker process knows only the built-in ones)."""
+    return [models.MODELS[key] for key in (config.model, config.nli_model) if key in models.MODELS]
 
 
 def summarise(run: RunResult, number: int, study: str | None = None) -> dict:

@@ -111,15 +111,16 @@ class Worker:
             log.phase = "starting the training process"
         self._cancel.clear()
         self._requests.put(request)
-        stopped_at = None
+        deadline = None  # after Stop: when the worker is killed if the run has not ended
         while True:
-            if cancel.is_set() and stopped_at is None:
+            if cancel.is_set() and deadline is None:
                 self._cancel.set()
-                stopped_at = time.monotonic()
+                training = "training" in log.phase or "adapting" in log.phase  # it has a checkpoint to score
+                deadline = time.monotonic() + (STOP_SCORING_GRACE_S if training else STOP_GRACE_S)
             try:
                 event = self._events.get(timeout=0.05)
             except queue.Empty:
-                self._check(log, stopped_at)
+                self._check(deadline)
                 continue
             if event[0] == "ready":
                 self._ready = True
@@ -132,18 +133,16 @@ class Worker:
                 _, kind, message = event
                 raise {"cancelled": RunCancelled, "failed": RunFailed}.get(kind, RuntimeError)(message)
 
-    def _check(self, log: TrainingLog, stopped_at: float | None) -> None:
+    def _check(self, deadline: float | None) -> None:
         """Raise if the process died, or kill it if it outlives Stop's grace."""
         if not self._process.is_alive():
             code = self._process.exitcode
             self.close()
             raise WorkerCrashed(f"The training process ended unexpectedly (exit code {code}: killed, or out of "
                                 "memory); the previous model is unchanged.")
-        if stopped_at is not None:
-            training = "training" in log.phase or "adapting" in log.phase
-            if time.monotonic() - stopped_at > (STOP_SCORING_GRACE_S if training else STOP_GRACE_S):
-                self.close()
-                raise RunCancelled("Stopped; the previous model is unchanged.")
+        if deadline is not None and time.monotonic() > deadline:
+            self.close()
+            raise RunCancelled("Stopped; the previous model is unchanged.")
 
     def close(self) -> None:
         """Kill the process (a later run spawns a new one)."""
@@ -269,27 +268,32 @@ class Trainers:
     """The training slots: `size` runs at once (one on a CPU machine), the others wait their turn."""
 
     def __init__(self, make: Callable[[], object], size: int = 1, warm: bool = False):
+        self.size = size
         self._idle = [make() for _ in range(size)]
-        self._waiting: list[object] = []
+        self._waiting: list[_Ticket] = []
+        self._busy: list[_Ticket] = []
         self._turn = threading.Condition()
         if warm:
             for trainer in self._idle:
                 getattr(trainer, "start", lambda: None)()
 
     @contextmanager
-    def slot(self, cancel: threading.Event, on_wait: Callable[[int], None]):
-        """A trainer, once it is this run's turn; `on_wait(runs ahead)` while waiting. Stop while waiting raises
-        RunCancelled."""
-        ticket = object()
+    def slot(self, cancel: threading.Event, on_wait: Callable[[int, float | None], None], eta_s: float | None = None):
+        """A trainer, once it is this run's turn; `on_wait(runs ahead, expected wait in s or None)` while
+        waiting; `eta_s`: this run's planned time, for the runs behind it. Stop while waiting raises RunCancelled."""
+        ticket = _Ticket(eta_s)
         with self._turn:
             self._waiting.append(ticket)
             try:
                 while not (self._idle and self._waiting[0] is ticket):
                     if cancel.is_set():
                         raise RunCancelled("Stopped while waiting for its turn; the previous model is unchanged.")
-                    on_wait(self._waiting.index(ticket) + 1)
+                    ahead = self._waiting.index(ticket)
+                    on_wait(ahead + len(self._busy), self._expected_wait(ahead))
                     self._turn.wait(0.2)
                 trainer = self._idle.pop()
+                ticket.started = time.monotonic()
+                self._busy.append(ticket)
             finally:
                 self._waiting.remove(ticket)
                 self._turn.notify_all()
@@ -297,16 +301,32 @@ class Trainers:
             yield trainer
         finally:
             with self._turn:
+                self._busy.remove(ticket)
                 self._idle.append(trainer)
                 self._turn.notify_all()
             getattr(trainer, "start", lambda: None)()  # a killed worker is replaced now, not at the next run
 
-    def waiting(self) -> int:
-        return len(self._waiting)
+    def _expected_wait(self, ahead: int) -> float | None:
+        """Seconds until a slot is free for the run with `ahead` runs waiting before it (None: a run has no plan)."""
+        tickets = self._busy + self._waiting[:ahead]
+        if any(t.eta_s is None for t in tickets):
+            return None
+        now = time.monotonic()
+        left = sorted(max(0.0, t.eta_s - (now - t.started)) for t in self._busy) + [0.0] * (self.size - len(self._busy))
+        for queued in self._waiting[:ahead]:  # each waiting run takes the slot that frees first
+            left[0] += queued.eta_s
+            left.sort()
+        return left[0]
 
     def close(self) -> None:
         for trainer in self._idle:
             trainer.close()
+
+
+@dataclass(eq=False)  # tickets are told apart by identity
+class _Ticket:
+    eta_s: float | None
+    started: float = 0.0
 
 
 _DEFAULT: Trainers | None = None

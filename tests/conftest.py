@@ -87,3 +87,12 @@ def private_cache(tmp_path_factory):
         clear_cache()
         yield
     clear_cache()
+
+
+@pytest.fixture(autouse=True)
+def _no_shared_results_between_tests():
+    """Identical public runs are shared (`ktdemo.shared`): a test never gets another test's finished run."""
+    yield
+    from ktdemo.shared import SHARED
+
+    SHARED.clear()

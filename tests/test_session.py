@@ -100,18 +100,24 @@ def test_zero_shot_runs_keep_the_model_predictions_use(tiny_model):
     assert session.current is trained and session.history[-1]["method"] == "similarity"
 
 
-def test_a_second_session_waits_its_turn_and_says_its_place(tiny_model):
+def test_a_second_session_waits_its_turn_and_says_its_place_and_wait(tiny_model):
     from ktdemo.worker import Inline, Trainers
 
     slots = Trainers(Inline)  # one run at a time, as on a CPU machine
     first, second = Session(slots), Session(slots)
-    running = first.start(tiny(tiny_model, max_steps=None, time_budget_s=30, per_class=None))
-    deadline = time.monotonic() + 30
-    while running.runs[0].state != "running" and time.monotonic() < deadline:
-        time.sleep(0.01)
-    waiting = second.start(tiny(tiny_model, seed=1))
-    while "turn" not in waiting.log.phase and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert waiting.log.phase == "waiting for its turn: 1 run ahead" and waiting.runs[0].state == "queued"
-    first.stop()
-    assert running.wait(30) and waiting.wait(60) and waiting.error is None and second.current is not None
+    try:
+        running = first.start(tiny(tiny_model, max_steps=None, time_budget_s=30, per_class=None))
+        deadline = time.monotonic() + 30
+        while running.runs[0].state != "running" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        waiting = second.start(tiny(tiny_model, seed=1))
+        while "turn" not in waiting.log.phase and time.monotonic() < deadline:
+            time.sleep(0.01)
+        phase = waiting.log.phase
+        assert phase.startswith("waiting for its turn: 1 run ahead, about ") and waiting.runs[0].state == "queued"
+        assert 0 < float(phase.split("about ")[1].split(" s")[0]) < 120  # the plan of the run ahead
+        first.stop()
+        assert running.wait(30) and waiting.wait(60) and waiting.error is None and second.current is not None
+    finally:
+        release(first)
+        release(second)

@@ -79,8 +79,8 @@ def test_stop_in_every_phase_reaches_the_worker_and_keeps_the_model(trained, tin
     assert session.stop()
     assert job.wait(30)
     took = time.monotonic() - pressed
-    print(f"Stop in {phase!r}: the run ended {took:.2f} s later")
     run = job.runs[0]
+    print(f"Stop in {phase!r}: the run ended {took:.2f} s later ({run.state}: {run.error})")
     if phase.startswith("training"):  # a stopped training keeps its best checkpoint, as documented
         assert run.state == "stopped" and run.result.stats["stopped_by_user"] and run.result.stats["steps"] < 200
         assert session.current is run.result

@@ -75,6 +75,9 @@ def build(model, dataset, session: gr.State) -> list:
     with gr.Row():
         start = gr.Button("Start training", variant="primary", elem_id="start-training")
         stop = gr.Button("Stop", variant="stop", elem_id="stop-training")
+    own_copy = gr.Checkbox(False, label="Train my own copy", elem_id="own-copy",
+                           info="A run on public data with the same settings as another session's is trained once "
+                                "and shared; tick this to train your own (e.g. to compare seeds).")
     status = gr.HTML(status_html(None), elem_classes="kt-status", elem_id="train-status")
     curves = gr.Plot(training_curves_figure([], []), label="Live training curves", elem_id="curves")
     results = gr.Markdown(elem_id="train-results")
@@ -112,11 +115,12 @@ def build(model, dataset, session: gr.State) -> list:
     settings = [model, dataset, budget, learning_rate, max_length, per_class, kind, method, source, label_map, adapt,
                 descriptions, nli_model, top_layers, lora_rank, lora_alpha, warm_start, pooling]
 
-    @with_config_parameters(probe_text=DEFAULT_PROBE)
+    @with_config_parameters(probe_text=DEFAULT_PROBE, own_copy=False)
     def train(*values):
-        *values, probe_text, session = values
+        *values, probe_text, own, session = values
         try:
-            job = session.start(make_config(*values), probe_text=(probe_text or "").strip() or None)
+            job = session.start(make_config(*values), probe_text=(probe_text or "").strip() or None,
+                                own_copy=bool(own))
         except (RuntimeError, ValueError, TypeError) as error:
             yield status_html(None, message=str(error)), *[gr.skip()] * 5
             return
@@ -138,7 +142,7 @@ def build(model, dataset, session: gr.State) -> list:
     lapse_start = dict(fn=_timelapse_start, inputs=session,
                        outputs=[lapse_box, lapse_index, lapse_layer, lapse_head, lapse_movie, *lapse_views],
                        api_name=False, show_progress="hidden")
-    start.click(train, [*settings, probe, session], views, api_name="train", concurrency_limit=None,
+    start.click(train, [*settings, probe, own_copy, session], views, api_name="train", concurrency_limit=None,
                 concurrency_id="train", show_progress="minimal", show_progress_on=status).then(**lapse_start)
     gr.on([lapse_index.input, lapse_layer.input, lapse_head.input], _timelapse_views,
           [lapse_index, lapse_layer, lapse_head, session], lapse_views, api_name=False, show_progress="hidden",
@@ -317,6 +321,8 @@ def status_html(job: Job | None, message: str | None = None) -> str:
     if log.evals:
         parts.append(f"validation accuracy {log.evals[-1][1]:.1%}")
     text = " · ".join(parts)
+    if job.run.sharing():
+        text += f"<br>{html.escape(job.run.sharing())}"
     if message:
         text += f"<br>{html.escape(message)}"
     state = {"done": "kt-done", "stopped": "kt-stopped", "failed": "kt-failed"}.get(log.phase, "")

@@ -1,0 +1,113 @@
+"""Identical public runs are trained once and shared; anything private never is."""
+import time
+
+import pytest
+
+from ktdemo import data
+from ktdemo.runs import RunConfig
+from ktdemo.session import Session, release
+from ktdemo.worker import Inline, Trainers
+
+
+class Counting(Inline):
+    """Runs in the test's process and counts what it trained."""
+
+    def __init__(self):
+        self.trained = 0
+
+    def run(self, request, log, cancel):
+        self.trained += 1
+        return super().run(request, log, cancel)
+
+
+@pytest.fixture
+def slots():
+    trainer = Counting()
+    made = []
+    yield Trainers(lambda: trainer), trainer, made
+    for session in made:  # no run outlives its test
+        release(session)
+
+
+def tiny(tiny_model, **overrides):
+    values = dict(model=tiny_model, per_class=8, time_budget_s=None, max_steps=2, batch_size=8, max_length=32)
+    return RunConfig(**{**values, **overrides})
+
+
+def sessions(slots, count):
+    made = [Session(slots[0]) for _ in range(count)]
+    slots[2].extend(made)
+    return made
+
+
+def until(condition, timeout=60):
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert condition()
+
+
+def test_a_second_session_joins_the_running_run_and_sees_the_same_live_view(slots, tiny_model):
+    first, second = sessions(slots, 2)
+    config = tiny(tiny_model, max_steps=None, time_budget_s=4, per_class=None)
+    job = first.start(config)
+    until(lambda: job.runs[0].state == "running")
+    joined = second.start(config)
+    until(lambda: joined.log is job.log, timeout=5)  # one live log: the same curves, the same phase
+    until(lambda: job.runs[0].sharing() is not None, timeout=5)
+    assert job.runs[0].sharing() == "The same run as 1 other session here: trained once."
+    assert job.wait(60) and joined.wait(60) and job.error is None and joined.error is None
+    assert slots[1].trained == 1
+    assert first.current is second.current  # one model in memory for both
+    assert [r["run"] for r in second.history] == [1]  # each session numbers its own runs
+
+
+def test_a_finished_public_run_is_handed_out_at_once(slots, tiny_model):
+    first, second = sessions(slots, 2)
+    assert first.start(tiny(tiny_model)).wait(60)
+    started = time.monotonic()
+    again = second.start(tiny(tiny_model))
+    assert again.wait(10) and time.monotonic() - started < 5
+    assert second.current is first.current and slots[1].trained == 1
+    assert again.runs[0].sharing().startswith("Another session here had already trained")
+    assert second.runs[0].weights == first.runs[0].weights
+
+
+def test_a_different_setting_or_a_time_lapse_sentence_is_another_run(slots, tiny_model):
+    first, second, third = sessions(slots, 3)
+    for session, job in ((first, tiny(tiny_model)), (second, tiny(tiny_model, seed=1))):
+        assert session.start(job).wait(60)
+    assert third.start(tiny(tiny_model), probe_text="Another probe.").wait(60)
+    assert slots[1].trained == 3
+
+
+def test_a_run_on_an_upload_is_never_shared(slots, tiny_model, tmp_path):
+    upload = tmp_path / "moods.csv"
+    upload.write_text("text,label\n" + "".join(f"a sunny day {i},cheerful\na rainy night {i},gloomy\n"
+                                               for i in range(30)))
+    first, second = sessions(slots, 2)
+    for session in (first, second):
+        session.add_dataset("upload:moods.csv", data.read_upload(upload))
+        assert session.start(tiny(tiny_model, dataset="upload:moods.csv", per_class=None)).wait(60)
+        assert session.runs[0].shared is None
+    assert slots[1].trained == 2 and first.current is not second.current
+
+
+def test_own_copy_opts_out(slots, tiny_model):
+    first, second = sessions(slots, 2)
+    assert first.start(tiny(tiny_model)).wait(60)
+    assert second.start(tiny(tiny_model), own_copy=True).wait(60)
+    assert slots[1].trained == 2 and first.current is not second.current
+
+
+def test_stop_by_one_of_two_leaves_the_run_going_for_the_other(slots, tiny_model):
+    first, second = sessions(slots, 2)
+    config = tiny(tiny_model, max_steps=None, time_budget_s=4, per_class=None)
+    job = first.start(config)
+    until(lambda: job.runs[0].state == "running")
+    joined = second.start(config)
+    until(lambda: job.runs[0].shared.members == 2, timeout=5)
+    second.stop()
+    assert joined.wait(10) and joined.runs[0].state == "stopped"
+    assert "goes on for the 1 other session" in joined.error and second.current is None
+    assert job.wait(60) and job.runs[0].state == "done" and not job.result.stats["stopped_by_user"]
