@@ -98,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         expected = outcome["expected_wait"]
         off = f" ({(expected - outcome['real_wait']) / max(outcome['real_wait'], 1e-9):+.0%})" if expected else ""
         said = f"said about {expected:.0f} s" if expected is not None else "said no wait"
-        print(f"  #{number:2d}: {said}, waited {outcome['real_wait']:.1f} s{off}, result after {outcome['seconds']:.1f} s")
+        print(f"  #{number:2d}: {said}, waited {outcome['real_wait']:.1f} s{off}, "
+              f"result after {outcome['seconds']:.1f} s")
     return 0
 
 

@@ -240,7 +240,8 @@ class Session:
         request = RunRequest(run.config, SHARED.folder, {}, None, run.log.probe_text, _catalog(run.config))
 
         def train(shared: SharedRun) -> tuple:
-            return _in_turn(trainers, request, shared.log, shared.cancel, eta, lambda: setattr(shared, "training", True))
+            started = lambda: setattr(shared, "training", True)  # noqa: E731
+            return _in_turn(trainers, request, shared.log, shared.cancel, eta, started)
 
         run.shared, run.reused = SHARED.join(run_key(run.config, run.log.probe_text), run.log.probe_text, train)
         run.log = run.shared.log  # every session in it watches the same live log

@@ -172,7 +172,7 @@ def _main_script_hidden():
 def _rebuilt(result, weights: str | None, log: TrainingLog):
     """A worker's result, with its model (from `weights`), tokenizer and log in this process."""
     config = result.config
-    model = models.load_weights(config.model, result.label_names, config.seed, config.pooling, weights) if weights else None
+    model = weights and models.load_weights(config.model, result.label_names, config.seed, config.pooling, weights)
     return dataclasses.replace(result, model=model, tokenizer=models.load_tokenizer(config.model), log=log)
 
 
