@@ -214,6 +214,10 @@ class Session:
             else:
                 result, run.weights = self._train_here(run, cancel, start_from)
         except RunCancelled as error:
+            if run.shared is not None and not run.shared.done.is_set():  # it left a run others still watch
+                log = run.log
+                run.log = dataclasses.replace(log, losses=list(log.losses), evals=list(log.evals),
+                                              snapshots=list(log.snapshots))
             return self._end(run, "stopped", str(error))
         except (RunFailed, WorkerCrashed, models.ModelError, ValueError) as error:
             return self._end(run, "failed", str(error))
@@ -240,7 +244,9 @@ class Session:
         request = RunRequest(run.config, SHARED.folder, {}, None, run.log.probe_text, _catalog(run.config))
 
         def train(shared: SharedRun) -> tuple:
-            started = lambda: setattr(shared, "training", True)  # noqa: E731
+            def started() -> None:
+                shared.training = True
+
             return _in_turn(trainers, request, shared.log, shared.cancel, eta, started)
 
         run.shared, run.reused = SHARED.join(run_key(run.config, run.log.probe_text), run.log.probe_text, train)
