@@ -454,6 +454,11 @@ class Sessions:
             self._pages[id(session)] = self._pages.get(id(session), 0) + 1
             return token, session
 
+    def find(self, token: str | None) -> Session | None:
+        """The live session of `token`, without attaching a page to it."""
+        session = self._live.get(token) if token else None
+        return session if session is not None and not session.closed else None
+
     def attached(self, session: Session) -> bool:
         return self._pages.get(id(session), 0) > 0
 

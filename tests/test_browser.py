@@ -125,10 +125,10 @@ def test_a_reload_mid_run_brings_back_the_live_view_then_the_result(page, app_ur
     budget.fill("15")
     budget.press("Enter")
     tab.locator("#start-training").click()
-    expect(tab.locator("#train-status")).to_contain_text("step")
+    expect(tab.locator("#train-status")).to_contain_text("step", timeout=120_000)  # a cold worker: imports first
     tab.reload()
     tab.get_by_role("tab", name="Train").click()
-    expect(tab.locator("#train-status")).to_contain_text("step")  # the run went on, and this page follows it
+    expect(tab.locator("#train-status")).to_contain_text("step", timeout=30_000)  # the run went on: this page follows
     tab.screenshot(path=ARTIFACTS / "train-after-reload.png", full_page=True)
     expect(tab.locator("#train-results")).to_contain_text("held-out test examples", timeout=120_000)
     context.close()

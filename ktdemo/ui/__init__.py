@@ -34,8 +34,9 @@ def build_demo() -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab("Data", id="data"):
                 data_tab.build(model, dataset, session, demo)
-            with gr.Tab("Train", id="train"):
-                settings, follow = train_tab.build(model, dataset, session)
+            with gr.Tab("Train", id="train") as train:
+                settings, follow = train_tab.build(model, dataset, session, token)
+            train.select(**follow)  # a tab opened after the page loaded may have missed the run's last update
             with gr.Tab("Compare", id="compare") as compare:
                 refresh, outputs = compare_tab.build(settings, session)
             compare.select(refresh, session, outputs, api_name="compare", show_progress="hidden")

@@ -27,8 +27,9 @@ WARM_START_CHOICES = [("Auto", "auto"), ("Zero-shot head (label descriptions)", 
 POOLING_CHOICES = [("Auto (the encoder's own)", "auto"), ("Mean of the tokens", "mean"), ("[CLS] token", "cls")]
 
 
-def build(model, dataset, session: gr.State) -> list:
-    """The tab's controls; returns the inputs of `make_config`, for the Compare tab's studies."""
+def build(model, dataset, session: gr.State, token: gr.BrowserState) -> tuple[list, dict]:
+    """The tab's controls; returns the inputs of `make_config` (for the Compare tab's studies) and the event that
+    brings a reopened page its session's run (`token`: the browser's session token)."""
     preset = gr.Dropdown(list(presets.PRESETS), value=None, label="Lesson presets", elem_id="preset",
                          info="One click fills every setting below for a lesson.")
     preset_note = gr.Markdown(elem_id="preset-note")
@@ -130,8 +131,10 @@ def build(model, dataset, session: gr.State) -> list:
             if not SESSIONS.attached(session):
                 session.stop()
 
-    def reconnect(session: Session):
-        """A page (re)opened on this session: its run's live view, else its last result."""
+    def reconnect(token: str | None, session: Session):
+        """A page (re)opened on this session: its run's live view, else its last result. By the browser's token:
+        the Train tab may be opened before the page's load has put the session in its state."""
+        session = SESSIONS.find(token) or session
         if session.job is None:
             yield *[gr.skip()] * 6,
             return
@@ -164,8 +167,8 @@ def build(model, dataset, session: gr.State) -> list:
     preset.change(_apply_preset, preset, [*settings, preset_note], api_name="preset", show_progress="hidden")
     report_button.click(_report_files, session, [take_home, take_home_note], api_name="report")
     model_button.click(_model_file, session, [take_home, take_home_note], api_name="model_zip")
-    return settings, dict(fn=reconnect, inputs=session, outputs=views, api_name=False, show_progress="hidden",
-                          concurrency_limit=None, concurrency_id="follow")
+    return settings, dict(fn=reconnect, inputs=[token, session], outputs=views, api_name=False,
+                          show_progress="hidden", concurrency_limit=None, concurrency_id="follow")
 
 
 def make_config(model_key=DEFAULTS.model, dataset_key=DEFAULTS.dataset, budget_s=DEFAULTS.time_budget_s, lr=None,
