@@ -339,7 +339,7 @@ class Session:
         """The last run's report: one HTML page with its figures inside, and its numbers as JSON."""
         from . import report
 
-        run = self._latest_or_raise("the downloads are of its results")
+        run = _needed(self.latest, "the downloads are of its results")
         folder = Path(tempfile.mkdtemp(prefix="report-", dir=self.folder))
         page = report.report_html(run, folder / "report.html")
         (folder / "run.json").write_text(json.dumps(report.report_json(run), indent=2), encoding="utf-8")
@@ -349,22 +349,23 @@ class Session:
         """The model predictions use, as a zip of a folder `from_pretrained` loads (ValueError: none trained)."""
         from . import report
 
-        run = self.current
-        if run is None:
-            raise NoRun("Finish a run first: the downloads are of its results.")
+        run = _needed(self.current, "the downloads are of its results")
         return report.model_zip(run, Path(tempfile.mkdtemp(prefix="model-", dir=self.folder)) / "model.zip")
 
     def config_file(self) -> Path:
         """The last run's config as JSON, for `python -m ktdemo train --config`."""
-        run = self._latest_or_raise("its config is what gets exported")
+        run = _needed(self.latest, "its config is what gets exported")
         path = Path(tempfile.mkdtemp(prefix="config-", dir=self.folder)) / "run.json"
         path.write_text(json.dumps(json.loads(run.config.to_json()), indent=2), encoding="utf-8")
         return path
 
-    def _latest_or_raise(self, why: str) -> RunResult:
-        if self.latest is None:
-            raise NoRun(f"Finish a run first: {why}.")
-        return self.latest
+
+
+def _needed(run: RunResult | None, why: str) -> RunResult:
+    """`run`, or NoRun saying why a finished run is needed."""
+    if run is None:
+        raise NoRun(f"Finish a run first: {why}.")
+    return run
 
 
 def _in_turn(trainers: Trainers, request: RunRequest, log: TrainingLog, cancel: threading.Event,
@@ -447,8 +448,8 @@ class Sessions:
     def attach(self, token: str | None, fresh: Session) -> tuple[str, Session]:
         """(token, session) for a page that opened with `token`: its live session, else `fresh` under a new token."""
         with self._lock:
-            session = self._live.get(token) if token else None
-            if session is None or session.closed:
+            session = self.find(token)
+            if session is None:
                 token, session = secrets.token_urlsafe(24), fresh
                 self._live[token] = session
             self._pages[id(session)] = self._pages.get(id(session), 0) + 1
@@ -461,6 +462,12 @@ class Sessions:
 
     def attached(self, session: Session) -> bool:
         return self._pages.get(id(session), 0) > 0
+
+    def caller_left(self, session: Session) -> None:
+        """Whoever was following `session`'s run went away: a page can come back to it, an API client cannot,
+        so an unattached session's run stops (nobody would see it)."""
+        if not self.attached(session):
+            session.stop()
 
     def detach(self, session: Session) -> None:
         """A page holding `session` went away: release it after the grace, unless a page takes it again."""

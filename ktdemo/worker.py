@@ -70,6 +70,9 @@ class WorkerCrashed(RuntimeError):
 class Inline:
     """Runs execute in the calling thread (ZeroGPU needs that: its GPU is only there inside `spaces.GPU`)."""
 
+    def start(self) -> "Inline":
+        return self  # nothing to start: the same interface as Worker's
+
     def run(self, request: RunRequest, log: TrainingLog, cancel: threading.Event) -> tuple:
         return on_gpu(execute)(request, log, cancel)
 
@@ -275,7 +278,7 @@ class Trainers:
         self._turn = threading.Condition()
         if warm:
             for trainer in self._idle:
-                getattr(trainer, "start", lambda: None)()
+                trainer.start()
 
     @contextmanager
     def slot(self, cancel: threading.Event, on_wait: Callable[[int, float | None], None], eta_s: float | None = None):
@@ -304,7 +307,7 @@ class Trainers:
                 self._busy.remove(ticket)
                 self._idle.append(trainer)
                 self._turn.notify_all()
-            getattr(trainer, "start", lambda: None)()  # a killed worker is replaced now, not at the next run
+            trainer.start()  # a killed worker is replaced now, not at the next run
 
     def _expected_wait(self, ahead: int) -> float | None:
         """Seconds until a slot is free for the run with `ahead` runs waiting before it (None: a run has no plan)."""

@@ -33,6 +33,16 @@ def choose(page, label: str, option: str) -> None:
     page.get_by_role("option", name=option).click()
 
 
+def start_a_tiny_run(page, budget_s: int) -> None:
+    """The tiny model, the Train tab, a budget of `budget_s` seconds, Start."""
+    choose(page, "Pretrained model", "Tiny BERT (random weights, tests)")
+    page.get_by_role("tab", name="Train").click()
+    budget = page.locator("#budget input[type=number]")
+    budget.fill(str(budget_s))
+    budget.press("Enter")
+    page.locator("#start-training").click()
+
+
 def test_predict_with_enter_then_train_then_see_the_fine_tuned_attention(page, tiny_model):
     page.get_by_role("tab", name="Predict & attention").click()
     box = page.locator("#predict-text textarea, #predict-text input").first
@@ -42,12 +52,7 @@ def test_predict_with_enter_then_train_then_see_the_fine_tuned_attention(page, t
     page.locator("#heatmap .js-plotly-plot").wait_for()
     page.screenshot(path=ARTIFACTS / "predict-untrained.png", full_page=True)
 
-    choose(page, "Pretrained model", "Tiny BERT (random weights, tests)")
-    page.get_by_role("tab", name="Train").click()
-    budget = page.locator("#budget input[type=number]")
-    budget.fill("5")
-    budget.press("Enter")
-    page.locator("#start-training").click()
+    start_a_tiny_run(page, 5)
     page.locator("#curves .js-plotly-plot .scatterlayer .trace").first.wait_for()  # the live loss curve drew
     page.get_by_text("held-out test examples").wait_for()
     page.screenshot(path=ARTIFACTS / "train-done.png", full_page=True)
@@ -119,12 +124,7 @@ def test_a_reload_mid_run_brings_back_the_live_view_then_the_result(page, app_ur
     tab = context.new_page()
     tab.set_default_timeout(120_000)
     tab.goto(app_url)
-    choose(tab, "Pretrained model", "Tiny BERT (random weights, tests)")
-    tab.get_by_role("tab", name="Train").click()
-    budget = tab.locator("#budget input[type=number]")
-    budget.fill("15")
-    budget.press("Enter")
-    tab.locator("#start-training").click()
+    start_a_tiny_run(tab, 15)
     expect(tab.locator("#train-status")).to_contain_text("step", timeout=120_000)  # a cold worker: imports first
     tab.reload()
     tab.get_by_role("tab", name="Train").click()

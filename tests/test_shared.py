@@ -47,12 +47,17 @@ def until(condition, timeout=60):
     assert condition()
 
 
-def test_a_second_session_joins_the_running_run_and_sees_the_same_live_view(slots, tiny_model):
+def join_a_running_run(slots, tiny_model):
+    """Two sessions; the second starts the first's run while it trains: (first, second, job, joined job)."""
     first, second = sessions(slots, 2)
     config = tiny(tiny_model, max_steps=None, time_budget_s=4, per_class=None)
     job = first.start(config)
     until(lambda: job.runs[0].state == "running")
-    joined = second.start(config)
+    return first, second, job, second.start(config)
+
+
+def test_a_second_session_joins_the_running_run_and_sees_the_same_live_view(slots, tiny_model):
+    first, second, job, joined = join_a_running_run(slots, tiny_model)
     until(lambda: joined.log is job.log, timeout=5)  # one live log: the same curves, the same phase
     until(lambda: job.runs[0].sharing() is not None, timeout=5)
     assert job.runs[0].sharing() == "The same run as 1 other session here: trained once."
@@ -101,11 +106,7 @@ def test_own_copy_opts_out(slots, tiny_model):
 
 
 def test_stop_by_one_of_two_leaves_the_run_going_for_the_other(slots, tiny_model):
-    first, second = sessions(slots, 2)
-    config = tiny(tiny_model, max_steps=None, time_budget_s=4, per_class=None)
-    job = first.start(config)
-    until(lambda: job.runs[0].state == "running")
-    joined = second.start(config)
+    first, second, job, joined = join_a_running_run(slots, tiny_model)
     until(lambda: job.runs[0].shared.members == 2, timeout=5)
     second.stop()
     assert joined.wait(10) and joined.runs[0].state == "stopped"

@@ -58,9 +58,8 @@ def build(train_settings: list, session: gr.State):
                 yield (train_tab.status_html(job), train_tab.curves_figure(job),
                        *(refresh(session) if fresh else [gr.skip()] * len(outputs)))
             yield train_tab.status_html(job, message=job.error), train_tab.curves_figure(job), *refresh(session)
-        finally:  # the caller went away mid-study: a page can come back to it, an API client cannot
-            if not SESSIONS.attached(session):
-                session.stop()
+        finally:
+            SESSIONS.caller_left(session)
 
     run_study.click(run, [study, study_budget, kshot_methods, *train_settings, session], [status, curves, *outputs],
                     api_name="study", concurrency_limit=None, concurrency_id="train", show_progress="minimal",

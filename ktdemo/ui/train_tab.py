@@ -127,9 +127,8 @@ def build(model, dataset, session: gr.State, token: gr.BrowserState) -> tuple[li
             return
         try:
             yield from _follow(job)
-        finally:  # the caller went away mid-run: a page can come back to it, an API client cannot
-            if not SESSIONS.attached(session):
-                session.stop()
+        finally:
+            SESSIONS.caller_left(session)
 
     def reconnect(token: str | None, session: Session):
         """A page (re)opened on this session: its run's live view, else its last result. By the browser's token:
