@@ -59,7 +59,9 @@ def fine_tune(model, tokenizer, train: pd.DataFrame, validation: pd.DataFrame, c
         max_steps, scheduler = 3 * math.ceil(budget_s / step_s) + 10, _time_schedule(optimizer, log, config, budget_s)
     else:  # a fixed step count (or one epoch): exactly reproducible; the Trainer makes the step schedule
         max_steps, scheduler = max_steps or math.ceil(len(train_set) / config.batch_size), None
-    log.max_steps, log.budget_s = (0 if by_time else max_steps), budget_s
+    # train_started is set when training starts; until then an earlier phase's (a probe warm start's) must not
+    # count against this budget: the status said "about 0 s left" at step 0
+    log.max_steps, log.budget_s, log.train_started = (0 if by_time else max_steps), budget_s, None
 
     keeper = _RunCallback(log, cancel, budget_s)
     # The thread count is process-wide: only a run that owns its process (the CLI, a worker) may tune it, and a
