@@ -73,8 +73,8 @@ def stop_latency(after_s: float = 8.0) -> dict:
     pressed = time.perf_counter()
     cancel.set()
     worker.join()
-    return {"stop_to_result_s": round(time.perf_counter() - pressed, 2), "steps": done["result"].stats["steps"],
-            "test_examples_scored": done["result"].stats["test_examples"]}
+    return {"stop_to_result_s": round(time.perf_counter() - pressed, 2), "steps": done["result"].stats.steps,
+            "test_examples_scored": done["result"].stats.test_examples}
 
 
 def percentiles(samples: list[float]) -> dict:
@@ -124,7 +124,7 @@ def training(budget_s: float) -> dict:
         "config": json.loads(config.to_json()),
         "before": result.before.summary(),
         "after": result.after.summary(),
-        **{k: stats[k] for k in ("device", "steps", "epochs", "examples_seen", "train_seconds", "total_seconds",
+        **{k: getattr(stats, k) for k in ("device", "steps", "epochs", "examples_seen", "train_seconds", "total_seconds",
                                  "examples_per_s", "tokens_per_s", "trainable_params", "total_params")},
     }
 

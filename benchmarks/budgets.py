@@ -63,10 +63,10 @@ def run_one(dataset: str, recipe: str, budget: float, seed: int, overrides: dict
     return {"dataset": dataset, "recipe": recipe, "budget_s": budget, "seed": seed,
             "accuracy": result.after.accuracy, "macro_f1": result.after.macro_f1,
             "start_accuracy": result.start.accuracy if result.start else None,
-            "before_accuracy": result.before.accuracy, "steps": stats["steps"], "best_step": stats["best_step"],
-            "examples_per_s": stats["examples_per_s"], "train_s": stats["train_seconds"],
-            "total_s": stats["total_seconds"], "warm_start": result.config.warm_start,
-            "pooling": result.config.pooling, "notices": stats["notices"]}
+            "before_accuracy": result.before.accuracy, "steps": stats.steps, "best_step": stats.best_step,
+            "examples_per_s": stats.examples_per_s, "train_s": stats.train_seconds,
+            "total_s": stats.total_seconds, "warm_start": result.config.warm_start,
+            "pooling": result.config.pooling, "notices": stats.notices}
 
 
 def summarise(rows: list[dict]) -> list[dict]:

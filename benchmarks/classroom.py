@@ -30,10 +30,8 @@ PRESET = "Movie reviews → product reviews (cross-domain)"
 
 def preset_config(name: str, budget: float | None):
     from ktdemo import presets
-    from ktdemo.ui.train_tab import make_config
 
-    values = presets.preset_values(name)
-    config = make_config(**values)
+    config = presets.preset_config(name)
     return dataclasses.replace(config, time_budget_s=budget or config.time_budget_s)
 
 

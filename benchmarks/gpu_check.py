@@ -72,11 +72,11 @@ def figures(result, config) -> dict:
 
     stats = result.stats
     budget = config.time_budget_s
-    return {"method": stats.get("method", config.method), "device": stats["device"], "steps": stats["steps"],
-            "examples_per_s": stats["examples_per_s"], "tokens_per_s": stats["tokens_per_s"],
+    return {"method": (stats.method or config.method), "device": stats.device, "steps": stats.steps,
+            "examples_per_s": stats.examples_per_s, "tokens_per_s": stats.tokens_per_s,
             "test_accuracy": round(result.after.accuracy, 4), "start_accuracy": round(result.start.accuracy, 4)
-            if result.start else None, "train_seconds": stats["train_seconds"],
-            "seconds_over_budget": round(stats["train_seconds"] - budget, 2) if budget else None,
+            if result.start else None, "train_seconds": stats.train_seconds,
+            "seconds_over_budget": round(stats.train_seconds - budget, 2) if budget else None,
             "peak_gpu_memory_mb": round(torch.cuda.max_memory_allocated() / 2**20) if torch.cuda.is_available()
             else None}
 

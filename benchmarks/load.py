@@ -103,7 +103,7 @@ def trainer(url: str, model: str, budget: float, outcome: dict) -> None:
     started = time.monotonic()
     try:
         # its own copy: the scenarios' identical runs would otherwise be one shared run, trained once
-        status, curves, results, *_ = Client(url, verbose=False).predict(model_key=model, budget_s=budget,
+        status, curves, results, *_ = Client(url, verbose=False).predict(model=model, time_budget_s=budget,
                                                                          own_copy=True, api_name="/train")
         outcome["finished"] = isinstance(results, str) and "held-out test examples" in results
         speed = re.search(r"([\d.]+) examples/s", results or "")

@@ -51,9 +51,9 @@ def run(name: str, overrides: dict, dataset: str, budget: float) -> dict:
     result = json.loads(out.stdout)
     stats = result["stats"]
     return {"run": name, "accuracy": result["after"]["accuracy"], "macro_f1": result["after"]["macro_f1"],
-            "train_s": stats["train_seconds"], "total_s": stats["total_seconds"],
-            "trainable_params": stats["trainable_params"], "trainable_pct": stats["trainable_pct"],
-            "examples_seen": stats["examples_seen"], "peak_memory_mb": stats["peak_memory_mb"],
+            "train_s": stats.train_seconds, "total_s": stats.total_seconds,
+            "trainable_params": stats.trainable_params, "trainable_pct": stats.trainable_pct,
+            "examples_seen": stats.examples_seen, "peak_memory_mb": stats.peak_memory_mb,
             "method": result["config"]["method"], "max_length": result["config"]["max_length"]}
 
 

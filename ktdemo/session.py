@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import secrets
 import shutil
 import tempfile
@@ -23,12 +24,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import attention, data, models
-from .runs import RunCancelled, RunConfig, RunFailed, TrainingLog, failure_sentence
+import numpy as np
+
+from . import attention, data, explain, models
+from .network import is_hub_id
+from .runs import HUB_PREFIX, RunCancelled, RunConfig, RunFailed, TrainingLog, failure_sentence
 from .shared import SHARED, SharedRun, run_key
 from .worker import RunRequest, Trainers, WorkerCrashed, default_trainers
 
+log = logging.getLogger(__name__)
+
+UPLOAD_PREFIX = "upload:"  # a session dataset from the user's file; "hub:<id>" from the Hub
 RUN_STATES = ("queued", "running", "done", "stopped", "failed")
+COMPARE_SENTENCES, RANK_EXAMPLES = 32, 64  # fixed validation samples: fast enough on 2 CPU cores
 GRACE_S = 600  # a session no page holds any more (closed, or reloading) is released after this
 
 if TYPE_CHECKING:
@@ -51,7 +59,7 @@ class Run:
     result: RunResult | None = None
     weights: str | None = None  # its trained model on disk (None: zero-shot, or not finished)
     error: str | None = None  # why it failed or stopped, in one sentence
-    summary: dict | None = None  # its row of the Compare tab
+    summary: RunSummary | None = None  # its row of the Compare tab
     own_copy: bool = False  # never shared with other sessions, even when it could be
     shared: SharedRun | None = None  # the public run it joined (trained once for every session in it)
     reused: bool = False  # it joined a public run that had finished already
@@ -127,6 +135,27 @@ class ModelView:
     description: str
 
 
+@dataclass
+class Look:
+    """A model's prediction and attention on one text, and the line that says which model answered."""
+
+    view: ModelView
+    inspection: attention.Inspection
+    description: str
+
+
+@dataclass
+class AttentionChange:
+    """How far fine-tuning moved each head, and one sentence in the pretrained and the fine-tuned model."""
+
+    change: np.ndarray  # (layers, heads): Jensen-Shannon divergence of the attention rows, 0..1
+    sentences: int  # validation sentences it is averaged over
+    kind: str  # the run's kind: a from-scratch run's heads never were the pretrained ones
+    before: attention.Inspection | None  # None: the sentence could not be used (`problem` says why)
+    after: attention.Inspection | None
+    problem: str | None = None
+
+
 class Session:
     def __init__(self, trainers: Trainers | None = None) -> None:
         self.runs: list[Run] = []
@@ -156,8 +185,8 @@ class Session:
 
     @property
     def history(self) -> list[dict]:
-        """One summary row per run with a result, for the Compare tab."""
-        return [run.summary for run in self.runs if run.summary]
+        """One summary row per run with a result, as plain data for the Compare tab's table and figures."""
+        return [asdict(run.summary) for run in self.runs if run.summary]
 
     @property
     def folder(self) -> Path:
@@ -227,10 +256,10 @@ class Session:
             if self.closed:
                 return False
             run.result, run.summary = result, summarise(result, run.number, run.study)
-            run.state = "stopped" if result.stats["stopped_by_user"] else "done"
+            run.state = "stopped" if result.stats.stopped_by_user else "done"
             if result.model is not None:
                 self._unload_older(run)
-        return not result.stats["stopped_by_user"]
+        return not result.stats.stopped_by_user
 
     def _train_here(self, run: Run, cancel: threading.Event, start_from: str | None) -> tuple:
         request = RunRequest(run.config, str(self.folder), dict(self.datasets), start_from, run.log.probe_text,
@@ -291,6 +320,40 @@ class Session:
         """Keep an uploaded or Hub dataset for this session's runs."""
         self.datasets[key] = splits
 
+    def add_upload(self, file: str, text_column: str | None = None, label_column: str | None = None) -> str:
+        """Read the user's file as a dataset of this session; its key ('upload:<name>'). DataError: one sentence."""
+        name = Path(file).name
+        try:
+            splits = data.read_upload(file, text_column or None, label_column or None)
+        except data.DataError:
+            raise
+        except Exception as error:  # a file the data layer did not foresee: one sentence, never a traceback
+            log.exception("reading upload %s", name)
+            raise data.DataError(f"'{name}' could not be read as a table of texts and labels.") from error
+        self.add_dataset(UPLOAD_PREFIX + name, splits)
+        return UPLOAD_PREFIX + name
+
+    def add_hub(self, dataset_id: str, config: str | None = None, split: str | None = None,
+                text_column: str | None = None, label_column: str | None = None) -> str:
+        """Load a Hub dataset (or a preset's) into this session; its key ('hub:<id>'). DataError: one sentence."""
+        dataset_id = (dataset_id or "").strip()
+        if dataset_id in data.HUB_PRESETS:
+            key = HUB_PREFIX + data.HUB_PRESETS[dataset_id].dataset_id
+        elif is_hub_id(dataset_id) and not Path(dataset_id).exists():  # load_hub reads local folders too
+            key = HUB_PREFIX + dataset_id
+        else:
+            raise data.DataError(f"'{dataset_id[:80]}' is not a Hub dataset id like 'stanfordnlp/imdb'.")
+        optional = ((value or "").strip() or None for value in (config, split, text_column, label_column))
+        try:
+            splits = data.load_hub(dataset_id, *optional)
+        except data.DataError:
+            raise
+        except Exception as error:  # noqa: BLE001
+            log.exception("loading Hub dataset %s", dataset_id)
+            raise data.DataError(f"'{dataset_id}' could not be loaded from the Hub.") from error
+        self.add_dataset(key, splits)
+        return key
+
     def labels_of(self, dataset: str) -> tuple[list[str], str]:
         """Label names and display name of a bundled or session dataset."""
         if dataset in self.datasets:
@@ -311,7 +374,7 @@ class Session:
             splits = relabel(splits, self.labels_of(config.dataset)[0], config.label_map)
         return plan(config, splits)
 
-    # -- predictions ----------------------------------------------------------------------------------
+    # -- looking inside the model ----------------------------------------------------------------------
 
     def model_view(self, model: str, dataset: str) -> ModelView:
         """The fine-tuned model if there is one, else the pretrained encoder with an untrained head."""
@@ -332,6 +395,66 @@ class Session:
         if self._last_inspection is None or self._last_inspection[0] != key:
             self._last_inspection = (key, attention.inspect(view.model, view.tokenizer, text))
         return self._last_inspection[1]
+
+    def look(self, model: str, dataset: str, text: str) -> Look:
+        """The model that answers, its prediction and attention on `text`, and how to describe them."""
+        view = self.model_view(model, dataset)
+        inspection = self.inspect(view, text)
+        description = view.description
+        if inspection.truncated:
+            description += f" The text was cut to its first {len(inspection.tokens)} tokens."
+        return Look(view, inspection, description)
+
+    def saliency(self, model: str, dataset: str, text: str) -> tuple[Look, explain.Saliency, dict[str, float]]:
+        """Gradient attributions for the predicted class, and how well attention agrees with them."""
+        look = self.look(model, dataset, text)
+        salient = explain.saliency(look.view.model, look.view.tokenizer, text)
+        return look, salient, explain.agreement(look.inspection, salient)
+
+    def ablate(self, model: str, dataset: str, text: str, heads: str) -> tuple[Look, list, attention.Inspection]:
+        """The prediction on `text` with the heads named in `heads` ('L1H2, L6H3') switched off."""
+        look = self.look(model, dataset, text)
+        chosen = attention.parse_heads(heads, *look.inspection.shape)
+        if not chosen:
+            raise attention.InputError("Name at least one head to switch off, e.g. L1H2.")
+        return look, chosen, attention.inspect_ablated(look.view.model, look.view.tokenizer, text, chosen)
+
+    def attention_change(self, text: str) -> AttentionChange:
+        """How far fine-tuning moved each head (on a fixed validation sample), and `text` in both models."""
+        run = _needed(self.current, "the comparison needs a fine-tuned model")
+        pretrained = self.pretrained_of(run)
+        sentences = self.validation_sample(run.config.dataset, COMPARE_SENTENCES).text.tolist()
+        change = attention.attention_change(pretrained, run.model, run.tokenizer, sentences, run.config.max_length)
+        try:
+            pair = (attention.inspect(pretrained, run.tokenizer, text), attention.inspect(run.model, run.tokenizer, text))
+        except attention.InputError as error:  # the per-head change does not need a sentence
+            return AttentionChange(change, len(sentences), run.config.kind, None, None, str(error))
+        return AttentionChange(change, len(sentences), run.config.kind, *pair)
+
+    def head_importance(self, model: str, dataset: str, on_head=None) -> tuple:
+        """(accuracy lost per head, examples measured on, what model it was) on a fixed validation sample."""
+        view = self.model_view(model, dataset)
+        sample = self.validation_sample(dataset, RANK_EXAMPLES)
+        max_length = self.current.config.max_length if self.current else RunConfig.max_length
+        drop = attention.head_importance(view.model, view.tokenizer, sample.text.tolist(), sample.label.tolist(),
+                                         max_length, on_head=on_head)
+        return drop, len(sample), view.description
+
+    def pretrained_of(self, run: RunResult):
+        """The pretrained model `run` started from, with an untrained head for its labels (cached per process)."""
+        return models.pretrained_classifier(run.config.model, run.label_names, run.config.seed, run.config.pooling)
+
+    def validation_sample(self, dataset: str, size: int):
+        """A fixed sample of the validation split: of the current run's dataset, else of `dataset`."""
+        run = self.current
+        key = run.config.dataset if run else dataset
+        splits = self.datasets.get(key)
+        if splits is None:
+            (load_data,) = models.heavy_import("ktdemo.transfer", "load_data")  # the training stack: seconds, once
+            splits = load_data(run.config if run else RunConfig(dataset=key))
+        if splits.validation.empty:
+            raise attention.InputError(f"{splits.name or key} has no validation examples to measure on.")
+        return splits.validation.sample(n=min(size, len(splits.validation)), random_state=0)
 
     # -- take-home files --------------------------------------------------------------------------------
 
@@ -386,31 +509,51 @@ def _catalog(config: RunConfig) -> list:
     return [models.MODELS[key] for key in (config.model, config.nli_model) if key in models.MODELS]
 
 
-def summarise(run: RunResult, number: int, study: str | None = None) -> dict:
-    """One row of the Compare tab: what ran and what it measured (plain data, JSON-ready)."""
+@dataclass
+class RunSummary:
+    """One row of the Compare tab: what ran and what it measured."""
+
+    run: int  # the run's number in its session
+    label: str
+    study: str | None
+    kind: str
+    method: str  # a zero-shot run's: "similarity" or "nli"
+    model: str  # its display name
+    dataset: str  # the target's display name
+    trained_on: str  # a dataset key
+    source_dataset: str | None
+    per_class: int | None
+    accuracy: float
+    macro_f1: float
+    before_accuracy: float
+    scores: dict[str, float]  # more held-out accuracies, by name
+    accuracy_by_dataset: dict[str, float]
+    train_seconds: float
+    total_seconds: float | None
+    trainable_params: int
+    total_params: int
+    examples_per_s: float | None
+    peak_memory_mb: float | None
+    steps: int
+    stopped_by_user: bool
+    config: dict
+
+
+def summarise(run: RunResult, number: int, study: str | None = None) -> RunSummary:
+    """The Compare tab's row of `run`."""
     config, stats = run.config, run.stats
-    method = stats.get("zero_shot_method") or config.method
-    trained_on = config.source_dataset if config.kind == "cross_domain" else config.dataset
-    return {
-        "run": number,
-        "label": f"#{number} {method.replace('_', ' ')} · {config.kind.replace('_', '-')} · {run.dataset_name}",
-        "study": study,
-        "kind": config.kind,
-        "method": method,
-        "model": models.resolve(config.model).name.split(" · ")[0],
-        "dataset": run.dataset_name,
-        "trained_on": trained_on,
-        "source_dataset": config.source_dataset,
-        "per_class": config.per_class,
-        "accuracy": run.after.accuracy,
-        "macro_f1": run.after.macro_f1,
-        "before_accuracy": run.before.accuracy,
-        "scores": {name: metrics.accuracy for name, metrics in run.scores.items()},
-        "accuracy_by_dataset": stats["accuracy_by_dataset"],
-        **{k: stats[k] for k in ("train_seconds", "total_seconds", "trainable_params", "total_params",
-                                 "examples_per_s", "peak_memory_mb", "steps", "stopped_by_user")},
-        "config": asdict(config),
-    }
+    method = stats.zero_shot_method or config.method
+    return RunSummary(
+        run=number, label=f"#{number} {method.replace('_', ' ')} · {config.kind.replace('_', '-')} · {run.dataset_name}",
+        study=study, kind=config.kind, method=method, model=models.resolve(config.model).name.split(" · ")[0],
+        dataset=run.dataset_name, trained_on=config.source_dataset if config.kind == "cross_domain" else config.dataset,
+        source_dataset=config.source_dataset, per_class=config.per_class, accuracy=run.after.accuracy,
+        macro_f1=run.after.macro_f1, before_accuracy=run.before.accuracy,
+        scores={name: metrics.accuracy for name, metrics in run.scores.items()},
+        accuracy_by_dataset=stats.accuracy_by_dataset, train_seconds=stats.train_seconds,
+        total_seconds=stats.total_seconds, trainable_params=stats.trainable_params, total_params=stats.total_params,
+        examples_per_s=stats.examples_per_s, peak_memory_mb=stats.peak_memory_mb, steps=stats.steps,
+        stopped_by_user=stats.stopped_by_user, config=asdict(config))
 
 
 def warm_up(model: str = models.DEFAULT_MODEL) -> None:

@@ -89,7 +89,7 @@ class SharedRuns:
             shared.error = error
         with self._lock:
             del self._running[shared.key]
-            stopped = shared.error is not None or shared.result.stats["stopped_by_user"]
+            stopped = shared.error is not None or shared.result.stats.stopped_by_user
             if not stopped:  # only a complete run is worth handing out again
                 self._finished[shared.key] = shared
                 while len(self._finished) > KEEP_FINISHED:

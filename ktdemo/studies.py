@@ -13,6 +13,7 @@ from .runs import RunConfig
 SENTIMENT_DOMAINS = ("rotten_tomatoes", "vader_tweets", "vader_amazon", "vader_nyt")  # same labels, four domains
 KSHOT_SIZES = (8, 32, 128, None)  # None: all training examples
 GRADIENT_METHODS = ("full", "top_layers", "lora")
+KSHOT_METHODS = (*GRADIENT_METHODS, "linear_probe")  # the methods a k-shot curve can compare
 
 STUDIES = {
     "methods": "Methods: full fine-tune, top layers, LoRA and linear probe on the same data and budget",
@@ -30,7 +31,7 @@ def build(study: str, base: RunConfig, methods: tuple[str, ...] = ("full", "line
     if plain.method == "auto":
         plain = dataclasses.replace(plain, method="full")
     if study == "methods":
-        return [dataclasses.replace(plain, method=m) for m in (*GRADIENT_METHODS, "linear_probe")]
+        return [dataclasses.replace(plain, method=m) for m in KSHOT_METHODS]
     if study == "kshot":
         return [dataclasses.replace(plain, method=m, per_class=k) for m in methods for k in KSHOT_SIZES]
     if study == "pretraining":

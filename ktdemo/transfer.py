@@ -11,6 +11,7 @@ checkpoint so far.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ import torch
 
 from . import data, methods, models, probe, warmstart
 from .evaluation import Metrics, evaluate, misclassified
-from .runs import HUB_PREFIX, RunCancelled, RunConfig, TrainingLog
+from .runs import HUB_PREFIX, RunCancelled, RunConfig, RunStats, TrainingLog
 from .training import FitOutcome, fine_tune
 
 STOPPED_TEST_SAMPLE = 256  # after Stop, test metrics on a sample: ~2 s on 2 CPU cores instead of ~10
@@ -39,17 +40,23 @@ class RunResult:
     before: Metrics  # the starting model's untrained head on the test set
     after: Metrics  # the transferred model on the same test set
     misclassified: list[dict]
-    stats: dict
+    stats: RunStats
     log: TrainingLog
     scores: dict[str, Metrics] = field(default_factory=dict)  # more held-out results (source test, before adapting)
     start: Metrics | None = None  # the warm-started head on the test set, before any training (None: random head)
 
 
-def load_data(config: RunConfig, dataset: str | None = None, per_class: int | None = None) -> data.Splits:
-    """Splits of `dataset` (default: the config's target, with its `per_class`): a bundled key or a Hub
-    dataset (needs a network)."""
+def load_data(config: RunConfig, dataset: str | None = None, per_class: int | None = None,
+              sources: dict[str, data.Splits] | None = None) -> data.Splits:
+    """Splits of `dataset` (default: the config's target, with its `per_class`): one of the session's own
+    `sources` (uploads, Hub), a bundled key or a Hub dataset (needs a network)."""
     if dataset is None:
         dataset, per_class = config.dataset, config.per_class
+    if sources and dataset in sources:
+        splits = sources[dataset]
+        if per_class:
+            splits = dataclasses.replace(splits, train=data.take_per_class(splits.train, per_class, config.seed))
+        return splits
     if dataset.startswith(HUB_PREFIX):
         return data.load_hub(dataset[len(HUB_PREFIX):], config.dataset_config, config.dataset_split,
                              config.text_column, config.label_column, seed=config.seed, per_class=per_class)
@@ -58,149 +65,224 @@ def load_data(config: RunConfig, dataset: str | None = None, per_class: int | No
     return data.load_splits(dataset, seed=config.seed, per_class=per_class)
 
 
+def training_data(config: RunConfig, sources: dict | None = None) -> tuple[data.Splits, data.Splits]:
+    """(target, what the run trains on): the target itself, or for cross-domain transfer the source
+    relabelled into the target's labels (`per_class` applies to the training data)."""
+    if config.kind != "cross_domain":
+        target = load_data(config, sources=sources)
+        return target, target
+    target = load_data(config, config.dataset, None, sources)
+    source = load_data(config, config.source_dataset, config.per_class, sources)
+    return target, relabel(source, target.label_names, config.label_map)
+
+
+def resolve(config: RunConfig, sources: dict | None = None) -> tuple[RunConfig, list[str]]:
+    """`config` with every "auto" made concrete (method, pooling, warm start) before the run starts, and why
+    each was chosen (for the run's notes)."""
+    reasons = []
+    if config.method == "auto" and config.kind != "zero_shot":
+        from .planning import plan
+
+        chosen = plan(config, training_data(config, sources)[1])
+        config, reasons = chosen.config, list(chosen.reasons)
+    resolved = resolve_head(config)
+    if config.pooling == "auto":
+        reasons.append(f"pooling '{resolved.pooling}': " + ("the encoder was trained with mean pooling (its "
+                       "sentence-transformers files say so)." if resolved.pooling == "mean" else
+                       "the family's standard [CLS] head."))
+    if config.warm_start == "auto" and config.kind != "zero_shot":
+        reasons.append(f"warm start '{resolved.warm_start}': " + warmstart.WHY[resolved.warm_start])
+    return resolved, reasons
+
+
 def run_transfer(config: RunConfig, log: TrainingLog | None = None, cancel: threading.Event | None = None,
                  sources: dict[str, data.Splits] | None = None, start_from: str | None = None) -> RunResult:
     """Run `config`. `sources` holds a session's own datasets (uploads, Hub) by key; `start_from`, the weights
     (`models.save_weights`) of a finished run of `first_stage_config(config)`, lets a sequential run skip its
     first stage."""
-    run = _Run(config, log or TrainingLog(), cancel or threading.Event(), sources or {})
+    log, cancel, sources = log or TrainingLog(), cancel or threading.Event(), sources or {}
+    log.enter("loading data")  # "auto" may read the data to plan
+    config, reasons = resolve(config, sources)
+    run = _Run(config, reasons, log, cancel, sources)
     with _PeakMemory(run.device) as memory:
-        if config.kind == "zero_shot":
-            result = run.zero_shot()
-        else:
-            result = run.transfer(start_from)
-    result.stats.update(peak_memory_mb=memory.peak_mb, total_seconds=round(run.log.elapsed(), 1))
+        result = KINDS[config.kind](run, start_from)
+    result.stats.peak_memory_mb, result.stats.total_seconds = memory.peak_mb, round(run.log.elapsed(), 1)
     return result
 
 
-class _Run:
-    """One run's shared state; each method below is one step of the story."""
+# -- the kinds: one function each, from the shared steps of `_Run` -----------------------------------------------
 
-    def __init__(self, config: RunConfig, log: TrainingLog, cancel: threading.Event, sources: dict):
+def in_domain(run: "_Run", start_from: str | None = None) -> RunResult:
+    """Train and test on the target dataset's own splits, from the pretrained encoder."""
+    return run.transfer(*run.data(), run.pretrained_start)
+
+
+def from_scratch(run: "_Run", start_from: str | None = None) -> RunResult:
+    """The same run from random weights: the control that shows what pretraining is worth."""
+    return run.transfer(*run.data(), run.random_start)
+
+
+def sequential(run: "_Run", start_from: str | None = None) -> RunResult:
+    """Fine-tune on the source task first (or start from that stage's saved weights), then on the target."""
+    return run.transfer(*run.data(), functools.partial(run.source_trained_start, start_from))
+
+
+def cross_domain(run: "_Run", start_from: str | None = None) -> RunResult:
+    """Train on the source (relabelled into the target's labels), test on the target, then adapt with k
+    labelled target examples per class."""
+    return run.transfer(*run.data(), run.pretrained_start, adapt_per_class=run.config.adapt_per_class)
+
+
+def zero_shot(run: "_Run", start_from: str | None = None) -> RunResult:
+    """No target labels: each test text goes to the label whose description it matches best."""
+    from . import zeroshot
+
+    config, log = run.config, run.log
+    target = run.data()[0]
+    run.enter("scoring the untrained head")
+    tokenizer = models.load_tokenizer(config.model)
+    head = models.pretrained_classifier(config.model, target.label_names, config.seed, config.pooling)
+    test_features = probe.features(head, tokenizer, target.test.text.tolist(), config.max_length,
+                                   run.feature_cache(pretrained=True))
+    before = warmstart.head_metrics(head, test_features, target.test.label.tolist())
+    run.enter("zero-shot: matching test texts to the label descriptions")
+    log.train_started = time.monotonic()
+    result = zeroshot.zero_shot(target.test.text.tolist(), target.test.label.tolist(), target.label_names,
+                                descriptions_for(config, config.dataset, target.label_names),
+                                model_key=config.model, nli_model=config.nli_model, max_length=config.max_length)
+    log.enter("done")
+    _, total = models.count_parameters(head)
+    outcome = FitOutcome(0, 0, 0, result.seconds, 0, 0, False)
+    run.stages.append({"stage": "zero-shot " + result.method, "seconds": round(result.seconds, 1)})
+    stats = run.stats(outcome, 0, total, len(target.test), len(target.test), list(target.notices))
+    stats.descriptions, stats.zero_shot_method = result.descriptions, result.method
+    return RunResult(config=config, model=None, tokenizer=tokenizer, label_names=list(target.label_names),
+                     dataset_name=target.name, before=before, after=result.metrics,
+                     misclassified=misclassified(target.test.text.tolist(), target.test.label.tolist(),
+                                                 result.metrics, target.label_names),
+                     stats=stats, log=log)
+
+
+KINDS = {"in_domain": in_domain, "cross_domain": cross_domain, "zero_shot": zero_shot, "sequential": sequential,
+         "from_scratch": from_scratch}
+
+
+class _Run:
+    """One run's shared state and the steps every kind is made of."""
+
+    def __init__(self, config: RunConfig, reasons: list[str], log: TrainingLog, cancel: threading.Event,
+                 sources: dict):
         self.config, self.log, self.cancel, self.sources = config, log, cancel, sources
+        self.plan_reasons = reasons  # why "auto" chose what it chose
         self.device = models.pick_device()
         self.stages: list[dict] = []  # what each training stage did, for the report
         self.outcomes: list[FitOutcome] = []
         self.by_dataset: dict[str, float] = {}  # accuracy on each dataset tested on, for the transfer matrix
-        self.plan_reasons: list[str] = []  # why the "auto" method chose what it chose
         self.warm_start_stats: dict | None = None  # what a linear-probe warm start took
 
     def enter(self, phase: str) -> None:
+        """The next phase, if Stop was not pressed; a Stop seen here means no new model: the previous one stays."""
         if self.cancel.is_set():
             raise RunCancelled("Stopped before training began; the previous model is unchanged.")
-        self.log.phase = phase
+        self.log.enter(phase)
 
-    def splits(self, dataset: str, per_class: int | None = None) -> data.Splits:
-        """A session dataset (upload, Hub) or a bundled one, with `per_class` training examples of each class."""
-        if dataset not in self.sources:
-            return load_data(self.config, dataset, per_class)
-        splits = self.sources[dataset]
-        if per_class:
-            splits = dataclasses.replace(splits, train=data.take_per_class(splits.train, per_class, self.config.seed))
-        return splits
-
-    # -- the kinds ------------------------------------------------------------------------------
-
-    def transfer(self, start_from) -> RunResult:
-        config = self.config
+    def data(self) -> tuple[data.Splits, data.Splits]:
+        """(target, training data), as `training_data`."""
         self.enter("loading data")
-        cross = config.kind == "cross_domain"  # the training data is the source's: per_class applies there
-        target = self.splits(config.dataset, None if cross else config.per_class)
-        train = self._source_data(target) if cross else target
-        test, notices = self._unseen(target.test, train, list(train.notices) + (list(target.notices) if cross else []))
+        return training_data(self.config, self.sources)
+
+    # -- where the model starts: (model to train, is it the untouched pretrained encoder, first-stage scores) --
+
+    def pretrained_start(self, label_names: list[str]):
+        config = self.config
+        pretrained = models.pretrained_classifier(config.model, label_names, config.seed, config.pooling)
+        return models.trainable_copy(pretrained), True, {}
+
+    def random_start(self, label_names: list[str]):
+        from transformers import set_seed
+
+        config = self.config
+        pretrained = models.pretrained_classifier(config.model, label_names, config.seed, config.pooling)
+        set_seed(config.seed)
+        scratch = type(pretrained)._from_config(pretrained.config, attn_implementation="eager")
+        return models.trainable_copy(scratch), False, {}
+
+    def source_trained_start(self, start_from: str | None, label_names: list[str]):
+        model = self.pretrained_start(label_names)[0]
+        if start_from is not None:
+            models.load_encoder_weights(model, start_from)
+            return model, False, {}
+        first = self._first_stage()
+        model.base_model.load_state_dict(first.model.base_model.state_dict())
+        return model, False, {f"source test ({first.dataset_name}) after stage 1": first.after}
+
+    def _first_stage(self) -> "RunResult":
+        self.log.stage = f"stage 1 of 2 ({self.config.source_dataset})"
+        first = _Run(first_stage_config(self.config), [], self.log, self.cancel, self.sources)
+        result = in_domain(first)
+        if result.stats.stopped_by_user:
+            raise RunCancelled("Stopped during the first stage; the previous model is unchanged.")
+        self.stages.extend(first.stages)
+        self.outcomes.extend(first.outcomes)
+        self.log.stage = "stage 2 of 2"
+        return result
+
+    # -- the story every trained kind tells ------------------------------------------------------------------
+
+    def transfer(self, target: data.Splits, train: data.Splits, starting_model, adapt_per_class: int = 0) -> RunResult:
+        """Score the starting model's head, warm-start it, train on `train`, (adapt on `adapt_per_class` target
+        examples per class), score the result on `target`'s unseen test texts."""
+        config = self.config
+        notices = list(train.notices) + (list(target.notices) if train is not target else [])
+        test, notices = self._unseen(target.test, train, notices)
         held_out = self._held_out(target, train)
-        config = self._resolve_auto(train)
         self.enter("loading model")
         tokenizer = models.load_tokenizer(config.model)
-        model, pretrained, scores = self._starting_model(target.label_names, start_from)
+        model, pretrained, scores = starting_model(target.label_names)
         self.enter("scoring the untrained head")
         test_features = probe.features(model, tokenizer, test.text.tolist(), config.max_length,
-                                       self._feature_cache(pretrained))
+                                       self.feature_cache(pretrained))
         before = warmstart.head_metrics(model, test_features, test.label.tolist())
-
-        adapting = cross and config.adapt_per_class > 0
-        budget, steps = self._stage_budget(ADAPT_SHARE if adapting else 0)
+        budget, steps = self._stage_budget(ADAPT_SHARE if adapt_per_class else 0)
         budget = self._warm_start(model, tokenizer, train, target, budget, pretrained)
         start = warmstart.head_metrics(model, test_features, test.label.tolist()) if config.warm_start != "none" else None
         model, trainable, total = self._prepare(model)
         outcome = self._train(model, tokenizer, train, f"training on {train.name}", budget, steps, pretrained)
-        self.log.phase = "scoring on the other test sets"
-        for key, (name, frame) in held_out.items():
-            scores[name] = evaluate(model, tokenizer, frame.text.tolist(), frame.label.tolist(), config.max_length)
-            self.by_dataset[key] = scores[name].accuracy
-        if adapting and not outcome.stopped_by_user:
-            scores["target test before adapting"] = evaluate(model, tokenizer, test.text.tolist(),
-                                                             test.label.tolist(), config.max_length)
-            adapt = dataclasses.replace(target, train=data.take_per_class(target.train, config.adapt_per_class,
-                                                                          config.seed))
-            budget, steps = self._stage_budget(1 - ADAPT_SHARE)
-            outcome = self._train(model, tokenizer, adapt, f"adapting with {config.adapt_per_class} "
-                                  "target examples per class", budget, steps, pretrained=False)
+        self._score_held_out(model, tokenizer, held_out, scores)
+        if adapt_per_class and not outcome.stopped_by_user:
+            outcome = self._adapt(model, tokenizer, target, test, scores)
         model = methods.finish(model)
-        self.log.phase = "scoring the trained model"
+        self.log.enter("scoring the trained model")
         test, (before, start), after = self._score_trained(model, tokenizer, test, (before, start),
                                                            outcome.stopped_by_user, len(target.label_names))
         self.by_dataset[config.dataset] = after.accuracy
         models.for_inspection(model)  # after scoring: eager attention is slower, but the views need it
-        self.log.phase = "stopped" if outcome.stopped_by_user else "done"
+        self.log.enter("stopped" if outcome.stopped_by_user else "done")
         notices = notices + _learning_notices(outcome, after, target.label_names, config.warm_start)
-        stats = self._stats(outcome, trainable, total, len(test), len(target.test), notices)
+        stats = self.stats(outcome, trainable, total, len(test), len(target.test), notices)
         return RunResult(config=config, model=model, tokenizer=tokenizer, label_names=list(target.label_names),
                          dataset_name=target.name, before=before, after=after,
                          misclassified=misclassified(test.text.tolist(), test.label.tolist(), after, target.label_names),
                          stats=stats, log=self.log, scores=scores, start=start)
 
-    def zero_shot(self) -> RunResult:
-        from . import zeroshot
+    def _score_held_out(self, model, tokenizer, held_out: dict, scores: dict) -> None:
+        self.log.enter("scoring on the other test sets")
+        for key, (name, frame) in held_out.items():
+            scores[name] = evaluate(model, tokenizer, frame.text.tolist(), frame.label.tolist(), self.config.max_length)
+            self.by_dataset[key] = scores[name].accuracy
 
-        config = self._resolve_auto(None)
-        self.enter("loading data")
-        target = self.splits(config.dataset)
-        self.enter("scoring the untrained head")
-        tokenizer = models.load_tokenizer(config.model)
-        head = models.pretrained_classifier(config.model, target.label_names, config.seed, config.pooling)
-        test_features = probe.features(head, tokenizer, target.test.text.tolist(), config.max_length,
-                                       self._feature_cache(pretrained=True))
-        before = warmstart.head_metrics(head, test_features, target.test.label.tolist())
-        self.enter("zero-shot: matching test texts to the label descriptions")
-        self.log.train_started = time.monotonic()
-        result = zeroshot.zero_shot(target.test.text.tolist(), target.test.label.tolist(), target.label_names,
-                                    descriptions_for(config, config.dataset, target.label_names),
-                                    model_key=config.model, nli_model=config.nli_model, max_length=config.max_length)
-        self.log.phase = "done"
-        _, total = models.count_parameters(head)
-        outcome = FitOutcome(0, 0, 0, result.seconds, 0, 0, False)
-        self.stages.append({"stage": "zero-shot " + result.method, "seconds": round(result.seconds, 1)})
-        stats = self._stats(outcome, 0, total, len(target.test), len(target.test), list(target.notices))
-        stats.update(descriptions=result.descriptions, zero_shot_method=result.method)
-        return RunResult(config=config, model=None, tokenizer=tokenizer, label_names=list(target.label_names),
-                         dataset_name=target.name, before=before, after=result.metrics,
-                         misclassified=misclassified(target.test.text.tolist(), target.test.label.tolist(),
-                                                     result.metrics, target.label_names),
-                         stats=stats, log=self.log)
-
-    # -- the steps ------------------------------------------------------------------------------
-
-    def _resolve_auto(self, train: data.Splits | None) -> RunConfig:
-        """The config with every "auto" made concrete (method, pooling, warm start); the reasons go to the notes."""
+    def _adapt(self, model, tokenizer, target: data.Splits, test: pd.DataFrame, scores: dict) -> FitOutcome:
+        """Cross-domain's second stage: a few labelled target examples per class, in the rest of the budget."""
         config = self.config
-        if config.method == "auto" and train is not None:
-            from .planning import plan
+        scores["target test before adapting"] = evaluate(model, tokenizer, test.text.tolist(), test.label.tolist(),
+                                                         config.max_length)
+        adapt = dataclasses.replace(target, train=data.take_per_class(target.train, config.adapt_per_class,
+                                                                      config.seed))
+        budget, steps = self._stage_budget(1 - ADAPT_SHARE)
+        return self._train(model, tokenizer, adapt, f"adapting with {config.adapt_per_class} target examples per "
+                           "class", budget, steps, pretrained=False)
 
-            chosen = plan(config, train)
-            config, self.plan_reasons = chosen.config, chosen.reasons
-        resolved = resolve_head(config)
-        pooling = resolved.pooling
-        if config.pooling == "auto":
-            self.plan_reasons.append(f"pooling '{pooling}': " + ("the encoder was trained with mean pooling (its "
-                                     "sentence-transformers files say so)." if pooling == "mean" else
-                                     "the family's standard [CLS] head."))
-        if config.warm_start == "auto" and config.kind != "zero_shot":
-            self.plan_reasons.append(f"warm start '{resolved.warm_start}': " + warmstart.WHY[resolved.warm_start])
-        self.config = resolved
-        return resolved
-
-    def _feature_cache(self, pretrained: bool) -> dict | None:
+    def feature_cache(self, pretrained: bool) -> dict | None:
         """Features of an untouched pretrained encoder on bundled data are kept per process; nothing else is."""
         config = self.config
         bundled = all(key in data.DATASETS for key in (config.dataset, config.source_dataset) if key)
@@ -216,17 +298,12 @@ class _Run:
             self.enter("warm start: a linear probe on frozen features")
             share = budget * warmstart.PROBE_SHARE if budget else None
             outcome = probe.fit_linear_probe(model, tokenizer, train.train, train.validation, config, self.log,
-                                             self.cancel, share, self._feature_cache(pretrained),
+                                             self.cancel, share, self.feature_cache(pretrained),
                                              max_texts=None if budget else warmstart.PROBE_TEXTS)
             self.warm_start_stats = {"examples_seen": outcome.examples_seen, "seconds": round(outcome.seconds, 1)}
         if budget:
             budget = max(budget * (1 - warmstart.PROBE_SHARE), budget - (time.monotonic() - started))
         return budget
-
-    def _source_data(self, target: data.Splits) -> data.Splits:
-        """Cross-domain: the source dataset, relabelled into the target's label space."""
-        source = self.splits(self.config.source_dataset, self.config.per_class)
-        return relabel(source, target.label_names, self.config.label_map)
 
     def _unseen(self, test: pd.DataFrame, train: data.Splits, notices: list[str]) -> tuple[pd.DataFrame, list[str]]:
         """`test` without any text of the training data: datasets can share texts (RT and VADER movies do)."""
@@ -244,43 +321,12 @@ class _Run:
         for key in config.also_test_on or []:
             if key in (config.dataset, config.source_dataset):
                 continue
-            other = self.splits(key)
+            other = load_data(config, key, None, self.sources)
             if list(other.label_names) != list(target.label_names):
                 raise data.DataError(f"{other.name} has other labels than {target.name}; "
                                      "only datasets with the same labels can be compared.")
             held_out[key] = (f"test on {other.name}", self._unseen(other.test, train, [])[0])
         return held_out
-
-    def _starting_model(self, label_names, start_from):
-        """(model to train, is it the untouched pretrained encoder, scores of a first stage)."""
-        config = self.config
-        pretrained = models.pretrained_classifier(config.model, label_names, config.seed, config.pooling)
-        if config.kind == "from_scratch":
-            from transformers import set_seed
-
-            set_seed(config.seed)
-            scratch = type(pretrained)._from_config(pretrained.config, attn_implementation="eager")
-            return models.trainable_copy(scratch), False, {}
-        model = models.trainable_copy(pretrained)
-        if config.kind != "sequential":
-            return model, True, {}
-        if start_from is not None:
-            models.load_encoder_weights(model, start_from)
-            return model, False, {}
-        first = self._first_stage()
-        model.base_model.load_state_dict(first.model.base_model.state_dict())
-        return model, False, {f"source test ({first.dataset_name}) after stage 1": first.after}
-
-    def _first_stage(self) -> "RunResult":
-        self.log.stage = f"stage 1 of 2 ({self.config.source_dataset})"
-        first = _Run(first_stage_config(self.config), self.log, self.cancel, self.sources)
-        result = first.transfer(None)
-        if result.stats["stopped_by_user"]:
-            raise RunCancelled("Stopped during the first stage; the previous model is unchanged.")
-        self.stages.extend(first.stages)
-        self.outcomes.extend(first.outcomes)
-        self.log.stage = "stage 2 of 2"
-        return result
 
     def _prepare(self, model):
         from transformers import set_seed
@@ -305,7 +351,7 @@ class _Run:
             from .probe import fit_linear_probe
 
             outcome = fit_linear_probe(model, tokenizer, splits.train, splits.validation, self.config, self.log,
-                                       self.cancel, budget, self._feature_cache(pretrained))
+                                       self.cancel, budget, self.feature_cache(pretrained))
         else:
             outcome = fine_tune(model, tokenizer, splits.train, splits.validation, self.config, self.log,
                                 self.cancel, self.device, budget, steps)
@@ -324,36 +370,21 @@ class _Run:
         after = evaluate(model, tokenizer, test.text.tolist(), test.label.tolist(), self.config.max_length)
         return test, earlier, after
 
-    def _stats(self, last: FitOutcome, trainable: int, total: int, scored: int, test_size: int, notices) -> dict:
+    def stats(self, last: FitOutcome, trainable: int, total: int, scored: int, test_size: int, notices) -> RunStats:
         outcomes = self.outcomes
         steps = sum(o.steps for o in outcomes)
         examples = sum(o.examples_seen for o in outcomes)
         seconds = sum(o.seconds for o in outcomes) or last.seconds
-        return {
-            "device": self.device,
-            "kind": self.config.kind,
-            "method": self.config.method,
-            "steps": steps,
-            "epochs": round(examples / max(1, last.train_examples), 2),
-            "examples_seen": examples,
-            "train_seconds": round(seconds, 1),
-            "examples_per_s": round(examples / seconds, 1) if examples else None,
-            "tokens_per_s": round(sum(o.tokens_seen for o in outcomes) / seconds) if examples else None,
-            "trainable_params": trainable,
-            "total_params": total,
-            "trainable_pct": round(100 * trainable / total, 3),
-            "train_examples": last.train_examples,
-            "test_examples": scored,
-            "test_split_examples": test_size,
-            "best_step": last.best_step,
-            "warm_start": self.config.warm_start,
-            "warm_start_probe": self.warm_start_stats,
-            "stopped_by_user": last.stopped_by_user,
-            "stages": self.stages,
-            "accuracy_by_dataset": self.by_dataset,
-            "plan": self.plan_reasons,
-            "notices": notices,
-        }
+        return RunStats(
+            device=self.device, kind=self.config.kind, method=self.config.method, steps=steps,
+            epochs=round(examples / max(1, last.train_examples), 2), examples_seen=examples,
+            train_seconds=round(seconds, 1), examples_per_s=round(examples / seconds, 1) if examples else None,
+            tokens_per_s=round(sum(o.tokens_seen for o in outcomes) / seconds) if examples else None,
+            trainable_params=trainable, total_params=total, trainable_pct=round(100 * trainable / total, 3),
+            train_examples=last.train_examples, test_examples=scored, test_split_examples=test_size,
+            best_step=last.best_step, warm_start=self.config.warm_start, warm_start_probe=self.warm_start_stats,
+            stopped_by_user=last.stopped_by_user, stages=self.stages, accuracy_by_dataset=self.by_dataset,
+            plan=self.plan_reasons, notices=notices)
 
 
 def first_stage_config(config: RunConfig) -> RunConfig:

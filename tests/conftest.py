@@ -58,6 +58,28 @@ def tiny_model(tmp_path_factory) -> str:
     return TINY_MODEL
 
 
+TINY_RUN = dict(per_class=8, time_budget_s=None, max_steps=2, batch_size=8, max_length=32)  # a run in seconds
+
+
+@pytest.fixture(scope="session")
+def tiny_config(tiny_model):
+    """Makes RunConfigs for quick runs of the tiny model: `base` (a dict) and keywords override TINY_RUN."""
+    from ktdemo.runs import RunConfig
+
+    def make(base: dict | None = None, **overrides) -> "RunConfig":
+        return RunConfig(**{"model": tiny_model, **TINY_RUN, **(base or {}), **overrides})
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def tiny(tiny_model):
+    """(classifier, tokenizer): the tiny model with an untrained two-class head."""
+    from ktdemo import models
+
+    return models.pretrained_classifier(tiny_model, ["negative", "positive"]), models.load_tokenizer(tiny_model)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _quiet_transformers():
     from transformers.utils import logging

@@ -147,7 +147,7 @@ def test_two_step_run_with_every_method(arch, method, small_splits):
                                     time_budget_s=None, batch_size=8, max_length=32, method=method),
                           sources={"rotten_tomatoes": small_splits})
     assert 0.0 <= result.after.accuracy <= 1.0
-    assert result.stats["steps"] == (0 if method == "linear_probe" else 2)
+    assert result.stats.steps == (0 if method == "linear_probe" else 2)
     assert result.model.config._attn_implementation == "eager"  # ready for the attention views
     assert type(result.model).__name__.endswith("ForSequenceClassification")  # LoRA merged back: a plain model
 

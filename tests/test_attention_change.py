@@ -13,9 +13,6 @@ from ktdemo.figures.attention import attention_change_figure, head_importance_fi
 TEXTS = ["A fine film.", "Dull, long and far too loud for its own good.", "Wonderful!"]
 
 
-@pytest.fixture(scope="module")
-def tiny(tiny_model):
-    return models.pretrained_classifier(tiny_model, ["neg", "pos"]), models.load_tokenizer(tiny_model)
 
 
 def test_js_divergence_is_zero_for_equal_one_for_disjoint_and_symmetric():
@@ -104,16 +101,16 @@ def test_importance_figure_is_in_points_and_centred_on_zero():
 
 def test_the_endpoints_before_and_after_training(app_url, tiny_model):
     client = Client(app_url, verbose=False)
-    note, before, after, change = client.predict("A fine film.", model_key=tiny_model, api_name="/attention_change")
+    note, before, after, change = client.predict("A fine film.", api_name="/attention_change")
     assert "Train a model first" in note and change is None
-    ranking, figure = client.predict(model_key=tiny_model, api_name="/head_importance")  # the untrained head works
+    ranking, figure = client.predict(model=tiny_model, api_name="/head_importance")  # the untrained head works
     assert "64" in ranking and "untrained head" in ranking and figure is not None
 
-    client.predict(model_key=tiny_model, budget_s=5, examples_per_class="16", api_name="/train")
-    note, before, after, change = client.predict("A fine film.", model_key=tiny_model, api_name="/attention_change")
+    client.predict(model=tiny_model, time_budget_s=5, per_class="16", api_name="/train")
+    note, before, after, change = client.predict("A fine film.", api_name="/attention_change")
     assert "Jensen–Shannon" in note and "Most changed" in note
     assert before is not None and after is not None and change is not None
-    note, before, after, change = client.predict("  ", model_key=tiny_model, api_name="/attention_change")
+    note, before, after, change = client.predict("  ", api_name="/attention_change")
     assert "Type a sentence" in note and before is None and change is not None
-    ranking, figure = client.predict(model_key=tiny_model, api_name="/head_importance")
+    ranking, figure = client.predict(model=tiny_model, api_name="/head_importance")
     assert "Fine-tuned" in ranking and figure is not None

@@ -80,7 +80,7 @@ def test_cross_domain_options_then_the_compare_tab(page, tiny_model):
     page.locator("#kind").get_by_text("In-domain").click()
 
     page.get_by_role("tab", name="Compare").click()
-    expect(page.locator("#runs-table")).to_contain_text("in-domain")  # the earlier run is listed
+    expect(page.locator("#runs-table")).to_contain_text("In-domain")  # the earlier run is listed
     page.screenshot(path=ARTIFACTS / "compare.png", full_page=True)
 
 

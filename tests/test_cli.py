@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 
 from ktdemo.__main__ import main
+from dataclasses import fields
+
 from ktdemo.runs import RunConfig
 
 
 def test_train_from_flags_prints_json(tiny_model, capsys):
-    code = main(["train", "--model", tiny_model, "--max-steps", "2", "--per-class", "8", "--budget", "30",
+    code = main(["train", "--model", tiny_model, "--max-steps", "2", "--per-class", "8", "--time-budget-s", "30",
                  "--max-length", "32"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["stats"]["steps"] == 2
@@ -176,10 +178,10 @@ def test_usage_errors_exit_2(argv, capsys):
 
 
 @pytest.mark.parametrize("command, options", [
-    ("train", ["--config", "--save", "--report", "--max-length", "default 64"]),
+    ("train", ["--config", "--save", "--report", "--max-length", "default: 64"]),
     ("evaluate", ["--model", "--dataset", "--split", "default 'test'", "--max-length", "--seed"]),
     ("predict", ["--model", "TEXT", "--file"]),
-    ("attention", ["--model", "TEXT", "--layer", "--head", "--out", "default 128"]),
+    ("attention", ["--model", "TEXT", "--layer", "--head", "--out", "default: 128"]),
     ("export", ["--model", "--out"]),
 ])
 def test_each_command_has_help(command, options, capsys):
@@ -195,3 +197,21 @@ def test_train_writes_a_report(tiny_model, tmp_path, capsys):
     code, out, _ = run_json(capsys, "train", "--model", tiny_model, "--max-steps", "1", "--per-class", "8",
                             "--max-length", "32", "--report", str(path))
     assert code == 0 and out["report"] == str(path) and path.stat().st_size > 0
+
+
+def test_train_help_lists_one_flag_per_setting_with_its_choices(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    shown = capsys.readouterr().out
+    for field in fields(RunConfig):
+        assert shown.count(f"--{field.name.replace('_', '-')} ") >= 1, field.name
+    assert "--budget " not in shown  # one flag per setting: no aliases
+    assert "{in_domain,cross_domain,zero_shot,sequential,from_scratch}" in shown
+    assert "lora          low-rank adapters" in shown  # what each choice means
+
+
+def test_a_wrong_choice_lists_the_valid_ones(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["train", "--method", "magic"])
+    assert caught.value.code == 2
+    assert "invalid choice: 'magic'" in capsys.readouterr().err

@@ -4,9 +4,6 @@ import pytest
 from ktdemo import attention, explain, models
 
 
-@pytest.fixture(scope="module")
-def tiny(tiny_model):
-    return models.pretrained_classifier(tiny_model, ["neg", "pos"]), models.load_tokenizer(tiny_model)
 
 
 def test_integrated_gradients_are_complete_and_converge(tiny):
@@ -17,7 +14,7 @@ def test_integrated_gradients_are_complete_and_converge(tiny):
     assert fine.completeness_error <= max(0.02 * abs(fine.logit_gap), 1e-4)
     assert fine.completeness_error <= coarse.completeness_error + 1e-6
     assert fine.integrated_gradients[0] == fine.integrated_gradients[-1] == 0  # [CLS]/[SEP] equal their baseline
-    assert fine.target in {"neg", "pos"}
+    assert fine.target in {"negative", "positive"}
 
 
 def test_saliency_explains_the_predicted_class(tiny):
@@ -52,9 +49,9 @@ def test_word_view_rollout_and_saliency_endpoints(app_url, tiny_model):
     heatmap, overview, note = client.predict("Unbelievably fine.", 2, 1, tiny_model, "rotten_tomatoes",
                                                           "Words", False, api_name="/attention")
     assert heatmap is not None and overview is not None
-    flow = client.predict("Unbelievably <b>fine</b>.", tiny_model, api_name="/rollout")
+    flow = client.predict(text="Unbelievably <b>fine</b>.", model=tiny_model, api_name="/rollout")
     assert "rollout" in flow and "<b>fine" not in flow  # user text is escaped
-    saliency, agreement, note = client.predict("A fine film, truly.", tiny_model, api_name="/saliency")
+    saliency, agreement, note = client.predict(text="A fine film, truly.", model=tiny_model, api_name="/saliency")
     assert "Integrated gradients" in saliency and "Spearman" in agreement
     assert "Type a sentence" in client.predict("  ", api_name="/saliency")[2]
 
@@ -63,7 +60,7 @@ def test_ablate_endpoint_reports_the_change_and_refuses_bad_heads(app_url, tiny_
     from gradio_client import Client
 
     client = Client(app_url, verbose=False)
-    summary, figure = client.predict("A fine film.", "L1H1, L2H2", tiny_model, api_name="/ablate")
+    summary, figure = client.predict(text="A fine film.", heads="L1H1, L2H2", model=tiny_model, api_name="/ablate")
     assert "With L1H1, L2H2 off" in summary and figure is not None
-    summary, figure = client.predict("A fine film.", "L9H1", tiny_model, api_name="/ablate")
+    summary, figure = client.predict(text="A fine film.", heads="L9H1", model=tiny_model, api_name="/ablate")
     assert "does not exist" in summary and figure is None

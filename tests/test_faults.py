@@ -18,19 +18,15 @@ from ktdemo.worker import Inline, Trainers
 SENTENCE = "A fine, moving film."
 
 
-def tiny(tiny_model, **overrides):
-    values = dict(model=tiny_model, per_class=8, time_budget_s=None, max_steps=2, batch_size=8, max_length=32)
-    values.update(overrides)
-    return RunConfig(**values)
 
 
 INLINE = Trainers(Inline)
 
 
 @pytest.fixture(scope="module")
-def first_run(tiny_model):
+def first_run(tiny_config, tiny_model):
     session = Session(INLINE)
-    job = session.start(tiny(tiny_model))
+    job = session.start(tiny_config())
     assert job.wait(120) and job.error is None
     return job.result
 
@@ -38,10 +34,7 @@ def first_run(tiny_model):
 @pytest.fixture
 def trained(first_run):
     """A session whose first run finished: its `current` is the model every fault must keep."""
-    session = Session(INLINE)
-    session.runs.append(Run(1, first_run.config, first_run.log, state="done", result=first_run,
-                            summary=summarise(first_run, 1)))
-    return session
+    return with_first_run(first_run, INLINE)
 
 
 def one_sentence(message: str | None) -> bool:
@@ -56,64 +49,67 @@ def assert_consistent(session: Session, previous) -> None:
     assert view.trained and session.inspect(view, SENTENCE).prediction in previous.label_names
 
 
-def stop_when(monkeypatch, owner, name: str):
-    """Set the run's cancel event the moment `owner.name` is entered, then let it carry on."""
-    original = getattr(owner, name)
-    if owner is transfer:  # fine_tune(model, tokenizer, train, validation, config, log, cancel, ...)
-        def hooked(*args, **kwargs):
-            args[6].set()
-            return original(*args, **kwargs)
-    else:
-        def hooked(self, *args, **kwargs):
-            self.cancel.set()
-            return original(self, *args, **kwargs)
-    monkeypatch.setattr(owner, name, hooked)
+def stopping_at(phase: str, seen: list) -> Trainers:
+    """Trainers (in the test's thread) whose runs get Stop the moment they enter `phase`, through the log's
+    public hook; every phase entered goes to `seen`."""
+    class Stopping(Inline):
+        def run(self, request, log, cancel):
+            def entered(name: str) -> None:
+                seen.append(name)
+                if name.startswith(phase):
+                    cancel.set()
+
+            log.on_phase = entered
+            return super().run(request, log, cancel)
+
+    return Trainers(Stopping)
 
 
-@pytest.mark.parametrize("owner, name, phase", [
-    (transfer._Run, "splits", "loading data"),
-    (transfer._Run, "_starting_model", "loading model"),
-    (transfer._Run, "_feature_cache", "scoring the untrained head"),
-    (transfer._Run, "_warm_start", "warm start: a linear probe on frozen features"),
-])
-def test_stop_before_training_keeps_the_previous_model(trained, tiny_model, monkeypatch, owner, name, phase):
-    previous, runs = trained.current, len(trained.history)
+def with_first_run(first_run, trainers: Trainers) -> Session:
+    session = Session(trainers)
+    session.runs.append(Run(1, first_run.config, first_run.log, state="done", result=first_run,
+                            summary=summarise(first_run, 1)))
+    return session
+
+
+@pytest.mark.parametrize("phase", ["loading data", "loading model", "scoring the untrained head",
+                                   "warm start: a linear probe on frozen features"])
+def test_stop_before_training_keeps_the_previous_model(first_run, tiny_config, phase):
     seen = []
-    original_enter = transfer._Run.enter
-    monkeypatch.setattr(transfer._Run, "enter", lambda self, p: (seen.append(p), original_enter(self, p))[1])
-    stop_when(monkeypatch, owner, name)
-    job = trained.start(tiny(tiny_model, seed=1))
+    session = with_first_run(first_run, stopping_at(phase, seen))
+    previous, runs = session.current, len(session.history)
+    job = session.start(tiny_config(seed=1))
     assert job.wait(60)
     assert phase in seen
     assert job.log.phase == "stopped" and one_sentence(job.error) and "unchanged" in job.error
-    assert trained.current is previous and len(trained.history) == runs
-    assert_consistent(trained, previous)
+    assert session.current is previous and len(session.history) == runs
+    assert_consistent(session, previous)
 
 
-def test_stop_during_training_keeps_a_checkpoint_and_the_previous_model_usable(trained, tiny_model, monkeypatch):
-    previous = trained.current
-    stop_when(monkeypatch, transfer, "fine_tune")
-    job = trained.start(tiny(tiny_model, seed=1, max_steps=50))
+def test_stop_during_training_keeps_a_checkpoint_and_the_previous_model_usable(first_run, tiny_config):
+    session = with_first_run(first_run, stopping_at("training on", []))
+    previous = session.current
+    job = session.start(tiny_config(seed=1, max_steps=50))
     assert job.wait(60) and job.error is None
-    assert job.log.phase == "stopped" and job.result.stats["stopped_by_user"] and job.result.stats["steps"] < 50
-    assert trained.current is job.result  # a stopped run keeps its best checkpoint, as documented
-    assert_consistent(trained, previous)
-    assert_consistent(trained, trained.current)
+    assert job.log.phase == "stopped" and job.result.stats.stopped_by_user and job.result.stats.steps < 50
+    assert session.current is job.result  # a stopped run keeps its best checkpoint, as documented
+    assert_consistent(session, previous)
+    assert_consistent(session, session.current)
 
 
-def test_stop_while_evaluating_leaves_the_session_consistent(trained, tiny_model, monkeypatch):
-    previous = trained.current
-    stop_when(monkeypatch, transfer._Run, "_score_trained")
-    job = trained.start(tiny(tiny_model, seed=1))
+def test_stop_while_evaluating_leaves_the_session_consistent(first_run, tiny_config):
+    session = with_first_run(first_run, stopping_at("scoring the trained model", []))
+    previous = session.current
+    job = session.start(tiny_config(seed=1))
     assert job.wait(60) and job.error is None
-    assert job.log.phase in ("done", "stopped") and trained.current is job.result
-    assert_consistent(trained, previous)
+    assert job.log.phase in ("done", "stopped") and session.current is job.result
+    assert_consistent(session, previous)
 
 
-def test_stop_pressed_while_watching_the_phase_ends_a_long_run_quickly(trained, tiny_model):
+def test_stop_pressed_while_watching_the_phase_ends_a_long_run_quickly(tiny_config, trained, tiny_model):
     """The way the UI does it: poll the log, press Stop once training shows."""
     previous = trained.current
-    job = trained.start(tiny(tiny_model, seed=1, max_steps=None, time_budget_s=60, per_class=None))
+    job = trained.start(tiny_config(seed=1, max_steps=None, time_budget_s=60, per_class=None))
     deadline = time.monotonic() + 60
     while not job.log.phase.startswith("training") and job.running() and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -121,7 +117,7 @@ def test_stop_pressed_while_watching_the_phase_ends_a_long_run_quickly(trained, 
     stopped_at = time.monotonic()
     assert trained.stop()
     assert job.wait(30) and time.monotonic() - stopped_at < 30
-    assert job.log.phase == "stopped" and job.result.stats["stopped_by_user"]
+    assert job.log.phase == "stopped" and job.result.stats.stopped_by_user
     assert_consistent(trained, previous)
 
 
@@ -132,7 +128,7 @@ def test_stop_pressed_while_watching_the_phase_ends_a_long_run_quickly(trained, 
     (MemoryError(), "memory"),  # no message at all
     (RuntimeError("something broke\n  File 'x.py', line 3, in <module>"), "something broke"),
 ])
-def test_a_failing_run_says_so_in_one_sentence_and_keeps_the_previous_model(trained, tiny_model, monkeypatch,
+def test_a_failing_run_says_so_in_one_sentence_and_keeps_the_previous_model(tiny_config, trained, tiny_model, monkeypatch,
                                                                               error, words):
     previous, runs = trained.current, len(trained.history)
 
@@ -140,14 +136,14 @@ def test_a_failing_run_says_so_in_one_sentence_and_keeps_the_previous_model(trai
         raise error
 
     monkeypatch.setattr(transfer, "fine_tune", broken)
-    job = trained.start(tiny(tiny_model, seed=1))
+    job = trained.start(tiny_config(seed=1))
     assert job.wait(60)
     assert job.log.phase == "failed" and one_sentence(job.error) and words in job.error
     assert trained.current is previous and len(trained.history) == runs
     assert_consistent(trained, previous)
 
 
-def test_nan_loss_fails_the_run_with_one_sentence(trained, tiny_model, monkeypatch):
+def test_nan_loss_fails_the_run_with_one_sentence(tiny_config, trained, tiny_model, monkeypatch):
     previous = trained.current
     prepare = methods.prepare
 
@@ -160,17 +156,17 @@ def test_nan_loss_fails_the_run_with_one_sentence(trained, tiny_model, monkeypat
         return model
 
     monkeypatch.setattr(methods, "prepare", poisoned)
-    job = trained.start(tiny(tiny_model, seed=1, max_steps=4))
+    job = trained.start(tiny_config(seed=1, max_steps=4))
     assert job.wait(60)
     assert job.log.phase == "failed" and one_sentence(job.error) and "NaN" in job.error
     assert trained.current is previous
     assert_consistent(trained, previous)
 
 
-def test_a_huge_learning_rate_never_crashes_the_session(trained, tiny_model):
+def test_a_huge_learning_rate_never_crashes_the_session(tiny_config, trained, tiny_model):
     """lr=1e6: either the loss blows up (one sentence) or the run ends; the session is fine either way."""
     previous = trained.current
-    job = trained.start(tiny(tiny_model, seed=1, learning_rate=1e6, max_steps=6))
+    job = trained.start(tiny_config(seed=1, learning_rate=1e6, max_steps=6))
     assert job.wait(60)
     if job.error:
         assert job.log.phase == "failed" and one_sentence(job.error) and trained.current is previous
@@ -178,9 +174,9 @@ def test_a_huge_learning_rate_never_crashes_the_session(trained, tiny_model):
 
 
 @pytest.mark.parametrize("model", ["no-such-owner/no-such-model", "no-such-model"])
-def test_an_unknown_model_id_gives_one_sentence(trained, model):
+def test_an_unknown_model_id_gives_one_sentence(tiny_config, trained, model):
     previous = trained.current
-    job = trained.start(tiny(model))
+    job = trained.start(tiny_config(model=model))
     assert job.wait(60)
     assert job.log.phase == "failed" and one_sentence(job.error) and model in job.error
     assert trained.current is previous
@@ -207,10 +203,10 @@ def test_an_unreachable_hub_is_said_fast(monkeypatch, tiny_model):
     assert models.pretrained_classifier(tiny_model, ["a", "b"]) is not None  # local models never ask the Hub
 
 
-def test_an_unreachable_hub_fails_a_run_but_not_the_session(trained, monkeypatch):
+def test_an_unreachable_hub_fails_a_run_but_not_the_session(tiny_config, trained, monkeypatch):
     monkeypatch.setattr(models, "hub_unreachable", lambda timeout=3.0: True)
     previous = trained.current
-    job = trained.start(tiny("someone/some-model"))
+    job = trained.start(tiny_config(model="someone/some-model"))
     assert job.wait(30)
     assert job.log.phase == "failed" and one_sentence(job.error) and "unreachable" in job.error
     assert trained.current is previous

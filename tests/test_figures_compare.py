@@ -35,14 +35,14 @@ def test_table_columns_and_formatting():
     table = comparison_table(ROWS)
     assert list(table.columns) == COLUMNS
     full, lora, cross, zero = (table.iloc[i] for i in range(4))
-    assert full["#"] == 1 and full["method"] == "full fine-tune" and full["kind"] == "in-domain"
+    assert full["#"] == 1 and full["method"] == "Full fine-tune" and full["kind"] == "In-domain"
     assert full["accuracy"] == "90.0%" and full["macro-F1"] == "70.0%"
     assert full["gain vs untrained head"] == "+40.0 pp" and lora["gain vs untrained head"] == "—"
     assert full["trainable params"] == "22.7M (100%)" and lora["trainable params"] == "4.6k (0.02%)"
     assert full["examples/class"] == "32" and lora["examples/class"] == "all" and zero["examples/class"] == "0"
     assert (full["trained on"], cross["trained on"], zero["trained on"]) == ("sst2", "imdb", "—")
     assert cross["tested on"] == "sst2" and lora["wall time (s)"] == "8.0" and full["examples/s"] == "250.0"
-    assert zero["method"] == "zero-shot (NLI)" and zero["examples/s"] == "—" and zero["peak memory (MB)"] == "—"
+    assert zero["method"] == "Zero-shot (NLI)" and zero["examples/s"] == "—" and zero["peak memory (MB)"] == "—"
     assert zero["trainable params"] == "0 (0%)"
 
 
@@ -53,14 +53,14 @@ def test_table_of_no_runs_keeps_its_columns():
 
 def test_accuracy_vs_time_has_one_trace_per_method_with_kind_symbols():
     figure = accuracy_vs_time_figure(ROWS)
-    assert [trace.name for trace in figure.data] == ["full fine-tune", "LoRA", "zero-shot (NLI)"]
+    assert [trace.name for trace in figure.data] == ["Full fine-tune", "LoRA", "Zero-shot (NLI)"]
     lora = figure.data[1]
     assert list(lora.x) == [8.0, 12.5] and list(lora.y) == [0.85, 0.7]
     assert list(lora.marker.symbol) == ["circle", "diamond"]
     assert lora.marker.color == method_colour("lora") != figure.data[0].marker.color
     assert lora.customdata[1][0] == "#3 lora" and "4.6k trainable params" in lora.customdata[1][2]
     assert figure.layout.yaxis.tickformat == ".0%"
-    assert "◆ cross-domain" in figure.layout.annotations[0].text
+    assert "◆ Cross-domain" in figure.layout.annotations[0].text
 
 
 def test_method_colour_does_not_depend_on_which_runs_are_shown():
@@ -95,7 +95,7 @@ def test_kshot_orders_examples_per_class_with_all_last_and_averages_repeats():
     assert list(figure.layout.xaxis.categoryarray) == ["8", "16", "64", "all"]
     assert figure.layout.xaxis.type == "category"
     full, lora = figure.data
-    assert full.name == "full fine-tune" and list(full.x) == ["8", "16"]
+    assert full.name == "Full fine-tune" and list(full.x) == ["8", "16"]
     assert list(lora.x) == ["8", "64", "all"] and lora.y[0] == pytest.approx(0.65)
     assert figure.layout.shapes[0].y0 == 0.5 and figure.layout.annotations[0].text == "chance"
 
@@ -104,7 +104,7 @@ def test_kshot_splits_lines_by_kind_and_handles_no_points():
     points = [{"method": "lora", "per_class": 8, "accuracy": 0.6, "kind": "in_domain"},
               {"method": "lora", "per_class": 8, "accuracy": 0.5, "kind": "cross_domain"}]
     names = [trace.name for trace in kshot_curve_figure(points).data]
-    assert names == ["LoRA · in-domain", "LoRA · cross-domain"]
+    assert names == ["LoRA · In-domain", "LoRA · Cross-domain"]
     assert len(kshot_curve_figure(points).layout.shapes) == 0  # no chance line unless asked
     assert len(kshot_curve_figure([]).data) == 0
 

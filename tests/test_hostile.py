@@ -55,7 +55,7 @@ def test_hostile_texts_get_a_prediction_or_one_sentence(client, tiny_model):
             assert {c["label"] for c in label["confidences"]} == {"negative", "positive"}, name
         heatmap, overview, note = client.predict(text, 1, 1, tiny_model, api_name="/attention")
         assert is_sentence(note) and (note.startswith("⚠️") or heatmap is not None), name
-        assert isinstance(client.predict(text, tiny_model, api_name="/rollout"), str), name
+        assert isinstance(client.predict(text=text, model=tiny_model, api_name="/rollout"), str), name
     _, _, note = client.predict(TEXTS["100,000 characters"], tiny_model, api_name="/predict")
     assert "cut to its first" in note
 
@@ -63,19 +63,18 @@ def test_hostile_texts_get_a_prediction_or_one_sentence(client, tiny_model):
 def test_script_text_is_shown_escaped_never_as_markup(client, tiny_model):
     label, _, note = client.predict(SCRIPT, tiny_model, api_name="/predict")
     assert "<script" not in note and "<img" not in note
-    flow = client.predict(SCRIPT, tiny_model, api_name="/rollout")
+    flow = client.predict(text=SCRIPT, model=tiny_model, api_name="/rollout")
     assert "&lt;" in flow and "<script" not in flow.lower() and "<img" not in flow.lower()
-    saliency, _, note = client.predict(SCRIPT, tiny_model, api_name="/saliency")
+    saliency, _, note = client.predict(text=SCRIPT, model=tiny_model, api_name="/saliency")
     assert "&lt;" in saliency and "<script" not in saliency.lower() and "<img" not in saliency.lower()
-    summary, _ = client.predict(SCRIPT, "L1H1", tiny_model, api_name="/ablate")
+    summary, _ = client.predict(text=SCRIPT, heads="L1H1", model=tiny_model, api_name="/ablate")
     assert "<script" not in summary
 
 
 def test_path_traversal_model_ids_are_refused(client, tiny_model):
-    for bad in ("../../etc", "/etc/passwd", "..\\..\\windows"):
-        with pytest.raises(Exception) as caught:
-            client.predict("A fine film.", bad, api_name="/predict")
-        assert "choices" in str(caught.value) and is_sentence(str(caught.value))
+    for bad in ("../../etc", "/etc/passwd", "..\\..\\windows", "https://evil.example/model"):
+        label, _, note = client.predict(text="A fine film.", model=bad, api_name="/predict")  # typed ids are allowed
+        assert not label and "is not a model name" in note and is_sentence(note.lstrip("⚠️ "))
     job = Session().start(RunConfig(model="../../etc", per_class=8, time_budget_s=None, max_steps=1))
     assert job.wait(30) and job.log.phase == "failed"
     assert job.error.startswith("'../../etc' is not a model name") and is_sentence(job.error)
@@ -84,7 +83,7 @@ def test_path_traversal_model_ids_are_refused(client, tiny_model):
 # -- files ---------------------------------------------------------------------------------------
 
 def upload(client, path, tiny_model, *columns):
-    dataset, note, summary, *_ = client.predict(handle_file(str(path)), *columns, model_key=tiny_model,
+    dataset, note, summary, *_ = client.predict(handle_file(str(path)), *columns, model=tiny_model,
                                                 api_name="/upload")
     return note, summary
 

@@ -19,7 +19,7 @@ def pretrained_run():
 
 def test_fine_tuning_minilm_on_rotten_tomatoes_beats_the_untrained_head(pretrained_run):
     result = pretrained_run
-    assert result.stats["test_examples"] > 1000  # the whole held-out test split, never seen in training
+    assert result.stats.test_examples > 1000  # the whole held-out test split, never seen in training
     assert result.before.accuracy < 0.6  # an untrained head is close to chance
     assert result.after.accuracy >= result.before.accuracy + 0.10
     assert result.after.macro_f1 >= 0.6
@@ -45,14 +45,14 @@ def test_the_warm_start_on_minilm_is_the_zero_shot_classifier_and_training_only_
     assert result.start.predictions == zero.after.predictions  # step 0 on the test set = zero-shot, text by text
     assert result.start.accuracy > 0.65  # a start well above chance: what the class sees at step 0
     evals = dict(result.log.evals)
-    assert evals[result.stats["best_step"]] >= evals[0]
+    assert evals[result.stats.best_step] >= evals[0]
     assert result.after.accuracy > result.start.accuracy
 
 
 def test_a_few_shot_run_on_minilm_ends_at_or_above_its_zero_shot_start():
     result = run_transfer(dataclasses.replace(SMALL, per_class=8, max_steps=10))
     evals = dict(result.log.evals)
-    assert evals[result.stats["best_step"]] >= evals[0]
+    assert evals[result.stats.best_step] >= evals[0]
     assert result.after.accuracy >= result.start.accuracy - 0.02  # validation picks it: 16 texts, a little noise
 
 

@@ -9,11 +9,6 @@ from ktdemo.figures import learn as figures
 SENTENCE = "A fine film, truly."
 
 
-@pytest.fixture(scope="module")
-def tiny(tiny_model):
-    from ktdemo import models
-
-    return models.pretrained_classifier(tiny_model, ["negative", "positive"]), models.load_tokenizer(tiny_model)
 
 
 @pytest.mark.parametrize("layer, head, token", [(0, 0, 0), (1, 1, 3)])
@@ -121,10 +116,10 @@ def test_learn_endpoint(app_url, tiny_model):
 
     client = Client(app_url, verbose=False)
     note, steps, steps_plot, *_, residual_text, residual_plot, layer, head, token = client.predict(
-        SENTENCE, 2, 2, 3, tiny_model, api_name="/learn")
+        text=SENTENCE, layer=2, head=2, token=3, model=tiny_model, api_name="/learn")
     assert "untrained head" in note
     assert "layer 2, head 2" in steps and steps_plot is not None and residual_plot is not None
     assert "attention update" in residual_text
     assert (layer["value"], head["value"], token["value"]) == (2, 2, 3)  # updates of the controls
-    note, *rest = client.predict("   ", 1, 1, 0, tiny_model, api_name="/learn")
+    note, *rest = client.predict(text="   ", layer=1, head=1, token=0, model=tiny_model, api_name="/learn")
     assert note.startswith("⚠️")

@@ -89,7 +89,7 @@ def test_report_and_model_zip_endpoints(app_url, tiny_model):
     client = Client(app_url, verbose=False)
     files, note = client.predict(api_name="/report")
     assert note.startswith("Finish a run first")
-    client.predict(model_key=tiny_model, budget_s=5, examples_per_class="16", api_name="/train")
+    client.predict(model=tiny_model, time_budget_s=5, per_class="16", api_name="/train")
     files, note = client.predict(api_name="/report")
     assert sorted(p.suffix for p in _paths(files)) == [".html", ".json"]
     files, note = client.predict(api_name="/model_zip")

@@ -29,9 +29,6 @@ def slots():
         release(session)
 
 
-def tiny(tiny_model, **overrides):
-    values = dict(model=tiny_model, per_class=8, time_budget_s=None, max_steps=2, batch_size=8, max_length=32)
-    return RunConfig(**{**values, **overrides})
 
 
 def sessions(slots, count):
@@ -47,17 +44,17 @@ def until(condition, timeout=60):
     assert condition()
 
 
-def join_a_running_run(slots, tiny_model):
+def join_a_running_run(tiny_config, slots, tiny_model):
     """Two sessions; the second starts the first's run while it trains: (first, second, job, joined job)."""
     first, second = sessions(slots, 2)
-    config = tiny(tiny_model, max_steps=None, time_budget_s=4, per_class=None)
+    config = tiny_config(max_steps=None, time_budget_s=4, per_class=None)
     job = first.start(config)
     until(lambda: job.runs[0].state == "running")
     return first, second, job, second.start(config)
 
 
-def test_a_second_session_joins_the_running_run_and_sees_the_same_live_view(slots, tiny_model):
-    first, second, job, joined = join_a_running_run(slots, tiny_model)
+def test_a_second_session_joins_the_running_run_and_sees_the_same_live_view(tiny_config, slots, tiny_model):
+    first, second, job, joined = join_a_running_run(tiny_config, slots, tiny_model)
     until(lambda: joined.log is job.log, timeout=5)  # one live log: the same curves, the same phase
     until(lambda: job.runs[0].sharing() is not None, timeout=5)
     assert job.runs[0].sharing() == "The same run as 1 other session here: trained once."
@@ -67,49 +64,49 @@ def test_a_second_session_joins_the_running_run_and_sees_the_same_live_view(slot
     assert [r["run"] for r in second.history] == [1]  # each session numbers its own runs
 
 
-def test_a_finished_public_run_is_handed_out_at_once(slots, tiny_model):
+def test_a_finished_public_run_is_handed_out_at_once(tiny_config, slots, tiny_model):
     first, second = sessions(slots, 2)
-    assert first.start(tiny(tiny_model)).wait(60)
+    assert first.start(tiny_config()).wait(60)
     started = time.monotonic()
-    again = second.start(tiny(tiny_model))
+    again = second.start(tiny_config())
     assert again.wait(10) and time.monotonic() - started < 5
     assert second.current is first.current and slots[1].trained == 1
     assert again.runs[0].sharing().startswith("Another session here had already trained")
     assert second.runs[0].weights == first.runs[0].weights
 
 
-def test_a_different_setting_or_a_time_lapse_sentence_is_another_run(slots, tiny_model):
+def test_a_different_setting_or_a_time_lapse_sentence_is_another_run(tiny_config, slots, tiny_model):
     first, second, third = sessions(slots, 3)
-    for session, job in ((first, tiny(tiny_model)), (second, tiny(tiny_model, seed=1))):
+    for session, job in ((first, tiny_config()), (second, tiny_config(seed=1))):
         assert session.start(job).wait(60)
-    assert third.start(tiny(tiny_model), probe_text="Another probe.").wait(60)
+    assert third.start(tiny_config(), probe_text="Another probe.").wait(60)
     assert slots[1].trained == 3
 
 
-def test_a_run_on_an_upload_is_never_shared(slots, tiny_model, tmp_path):
+def test_a_run_on_an_upload_is_never_shared(tiny_config, slots, tiny_model, tmp_path):
     upload = tmp_path / "moods.csv"
     upload.write_text("text,label\n" + "".join(f"a sunny day {i},cheerful\na rainy night {i},gloomy\n"
                                                for i in range(30)))
     first, second = sessions(slots, 2)
     for session in (first, second):
         session.add_dataset("upload:moods.csv", data.read_upload(upload))
-        assert session.start(tiny(tiny_model, dataset="upload:moods.csv", per_class=None)).wait(60)
+        assert session.start(tiny_config(dataset="upload:moods.csv", per_class=None)).wait(60)
         assert session.runs[0].shared is None
     assert slots[1].trained == 2 and first.current is not second.current
 
 
-def test_own_copy_opts_out(slots, tiny_model):
+def test_own_copy_opts_out(tiny_config, slots, tiny_model):
     first, second = sessions(slots, 2)
-    assert first.start(tiny(tiny_model)).wait(60)
-    assert second.start(tiny(tiny_model), own_copy=True).wait(60)
+    assert first.start(tiny_config()).wait(60)
+    assert second.start(tiny_config(), own_copy=True).wait(60)
     assert slots[1].trained == 2 and first.current is not second.current
 
 
-def test_stop_by_one_of_two_leaves_the_run_going_for_the_other(slots, tiny_model):
-    first, second, job, joined = join_a_running_run(slots, tiny_model)
+def test_stop_by_one_of_two_leaves_the_run_going_for_the_other(tiny_config, slots, tiny_model):
+    first, second, job, joined = join_a_running_run(tiny_config, slots, tiny_model)
     until(lambda: job.runs[0].shared.members == 2, timeout=5)
     second.stop()
     assert joined.wait(10) and joined.runs[0].state == "stopped"
     assert "goes on for the 1 other session" in joined.error and second.current is None
     assert job.log.phase != "stopped" and joined.log is not job.log  # the one who left does not stop the view
-    assert job.wait(60) and job.runs[0].state == "done" and not job.result.stats["stopped_by_user"]
+    assert job.wait(60) and job.runs[0].state == "done" and not job.result.stats.stopped_by_user

@@ -7,7 +7,7 @@ from ktdemo.runs import TrainingLog
 from ktdemo.transfer import run_transfer
 from ktdemo.timelapse import Recorder, Snapshot, snapshot, snapshot_every
 
-from test_transfer import tiny_config
+from test_transfer import TRANSFER
 
 PROBE = "A gorgeous, witty and moving film."
 
@@ -16,9 +16,9 @@ def trainable(tiny_model):
     return models.trainable_copy(models.pretrained_classifier(tiny_model, ["negative", "positive"]))
 
 
-def test_a_run_with_a_probe_snapshots_its_attention_from_step_0_to_the_last(tiny_model):
+def test_a_run_with_a_probe_snapshots_its_attention_from_step_0_to_the_last(tiny_config, tiny_model):
     log = TrainingLog(probe_text=PROBE)
-    result = run_transfer(tiny_config(tiny_model), log)
+    result = run_transfer(tiny_config(TRANSFER), log)
     steps = [shot.step for shot in log.snapshots]
     assert steps == [0, 1, 2, 3, 4]  # 4 steps: well under the cap, so every one
     assert log.snapshots[0].loss is None and log.snapshots[-1].loss == pytest.approx(log.losses[-1][1])
@@ -31,7 +31,7 @@ def test_a_run_with_a_probe_snapshots_its_attention_from_step_0_to_the_last(tiny
     assert result.log is log and result.model.config._attn_implementation == "eager"  # ready for attention views
 
 
-def test_snapshots_leave_training_exactly_as_it_was(tiny_model, monkeypatch):
+def test_snapshots_leave_training_exactly_as_it_was(tiny_config, tiny_model, monkeypatch):
     seen = []  # the attention kernel at every step: snapshots switch to eager and back
     on_step_end = training._RunCallback.on_step_end
 
@@ -40,8 +40,8 @@ def test_snapshots_leave_training_exactly_as_it_was(tiny_model, monkeypatch):
         return on_step_end(self, args, state, control, model=model, **kwargs)
 
     monkeypatch.setattr(training._RunCallback, "on_step_end", spy)
-    plain = run_transfer(tiny_config(tiny_model, seed=3))
-    watched = run_transfer(tiny_config(tiny_model, seed=3), TrainingLog(probe_text=PROBE))
+    plain = run_transfer(tiny_config(TRANSFER, seed=3))
+    watched = run_transfer(tiny_config(TRANSFER, seed=3), TrainingLog(probe_text=PROBE))
     assert len(watched.log.snapshots) > 1 and plain.log.snapshots == []
     assert seen == ["sdpa"] * 8
     assert watched.after.predictions == plain.after.predictions
@@ -90,9 +90,9 @@ def test_snapshot_interval_spreads_the_cap_over_the_run():
     assert snapshot_every(step_s=5.0, budget_s=20, max_steps=0) == 1
 
 
-def test_no_probe_no_snapshots_and_no_cost(tiny_model):
+def test_no_probe_no_snapshots_and_no_cost(tiny_config, tiny_model):
     log = TrainingLog()
-    run_transfer(tiny_config(tiny_model, max_steps=2), log)
+    run_transfer(tiny_config(TRANSFER, max_steps=2), log)
     assert log.snapshots == []
 
 

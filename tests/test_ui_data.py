@@ -29,7 +29,7 @@ def moods_csv(tmp_path):
 
 def test_preview_of_a_bundled_dataset(app_url, tiny_model):
     client = Client(app_url, verbose=False)
-    summary, balance, per_split, lengths, examples = client.predict(tiny_model, "sms_spam", api_name="/preview")
+    summary, balance, per_split, lengths, examples = client.predict(model=tiny_model, dataset="sms_spam", api_name="/preview")
     assert "SMS spam" in summary and "train" in summary and "test" in summary
     assert balance is not None and per_split is not None and lengths is not None
     assert {row[0] for row in examples["data"]} == {"ham", "spam"}
@@ -41,13 +41,13 @@ def test_upload_pick_columns_use_then_train(app_url, tiny_model, moods_csv):
     assert (value(text_column), value(label_column)) == ("comment", "mood") and "40 rows" in note
     assert text_column["choices"] == [["id", "id"], ["comment", "comment"], ["mood", "mood"]]
     dataset, note, summary, balance, per_split, lengths, examples = client.predict(
-        handle_file(str(moods_csv)), text_column="comment", label_column="mood", model_key=tiny_model,
+        handle_file(str(moods_csv)), text_column="comment", label_column="mood", model=tiny_model,
         api_name="/upload")
     dataset = value(dataset)
     assert dataset == "upload:moods.csv" and "moods.csv" in note
     assert "2 classes" in summary and balance is not None
     assert {row[0] for row in examples["data"]} == {"cheerful", "gloomy"}
-    *_, results, _, _, _ = client.submit(model_key=tiny_model, dataset_key=dataset, budget_s=5, lr=1e-4, length=32,
+    *_, results, _, _, _ = client.submit(model=tiny_model, dataset=dataset, time_budget_s=5, learning_rate="1e-4", max_length=32,
                                          api_name="/train").result(timeout=300)
     assert "held-out test examples" in results
     label, _, note = client.predict("a sunny day", api_name="/predict")
@@ -60,11 +60,11 @@ def test_files_without_usable_columns_or_classes_get_one_sentence(app_url, tmp_p
     one_column = write_csv(tmp_path, "words.csv", [("text",)] + [(f"word {i}",) for i in range(10)])
     *_, note = client.predict(handle_file(str(one_column)), api_name="/columns")
     assert note.startswith("⚠️") and "Only one column" in note
-    _, note, *_ = client.predict(handle_file(str(one_column)), model_key=tiny_model, api_name="/upload")
+    _, note, *_ = client.predict(handle_file(str(one_column)), model=tiny_model, api_name="/upload")
     assert note.startswith("⚠️") and "Only one column" in note and "Traceback" not in note
 
     one_class = write_csv(tmp_path, "same.csv", [("text", "label")] + [(f"text {i}", "yes") for i in range(10)])
-    _, note, *_ = client.predict(handle_file(str(one_class)), "text", "label", model_key=tiny_model, api_name="/upload")
+    _, note, *_ = client.predict(handle_file(str(one_class)), "text", "label", model=tiny_model, api_name="/upload")
     assert note.startswith("⚠️") and "same label" in note
 
 
@@ -82,7 +82,7 @@ def test_hub_offline_and_local_paths_get_one_sentence_fast(app_url):
 
 def test_an_upload_is_invisible_to_other_sessions(app_url, tiny_model, moods_csv):
     alice, bob = Client(app_url, verbose=False), Client(app_url, verbose=False)
-    dataset = value(alice.predict(handle_file(str(moods_csv)), model_key=tiny_model, api_name="/upload")[0])
-    assert "moods.csv" in alice.predict(tiny_model, dataset, api_name="/preview")[0]
+    dataset = value(alice.predict(handle_file(str(moods_csv)), model=tiny_model, api_name="/upload")[0])
+    assert "moods.csv" in alice.predict(model=tiny_model, dataset=dataset, api_name="/preview")[0]
     with pytest.raises(Exception, match="not in the list of choices"):
-        bob.predict(tiny_model, dataset, api_name="/preview")
+        bob.predict(model=tiny_model, dataset=dataset, api_name="/preview")

@@ -15,10 +15,7 @@ TEXTS = ["A gorgeous, moving film.", "Dull and far too long.", "I laughed, I cri
 DESCRIPTIONS = ["This text expresses a negative opinion.", "This text expresses a positive opinion."]
 
 
-def tiny_config(tiny_model, **overrides) -> RunConfig:
-    values = dict(model=tiny_model, dataset="rotten_tomatoes", per_class=16, time_budget_s=None, max_steps=4,
-                  batch_size=8, max_length=32, eval_every_s=0.0)
-    return RunConfig(**{**values, **overrides})
+TRANSFER = dict(dataset="rotten_tomatoes", per_class=16, max_steps=4, eval_every_s=0.0)  # four steps on 16 per class
 
 
 def mean_pooled_copy(model_key: str):
@@ -55,55 +52,55 @@ def test_auto_picks_descriptions_for_mean_pooling_a_probe_otherwise_and_keeps_th
     assert warmstart.resolve(RunConfig(warm_start="none"), "mean") == "none"  # an explicit choice stands
 
 
-def test_a_run_scores_its_warm_start_and_resolves_auto_into_its_config(tiny_model):
-    result = run_transfer(tiny_config(tiny_model, pooling="mean", seed=21))
+def test_a_run_scores_its_warm_start_and_resolves_auto_into_its_config(tiny_config, tiny_model):
+    result = run_transfer(tiny_config(TRANSFER, pooling="mean", seed=21))
     assert (result.config.pooling, result.config.warm_start) == ("mean", "descriptions")
-    zero = run_transfer(tiny_config(tiny_model, kind="zero_shot", pooling="mean", seed=21))
+    zero = run_transfer(tiny_config(TRANSFER, kind="zero_shot", pooling="mean", seed=21))
     assert result.start.predictions == zero.after.predictions  # step 0 is the zero-shot classifier, test set too
-    assert any("warm start 'descriptions'" in reason for reason in result.stats["plan"])
+    assert any("warm start 'descriptions'" in reason for reason in result.stats.plan)
     assert [name for name, _ in report.result_rows(result)][:3] == [
         "before: pretrained encoder, random head", "start: zero-shot head (label descriptions), no training yet",
-        f"after: {result.stats['train_seconds']:.0f} s of transfer (full)"]
+        f"after: {result.stats.train_seconds:.0f} s of transfer (full)"]
     from ktdemo.ui import train_tab  # the Train tab's results read the same rows (it crashed without a probe)
 
     assert "start: zero-shot head (label descriptions)" in train_tab.results_markdown(result)
 
 
 @pytest.mark.parametrize("warm_start", ["descriptions", "probe", "none"])
-def test_training_never_returns_a_model_below_its_start_on_validation(tiny_model, warm_start):
-    result = run_transfer(tiny_config(tiny_model, pooling="mean", warm_start=warm_start, max_steps=6, seed=22))
+def test_training_never_returns_a_model_below_its_start_on_validation(tiny_config, tiny_model, warm_start):
+    result = run_transfer(tiny_config(TRANSFER, pooling="mean", warm_start=warm_start, max_steps=6, seed=22))
     evals = dict(result.log.evals)
     assert 0 in evals  # step 0 is a candidate checkpoint
-    assert evals[result.stats["best_step"]] >= evals[0]
+    assert evals[result.stats.best_step] >= evals[0]
 
 
-def test_a_run_that_learns_nothing_says_so_and_returns_its_start(tiny_model):
-    result = run_transfer(tiny_config(tiny_model, pooling="mean", warm_start="descriptions", learning_rate=1e-12,
+def test_a_run_that_learns_nothing_says_so_and_returns_its_start(tiny_config, tiny_model):
+    result = run_transfer(tiny_config(TRANSFER, pooling="mean", warm_start="descriptions", learning_rate=1e-12,
                                       head_lr_scale=1.0, seed=23))
-    assert any(notice.startswith("Training never beat its warm start") for notice in result.stats["notices"])
+    assert any(notice.startswith("Training never beat its warm start") for notice in result.stats.notices)
     assert result.after.predictions == result.start.predictions
 
 
-def test_the_probe_warm_start_spends_a_share_of_the_budget_then_fine_tunes(tiny_model):
-    result = run_transfer(tiny_config(tiny_model, pooling="cls", per_class=None, max_steps=None, time_budget_s=4,
+def test_the_probe_warm_start_spends_a_share_of_the_budget_then_fine_tunes(tiny_config, tiny_model):
+    result = run_transfer(tiny_config(TRANSFER, pooling="cls", per_class=None, max_steps=None, time_budget_s=4,
                                       seed=24))
     assert result.config.warm_start == "probe"
-    probe, (train,) = result.stats["warm_start_probe"], result.stats["stages"]
+    probe, (train,) = result.stats.warm_start_probe, result.stats.stages
     assert probe["examples_seen"] > 0
     assert probe["seconds"] + train["seconds"] < 4 * 1.5  # the probe's time comes out of the budget
     assert result.start is not None
 
 
-def test_warm_started_runs_replay_exactly_with_max_steps(tiny_model):
-    config = tiny_config(tiny_model, pooling="mean", seed=25)
+def test_warm_started_runs_replay_exactly_with_max_steps(tiny_config, tiny_model):
+    config = tiny_config(TRANSFER, pooling="mean", seed=25)
     first, second = run_transfer(config), run_transfer(config)
     assert first.after.predictions == second.after.predictions
     assert first.log.losses == second.log.losses
 
 
-def test_the_mean_pooled_model_exports_for_sentence_transformers_with_the_same_probabilities(tiny_model, tmp_path):
+def test_the_mean_pooled_model_exports_for_sentence_transformers_with_the_same_probabilities(tiny_config, tiny_model, tmp_path):
     sentence_transformers = pytest.importorskip("sentence_transformers")
-    result = run_transfer(tiny_config(tiny_model, pooling="mean", seed=26))
+    result = run_transfer(tiny_config(TRANSFER, pooling="mean", seed=26))
     folder = report.save_model(result, tmp_path / "model")
     ours = predict_probabilities(result.model, result.tokenizer, TEXTS, result.config.max_length)
     loaded = sentence_transformers.SentenceTransformer(str(folder), device="cpu")
@@ -115,8 +112,8 @@ def test_the_mean_pooled_model_exports_for_sentence_transformers_with_the_same_p
     assert "SentenceTransformer(" in (folder / "README.md").read_text()
 
 
-def test_every_kind_runs_with_a_mean_pooled_warm_start(tiny_model):
-    base = tiny_config(tiny_model, pooling="mean", seed=27)
+def test_every_kind_runs_with_a_mean_pooled_warm_start(tiny_config, tiny_model):
+    base = tiny_config(TRANSFER, pooling="mean", seed=27)
     for overrides in ({"method": "lora"}, {"method": "top_layers"}, {"method": "linear_probe"},
                       {"kind": "sequential", "source_dataset": "vader_movies"},
                       {"kind": "cross_domain", "dataset": "vader_amazon", "source_dataset": "rotten_tomatoes",

@@ -23,22 +23,19 @@ SENTENCE = "A fine, moving film."
 PHASES = ["loading data", "loading model", "scoring the untrained head", "warm start", "training on"]
 
 
-def tiny(tiny_model, **overrides):
-    values = dict(model=tiny_model, per_class=8, time_budget_s=None, max_steps=2, batch_size=8, max_length=32)
-    return RunConfig(**{**values, **overrides})
 
 
 def slow_phases(seconds: float) -> None:
-    """In the worker: each phase lasts `seconds` more, without looking at Stop meanwhile."""
-    from ktdemo import transfer
+    """In the worker: each phase lasts `seconds` more, without looking at Stop meanwhile (a slow machine)."""
+    from ktdemo.runs import TrainingLog
 
-    enter = transfer._Run.enter
+    enter = TrainingLog.enter
 
     def slowly(self, phase):
         enter(self, phase)
         time.sleep(seconds)
 
-    transfer._Run.enter = slowly
+    TrainingLog.enter = slowly
 
 
 def one_sentence(message: str | None) -> bool:
@@ -46,11 +43,11 @@ def one_sentence(message: str | None) -> bool:
 
 
 @pytest.fixture(scope="module")
-def trained(tiny_model):
+def trained(tiny_config, tiny_model):
     """A session with its own slow worker and a first model that every fault must keep."""
     worker = Worker(setup=functools.partial(slow_phases, 0.6))
     session = Session(Trainers(lambda: worker, warm=True))
-    assert session.start(tiny(tiny_model)).wait(120) and session.current is not None
+    assert session.start(tiny_config()).wait(120) and session.current is not None
     yield session, worker
     release(session)
     worker.close()
@@ -70,10 +67,10 @@ def assert_previous_model_answers(session: Session, previous) -> None:
 
 
 @pytest.mark.parametrize("phase", PHASES)
-def test_stop_in_every_phase_reaches_the_worker_and_keeps_the_model(trained, tiny_model, phase):
+def test_stop_in_every_phase_reaches_the_worker_and_keeps_the_model(tiny_config, trained, tiny_model, phase):
     session, _ = trained
     previous = session.current
-    job = session.start(tiny(tiny_model, seed=1, max_steps=200))
+    job = session.start(tiny_config(seed=1, max_steps=200))
     wait_for_phase(job, phase)
     pressed = time.monotonic()
     assert session.stop()
@@ -82,7 +79,7 @@ def test_stop_in_every_phase_reaches_the_worker_and_keeps_the_model(trained, tin
     run = job.runs[0]
     print(f"Stop in {phase!r}: the run ended {took:.2f} s later ({run.state}: {run.error})")
     if phase.startswith("training"):  # a stopped training keeps its best checkpoint, as documented
-        assert run.state == "stopped" and run.result.stats["stopped_by_user"] and run.result.stats["steps"] < 200
+        assert run.state == "stopped" and run.result.stats.stopped_by_user and run.result.stats.steps < 200
         assert session.current is run.result
     else:
         assert run.state == "stopped" and one_sentence(run.error) and "unchanged" in run.error
@@ -90,11 +87,11 @@ def test_stop_in_every_phase_reaches_the_worker_and_keeps_the_model(trained, tin
     assert took < STOP_GRACE_S + 8  # generous for a busy CI machine; the figure is printed above
 
 
-def test_a_worker_that_ignores_stop_is_killed_and_replaced(tiny_model):
+def test_a_worker_that_ignores_stop_is_killed_and_replaced(tiny_config, tiny_model):
     worker = Worker(setup=functools.partial(slow_phases, 30))  # a phase that never looks at Stop
     session = Session(Trainers(lambda: worker))
     try:
-        job = session.start(tiny(tiny_model))
+        job = session.start(tiny_config())
         wait_for_phase(job, "loading data", timeout=120)
         first_pid, pressed = worker.pid, time.monotonic()
         session.stop()
@@ -108,23 +105,23 @@ def test_a_worker_that_ignores_stop_is_killed_and_replaced(tiny_model):
         worker.close()
 
 
-def test_a_killed_worker_fails_its_run_in_one_sentence_and_the_next_run_works(trained, tiny_model):
+def test_a_killed_worker_fails_its_run_in_one_sentence_and_the_next_run_works(tiny_config, trained, tiny_model):
     session, worker = trained
     previous = session.current
-    job = session.start(tiny(tiny_model, seed=1, max_steps=None, time_budget_s=60))
+    job = session.start(tiny_config(seed=1, max_steps=None, time_budget_s=60))
     wait_for_phase(job, "training on")
     os.kill(worker.pid, signal.SIGKILL)  # what the kernel's out-of-memory killer does
     assert job.wait(30)
     run = job.runs[0]
     assert run.state == "failed" and one_sentence(run.error) and "ended unexpectedly" in run.error
     assert_previous_model_answers(session, previous)
-    again = session.start(tiny(tiny_model, seed=2))
+    again = session.start(tiny_config(seed=2))
     assert again.wait(120) and again.error is None and session.current is again.result
 
 
-def test_the_log_streams_back_while_the_worker_trains(trained, tiny_model):
+def test_the_log_streams_back_while_the_worker_trains(tiny_config, trained, tiny_model):
     session, _ = trained
-    job = session.start(tiny(tiny_model, seed=3, max_steps=None, time_budget_s=4, eval_every_s=1.0),
+    job = session.start(tiny_config(seed=3, max_steps=None, time_budget_s=4, eval_every_s=1.0),
                         probe_text=SENTENCE)
     seen = set()
     while not job.wait(0.05):
@@ -132,7 +129,7 @@ def test_the_log_streams_back_while_the_worker_trains(trained, tiny_model):
     assert any(phase.startswith("training") and losses for phase, losses, _ in seen)  # live, not only at the end
     result = job.result
     assert result.log is job.log and job.log.snapshots and job.log.losses
-    assert result.log.losses[-1][0] == result.stats["steps"]
+    assert result.log.losses[-1][0] == result.stats.steps
 
 
 def holders_of(marker: str) -> list[str]:
@@ -159,7 +156,7 @@ def holders_of(marker: str) -> list[str]:
     return found
 
 
-def test_release_leaves_no_trace_of_an_uploaded_text(tiny_model, tmp_path):
+def test_release_leaves_no_trace_of_an_uploaded_text(tiny_config, tiny_model, tmp_path):
     """An upload's texts are in the session's data, caches and models until it ends, then nowhere."""
     marker = "".join(["qzx", "vb"])  # built at run time: the test's own source and constants do not hold it
     upload = tmp_path / "moods.csv"
@@ -167,7 +164,7 @@ def test_release_leaves_no_trace_of_an_uploaded_text(tiny_model, tmp_path):
                                                for i in range(30)))
     session = Session(Trainers(Inline))  # trains in this process, so its caches can be searched too
     session.add_dataset("upload:moods.csv", data.read_upload(upload))
-    job = session.start(tiny(tiny_model, dataset="upload:moods.csv", per_class=None))
+    job = session.start(tiny_config(dataset="upload:moods.csv", per_class=None))
     assert job.wait(120) and job.error is None
     view = session.model_view(tiny_model, "upload:moods.csv")
     session.inspect(view, f"{marker} and more")

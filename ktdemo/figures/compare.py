@@ -13,23 +13,11 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from ..runs import KINDS, METHODS, ZERO_SHOT_METHODS
 from .style import PALETTE, SEQUENTIAL, layout
 
-METHOD_NAMES = {
-    "full": "full fine-tune",
-    "top_layers": "top layers",
-    "linear_probe": "linear probe",
-    "lora": "LoRA",
-    "similarity": "zero-shot (similarity)",
-    "nli": "zero-shot (NLI)",
-}
-KIND_NAMES = {
-    "in_domain": "in-domain",
-    "cross_domain": "cross-domain",
-    "zero_shot": "zero-shot",
-    "sequential": "sequential",
-    "from_scratch": "random init (control)",
-}
+METHOD_NAMES = {key: choice.name for key, choice in {**METHODS, **ZERO_SHOT_METHODS}.items() if key != "auto"}
+KIND_NAMES = {key: choice.name for key, choice in KINDS.items()}
 # Plotly symbol and the matching glyph for the key printed above the plot.
 KIND_SYMBOLS = {
     "in_domain": ("circle", "●"),

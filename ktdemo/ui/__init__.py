@@ -1,6 +1,7 @@
 """The Gradio interface: a thin layer that wires the core to the screen. No tensor work here."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import gradio as gr
@@ -9,6 +10,7 @@ from .. import data, models, session as sessions
 from ..session import SESSIONS, Session
 from . import compare_tab, data_tab, learn_tab, predict_tab, train_tab
 
+log = logging.getLogger(__name__)
 CSS = (Path(__file__).resolve().parents[2] / "assets" / "style.css").read_text()
 THEME = gr.themes.Soft(primary_hue="blue", secondary_hue="orange")
 SESSION_TTL_S = 2 * 3600  # an idle session's models are freed after this
@@ -18,7 +20,9 @@ UPLOAD_CAP_MB = 5 * data.MAX_UPLOAD_MB  # Gradio refuses larger uploads before s
 def build_demo() -> gr.Blocks:
     # delete_cache: files Gradio keeps for downloads and uploads are removed after two hours.
     with gr.Blocks(title="ktdemo · knowledge transfer with Transformers", delete_cache=(3600, 7200)) as demo:
-        session = gr.State(Session, time_to_live=SESSION_TTL_S, delete_callback=SESSIONS.detach)
+        # An instance, not the class: each session gets a deep copy (a fresh Session), and no public endpoint
+        # is made for a callable initial value.
+        session = gr.State(Session(), time_to_live=SESSION_TTL_S, delete_callback=SESSIONS.detach)
         # The browser keeps its session's secret token: a reloaded page gets the session (and its run) back.
         token = gr.BrowserState(None, storage_key="ktdemo-session")
         gr.Markdown("# ktdemo · knowledge transfer with Transformers\n"
@@ -27,9 +31,13 @@ def build_demo() -> gr.Blocks:
                     elem_classes="kt-header")
         with gr.Row():
             model = gr.Dropdown(_model_choices(), value=models.DEFAULT_MODEL, label="Pretrained model",
-                                info="Bundled models work offline; the others download from the Hugging Face Hub.")
+                                allow_custom_value=True, elem_id="model",
+                                info="Bundled models work offline; the others, or any Hub id you type "
+                                     "(owner/model), download from the Hugging Face Hub.")
             dataset = gr.Dropdown(data_tab.dataset_choices(), value=data.DEFAULT_DATASET, label="Target dataset")
+        model_info = gr.Markdown(elem_id="model-info")
         dataset_info = gr.Markdown(_dataset_markdown(data.DEFAULT_DATASET))
+        model.change(check_model, model, model_info, api_name="check_model", show_progress="hidden")
         dataset.change(_dataset_markdown, dataset, dataset_info, api_name=False, show_progress="hidden")
         with gr.Tabs():
             with gr.Tab("Data", id="data"):
@@ -50,9 +58,13 @@ def build_demo() -> gr.Blocks:
 
 
 def warm_up() -> None:
-    """Load the training stack, the default model and its preview before the first visitor needs them."""
-    sessions.warm_up()
-    data_tab.warm_up()
+    """Load the training stack, the default model and its preview before the first visitor needs them. Without
+    the Hub (and nothing bundled) there is nothing to load ahead: the first request says so in one sentence."""
+    try:
+        sessions.warm_up()
+        data_tab.warm_up()
+    except (models.ModelError, data.DataError) as error:
+        log.warning("warm-up skipped: %s", error)
 
 
 def launch_options() -> dict:
@@ -62,6 +74,18 @@ def launch_options() -> dict:
     limit: a file a little too large gets the data layer's sentence, a huge one never fills the disk.
     """
     return {"theme": THEME, "css": CSS, "max_file_size": f"{UPLOAD_CAP_MB}mb"}
+
+
+def check_model(model: str) -> str:
+    """Where a model loads from (bundled, or the Hugging Face Hub), or in one sentence why it cannot.
+
+    Args:
+        model: a catalog key (e.g. 'minilm') or any Hugging Face Hub id ('owner/model').
+    """
+    try:
+        return models.check(model)
+    except models.ModelError as error:
+        return f"⚠️ {error}"
 
 
 def _model_choices() -> list[tuple[str, str]]:

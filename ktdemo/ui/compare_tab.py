@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import data, studies
+from .. import data, runs, studies
 from ..figures.compare import (accuracy_vs_parameters_figure, accuracy_vs_time_figure, comparison_table,
                                kshot_curve_figure, transfer_matrix_figure)
 from ..figures.training import training_curves_figure
@@ -11,11 +11,12 @@ from ..session import SESSIONS, Session
 from . import train_tab
 
 STUDY_CHOICES = [(text, key) for key, text in studies.STUDIES.items()]
+REFRESHED = 5  # compare's outputs: the table and four figures
 STUDY_BUDGET_S = 20  # per run: a study of 8 runs then takes a few minutes on 2 CPU cores
 
 
-def build(train_settings: list, session: gr.State):
-    """Returns (refresh, its outputs): the tab refreshes whenever it is opened."""
+def build(train_controls: dict, session: gr.State):
+    """Returns (compare, its outputs): the tab refreshes whenever it is opened."""
     gr.Markdown("Every run of this session, side by side: what transfer bought (accuracy) and what it cost "
                 "(time, trainable parameters, memory). Runs from the Train tab land here; a study runs several "
                 "configs that differ in one thing only, with the Train tab's model, dataset and settings.")
@@ -25,14 +26,13 @@ def build(train_settings: list, session: gr.State):
         by_time = gr.Plot(accuracy_vs_time_figure([]), label="Accuracy vs wall time")
         by_params = gr.Plot(accuracy_vs_parameters_figure([]), label="Accuracy vs trainable parameters")
     with gr.Row():
-        study = gr.Dropdown(STUDY_CHOICES, value="methods", label="Study", scale=3)
+        study_menu = gr.Dropdown(STUDY_CHOICES, value="methods", label="Study", scale=3)
         study_budget = gr.Slider(5, 300, value=STUDY_BUDGET_S, step=5, label="Budget per run (seconds)", scale=1)
-        kshot_methods = gr.CheckboxGroup([("Full fine-tune", "full"), ("Top layers", "top_layers"),
-                                          ("LoRA", "lora"), ("Linear probe", "linear_probe")],
+        kshot_methods = gr.CheckboxGroup([(runs.METHODS[m].name, m) for m in studies.KSHOT_METHODS],
                                          value=["full", "linear_probe"], label="k-shot curve: methods", scale=2)
     with gr.Row():
         run_study = gr.Button("Run study", variant="primary", elem_id="run-study")
-        stop = gr.Button("Stop", variant="stop")
+        stop_button = gr.Button("Stop", variant="stop")
     status = gr.HTML(train_tab.status_html(None, "Pick a study and press Run study."), elem_classes="kt-status")
     curves = gr.Plot(training_curves_figure([], []), label="Run in progress")
     with gr.Row():
@@ -40,36 +40,42 @@ def build(train_settings: list, session: gr.State):
         matrix = gr.Plot(transfer_matrix_figure([], [], []), label="Transfer matrix")
     outputs = [table, by_time, by_params, kshot, matrix]
 
-    @train_tab.with_config_parameters("study_key", "budget_s_per_run", "kshot_methods")
-    def run(study_key, budget_s, methods, *values):
-        *values, session = values
-        try:
-            base = train_tab.make_config(*values)
-            base.time_budget_s = float(budget_s)
-            job = session.start(studies.build(study_key, base, tuple(methods) or ("full",)), study=study_key)
-        except (RuntimeError, ValueError, TypeError) as error:
-            yield train_tab.status_html(None, message=str(error)), gr.skip(), *[gr.skip()] * len(outputs)
-            return
-        try:
-            shown = 0
-            while not job.wait(train_tab.POLL_S):
-                fresh = len(job.results) != shown
-                shown = len(job.results)
-                yield (train_tab.status_html(job), train_tab.curves_figure(job),
-                       *(refresh(session) if fresh else [gr.skip()] * len(outputs)))
-            yield train_tab.status_html(job, message=job.error), train_tab.curves_figure(job), *refresh(session)
-        finally:
-            SESSIONS.caller_left(session)
-
-    run_study.click(run, [study, study_budget, kshot_methods, *train_settings, session], [status, curves, *outputs],
-                    api_name="study", concurrency_limit=None, concurrency_id="train", show_progress="minimal",
-                    show_progress_on=status)
-    stop.click(lambda session: session.stop() and None, [session], None, api_name=False, show_progress="hidden")
-    return refresh, outputs
+    train_tab.document_settings(study, train_controls, study="one of " + ", ".join(studies.STUDIES),
+                                kshot_methods="the k-shot study's methods, of " + ", ".join(studies.KSHOT_METHODS))
+    # The study's own budget slider takes the place of the Train tab's budget: the same setting, one name.
+    run_study.click(study, inputs_kwargs={**train_controls, "time_budget_s": study_budget, "study": study_menu,
+                                              "kshot_methods": kshot_methods, "session": session},
+                    outputs=[status, curves, *outputs], api_name="study", concurrency_limit=None,
+                    concurrency_id="train", show_progress="minimal", show_progress_on=status)
+    stop_button.click(train_tab.stop, session, None, api_name=False, show_progress="hidden")
+    return compare, outputs
 
 
-def refresh(session: Session) -> list:
-    """Table and figures from the session's history."""
+def study(session: Session, study: str = "methods", kshot_methods=("full", "linear_probe"), **settings):
+    """Run a study: several runs that differ in one thing only (methods, pretraining, k-shot, transfer matrix),
+    each with these settings (RunConfig's names; `time_budget_s` is per run); yields the live status, then the
+    table and figures of every run of the session."""
+    try:
+        configs = studies.build(study, runs.config_from(settings), tuple(kshot_methods or ()) or ("full",))
+        job = session.start(configs, study=study)
+    except (RuntimeError, ValueError, TypeError) as error:
+        yield train_tab.status_html(None, message=str(error)), gr.skip(), *[gr.skip()] * REFRESHED
+        return
+    try:
+        shown = 0
+        while not job.wait(train_tab.POLL_S):
+            fresh = len(job.results) != shown
+            shown = len(job.results)
+            yield (train_tab.status_html(job), train_tab.curves_figure(job),
+                   *(compare(session) if fresh else [gr.skip()] * REFRESHED))
+        yield train_tab.status_html(job, message=job.error), train_tab.curves_figure(job), *compare(session)
+    finally:
+        SESSIONS.caller_left(session)
+
+
+def compare(session: Session) -> list:
+    """Every finished run of this session side by side: the table, accuracy against time and trainable
+    parameters, the k-shot curve and the transfer matrix."""
     rows = session.history
     names = {key: spec.name for key, spec in data.DATASETS.items()}
     kshot_rows = [row for row in rows if row["study"] == "kshot"]

@@ -6,19 +6,14 @@ joins the top dataset dropdown (for this session only) and is what the Train tab
 from __future__ import annotations
 
 import functools
-import logging
-from pathlib import Path
 
 import gradio as gr
 
 from .. import data, models, runs
 from ..figures.data import class_balance_figure, length_histogram_figure, split_balance_figure
-from ..network import is_hub_id
-from ..session import Session
+from ..session import UPLOAD_PREFIX, Session
 
-log = logging.getLogger(__name__)
-
-UPLOAD_PREFIX, HUB_PREFIX = "upload:", runs.HUB_PREFIX
+PREVIEWS = 5  # the preview's outputs: summary, three figures, examples
 PREVIEW_SAMPLE = 1_000  # texts tokenised for the length histogram; BBC's long articles take ~1.5 s per 1,000
 MAX_LENGTH = runs.RunConfig().max_length  # the Train tab's default cut, marked on the histogram
 FORMATS = ", ".join(suffix[1:].upper() for suffix in data.UPLOAD_FORMATS)
@@ -71,65 +66,6 @@ def build(model, dataset, session: gr.State, demo: gr.Blocks) -> None:
                             wrap=True, interactive=False, max_height=400)
     preview_outputs = [summary, balance, per_split, lengths, examples]
 
-    def preview(model_key, dataset_key, session: Session):
-        try:
-            return _preview(model_key, dataset_key, session)
-        except data.DataError as error:
-            return f"⚠️ {error}", *[None] * (len(preview_outputs) - 1)
-
-    def refused(message: str) -> tuple:
-        """The message under the button; the dropdown and the preview stay as they were."""
-        return gr.skip(), f"⚠️ {message}", *[gr.skip()] * len(preview_outputs)
-
-    def columns(file):
-        if not file:
-            return gr.update(choices=[], value=None), gr.update(choices=[], value=None), ""
-        try:
-            table = data.read_table_file(file)
-        except data.DataError as error:
-            return gr.update(choices=[], value=None), gr.update(choices=[], value=None), f"⚠️ {error}"
-        names = list(table.columns)
-        try:
-            text, label = data.guess_columns(table)
-        except data.DataError as error:
-            return gr.update(choices=names, value=None), gr.update(choices=names, value=None), f"⚠️ {error}"
-        note = (f"{len(table):,} rows; columns: {', '.join(names)}. Guessed **{text}** as the text and **{label}** "
-                "as the label: change them if they are wrong, then press **Use this data**.")
-        return gr.update(choices=names, value=text), gr.update(choices=names, value=label), note
-
-    # Defaults of None make those inputs optional for API clients (the columns are then guessed).
-    def add_file(file, text_column=None, label_column=None, model_key=None, session: Session | None = None):
-        if not file:
-            return refused("Choose a file first.")
-        name = Path(file).name
-        try:
-            splits = data.read_upload(file, text_column or None, label_column or None)
-        except data.DataError as error:
-            return refused(str(error))
-        except Exception:  # noqa: BLE001 - a file the data layer did not foresee: one sentence, never a traceback
-            log.exception("reading upload %s", name)
-            return refused(f"'{name}' could not be read as a table of texts and labels.")
-        return _added(session, UPLOAD_PREFIX + name, splits, model_key)
-
-    def add_hub(dataset_id, config=None, split=None, text_column=None, label_column=None, model_key=None,
-                session: Session | None = None):
-        dataset_id = (dataset_id or "").strip()
-        try:
-            if dataset_id in data.HUB_PRESETS:
-                key = HUB_PREFIX + data.HUB_PRESETS[dataset_id].dataset_id
-            elif is_hub_id(dataset_id) and not Path(dataset_id).exists():  # load_hub reads local folders too
-                key = HUB_PREFIX + dataset_id
-            else:
-                raise data.DataError(f"'{dataset_id[:80]}' is not a Hub dataset id like 'stanfordnlp/imdb'.")
-            optional = ((value or "").strip() or None for value in (config, split, text_column, label_column))
-            splits = data.load_hub(dataset_id, *optional)
-        except data.DataError as error:
-            return refused(str(error))
-        except Exception:  # noqa: BLE001
-            log.exception("loading Hub dataset %s", dataset_id)
-            return refused(f"'{dataset_id}' could not be loaded from the Hub.")
-        return _added(session, key, splits, model_key)
-
     gr.on([demo.load, model.change, dataset.change], preview, [model, dataset, session], preview_outputs,
           api_name="preview", concurrency_id="data", concurrency_limit=4, show_progress="minimal")
     file.change(columns, file, [text_column, label_column, file_note], api_name="columns",
@@ -141,23 +77,74 @@ def build(model, dataset, session: gr.State, demo: gr.Blocks) -> None:
                [dataset, hub_note, *preview_outputs], api_name="load_hub", concurrency_id="hub", concurrency_limit=2)
 
 
-def _added(session: Session, key: str, splits: data.Splits, model_key: str):
-    """Keep the dataset in the session, select it in the dropdown and preview it."""
-    session.add_dataset(key, splits)
+def preview(model: str, dataset: str, session: Session):
+    """The dataset's classes per split, its text lengths in the model's tokens and a few examples of each class."""
+    try:
+        return _preview(model, dataset, session)
+    except data.DataError as error:
+        return f"⚠️ {error}", *[None] * (PREVIEWS - 1)
+
+
+def columns(file):
+    """The columns of the chosen file, with the text and label columns guessed."""
+    if not file:
+        return gr.update(choices=[], value=None), gr.update(choices=[], value=None), ""
+    try:
+        table = data.read_table_file(file)
+    except data.DataError as error:
+        return gr.update(choices=[], value=None), gr.update(choices=[], value=None), f"⚠️ {error}"
+    names = list(table.columns)
+    try:
+        text, label = data.guess_columns(table)
+    except data.DataError as error:
+        return gr.update(choices=names, value=None), gr.update(choices=names, value=None), f"⚠️ {error}"
+    note = (f"{len(table):,} rows; columns: {', '.join(names)}. Guessed **{text}** as the text and **{label}** "
+            "as the label: change them if they are wrong, then press **Use this data**.")
+    return gr.update(choices=names, value=text), gr.update(choices=names, value=label), note
+
+
+# Defaults of None make those inputs optional for API clients (the columns are then guessed).
+def add_file(file, text_column=None, label_column=None, model=None, session: Session | None = None):
+    """Use the user's file (CSV, TSV, JSON, JSONL, Parquet) as a dataset of this session, and preview it."""
+    if not file:
+        return _refused("Choose a file first.")
+    try:
+        return _added(session, session.add_upload(file, text_column, label_column), model)
+    except data.DataError as error:
+        return _refused(str(error))
+
+
+def add_hub(dataset_id, config=None, split=None, text_column=None, label_column=None, model=None,
+            session: Session | None = None):
+    """Load a Hugging Face Hub dataset (needs a network) as a dataset of this session, and preview it."""
+    try:
+        return _added(session, session.add_hub(dataset_id, config, split, text_column, label_column), model)
+    except data.DataError as error:
+        return _refused(str(error))
+
+
+def _refused(message: str) -> tuple:
+    """The message under the button; the dropdown and the preview stay as they were."""
+    return gr.skip(), f"⚠️ {message}", *[gr.skip()] * PREVIEWS
+
+
+def _added(session: Session, key: str, model: str):
+    """Select the session's new dataset in the dropdown and preview it."""
+    splits = session.datasets[key]
     note = (f"✅ **{splits.name}** added to this session's datasets and selected above: "
             "train on it in the **Train** tab.")
-    return gr.update(choices=dataset_choices(session), value=key), note, *_preview(model_key, key, session)
+    return gr.update(choices=dataset_choices(session), value=key), note, *_preview(model, key, session)
 
 
-def _preview(model_key: str, dataset_key: str, session: Session) -> tuple:
-    if dataset_key in session.datasets:
-        return _render(session.datasets[dataset_key], model_key)
-    if dataset_key in data.DATASETS:
+def _preview(model: str, dataset: str, session: Session) -> tuple:
+    if dataset in session.datasets:
+        return _render(session.datasets[dataset], model)
+    if dataset in data.DATASETS:
         try:
-            return _bundled_preview(model_key, dataset_key)
+            return _bundled_preview(model, dataset)
         except models.ModelError as error:  # e.g. a Hub model while offline: count words instead
-            return _render(data.load_splits(dataset_key), model_key, problem=error)
-    raise data.DataError(f"There is no dataset '{dataset_key}' in this session; pick one from the list.")
+            return _render(data.load_splits(dataset), model, problem=error)
+    raise data.DataError(f"There is no dataset '{dataset}' in this session; pick one from the list.")
 
 
 def warm_up() -> None:
@@ -166,19 +153,19 @@ def warm_up() -> None:
 
 
 @functools.lru_cache(maxsize=32)
-def _bundled_preview(model_key: str, dataset_key: str) -> tuple:
+def _bundled_preview(model: str, dataset: str) -> tuple:
     """Bundled datasets never change, so their previews are made once per model (not cached on failure)."""
-    return _render(data.load_splits(dataset_key), model_key, models.load_tokenizer(model_key))
+    return _render(data.load_splits(dataset), model, models.load_tokenizer(model))
 
 
-def _render(splits: data.Splits, model_key: str, tokenizer=None, problem: Exception | None = None) -> tuple:
+def _render(splits: data.Splits, model: str, tokenizer=None, problem: Exception | None = None) -> tuple:
     if tokenizer is None and problem is None:
         try:
-            tokenizer = models.load_tokenizer(model_key)
+            tokenizer = models.load_tokenizer(model)
         except models.ModelError as error:
             problem = error
     shown = data.preview_table(splits.train, splits.label_names, tokenizer, sample=PREVIEW_SAMPLE)
-    model_name = models.resolve(model_key).name.split(" · ")[0] if tokenizer is not None else ""
+    model_name = models.resolve(model).name.split(" · ")[0] if tokenizer is not None else ""
     return (
         _summary(splits, problem),
         class_balance_figure(shown.counts, "Examples per class in the training split"),

@@ -59,26 +59,6 @@ def build(model, dataset, session: gr.State) -> None:
     residual_text = gr.Markdown(elem_id="learn-residual-text")
     residual_plot = gr.Plot(label="Residual stream", elem_id="learn-residual")
 
-    def show_all(sentence, layer_no, head_no, token_no, model_key, dataset_key, session: Session = None):
-        try:
-            view = session.model_view(model_key, dataset_key)
-            inspection = session.inspect(view, sentence)
-        except ValueError as error:  # InputError included: one sentence for the user
-            return (f"⚠️ {error}", *[None] * 9, gr.skip(), gr.skip(), gr.skip())
-        layers, heads = inspection.shape
-        tokens = inspection.tokens
-        l, h, t = _clamp(layer_no, layers), _clamp(head_no, heads), _clamp(token_no, len(tokens), first=0)
-        steps = _attention_section(view, sentence, l, h, t)
-        positions = _positions_section(view.model)
-        residual = _residual_section(view, sentence)
-        heads_fig = heads_figure(learn.heads_for_token(inspection, l, t), tokens, t, l)
-        size = view.model.config.hidden_size
-        sinusoids = sinusoid_figure(learn.sinusoidal_encoding(POSITIONS, size), learn.showcase_dimensions(size))
-        choices = [(label.replace(" ", " · ", 1), i) for i, label in enumerate(token_labels(tokens))]
-        return (view.description, *steps, heads_fig, sinusoids, *positions, *residual,
-                gr.update(maximum=layers, value=l + 1), gr.update(maximum=heads, value=h + 1),
-                gr.update(choices=choices, value=t))
-
     inputs = [text, layer, head, token, model, dataset, session]
     outputs = [note, steps_text, steps_plot, vectors_plot, heads_plot, sinusoid_plot, positions_text, positions_plot,
                residual_text, residual_plot, layer, head, token]
@@ -87,6 +67,29 @@ def build(model, dataset, session: gr.State) -> None:
     for control in (layer.release, head.release, token.input):
         control(show_all, inputs, outputs, api_name=False, concurrency_id="inspect", concurrency_limit=4,
                 show_progress="hidden")
+
+
+def show_all(text, layer, head, token, model, dataset, session: Session = None):
+    """Every lesson view for `text` in the session's model: one head's attention step by step (layer, head
+    and query token count from 1, 1 and 0), every head of the layer, positions, the residual stream."""
+    try:
+        look = session.look(model, dataset, text)
+    except ValueError as error:  # InputError included: one sentence for the user
+        return (f"⚠️ {error}", *[None] * 9, gr.skip(), gr.skip(), gr.skip())
+    view, inspection = look.view, look.inspection
+    layers, heads = inspection.shape
+    tokens = inspection.tokens
+    l, h, t = _clamp(layer, layers), _clamp(head, heads), _clamp(token, len(tokens), first=0)
+    steps = _attention_section(view, text, l, h, t)
+    positions = _positions_section(view.model)
+    residual = _residual_section(view, text)
+    heads_fig = heads_figure(learn.heads_for_token(inspection, l, t), tokens, t, l)
+    size = view.model.config.hidden_size
+    sinusoids = sinusoid_figure(learn.sinusoidal_encoding(POSITIONS, size), learn.showcase_dimensions(size))
+    choices = [(label.replace(" ", " · ", 1), i) for i, label in enumerate(token_labels(tokens))]
+    return (view.description, *steps, heads_fig, sinusoids, *positions, *residual,
+            gr.update(maximum=layers, value=l + 1), gr.update(maximum=heads, value=h + 1),
+            gr.update(choices=choices, value=t))
 
 
 def _clamp(number, count: int, first: int = 1) -> int:

@@ -6,19 +6,17 @@ import tempfile
 from pathlib import Path
 
 import gradio as gr
-
 import numpy as np
 
-from .. import explain, exports, models
-from ..attention import (InputError, Inspection, attention_change, cls_attention, cls_rollout, head_importance,
-                         inspect, inspect_ablated, inspection_view, parse_heads, view_attention, view_scores)
+from .. import explain, exports
+from ..attention import Inspection, cls_attention, cls_rollout, inspection_view, view_attention, view_scores
 from ..figures.attention import (agreement_markdown, attention_change_figure, attention_heatmap_figure,
                                  attention_overview_figure, head_importance_figure, probabilities_figure,
                                  shaded_tokens_html)
-from ..session import ModelView, Session
+from ..session import RANK_EXAMPLES, NoRun, Session
 
 WORDS, PIECES = "Words", "Word pieces"
-COMPARE_SENTENCES, RANK_EXAMPLES, TOP_HEADS = 32, 64, 5  # fixed validation samples: fast enough on 2 CPU cores
+TOP_HEADS = 5
 NOT_TRAINED = "⚠️ Train a model first: the comparison needs a fine-tuned model."
 JS_CAPTION = ("Each cell: the Jensen–Shannon divergence between the pretrained and the fine-tuned head's attention "
               "rows, averaged over the tokens of {n} validation sentences: 0 = the head attends exactly as before, "
@@ -93,125 +91,6 @@ def build(model, dataset, session: gr.State) -> None:
             ranking = gr.Markdown(elem_id="predict-ranking")
             importance_plot = gr.Plot(label="Accuracy lost per head")
 
-    def predict(sentence, model_key, dataset_key, session: Session):
-        try:
-            _, inspection, description = _inspect(session, sentence, model_key, dataset_key)
-        except (InputError, ValueError) as error:
-            return {}, None, f"⚠️ {error}"
-        return inspection.probabilities, probabilities_figure(inspection.probabilities), description
-
-    def show_attention(sentence, layer_no, head_no, model_key, dataset_key, unit=PIECES, special=True,
-                       session: Session = None):
-        try:
-            _, inspection, description = _inspect(session, sentence, model_key, dataset_key)
-        except (InputError, ValueError) as error:
-            return None, None, f"⚠️ {error}"
-        return *_attention_figures(inspection, layer_no, head_no, unit, special)[1].values(), description
-
-    def fit_sliders(sentence, layer_no, head_no, model_key, dataset_key, session: Session = None):
-        """The sliders' range follows the model that answers (the page only: a slider's maximum is session state,
-        and an API call with another model must not be refused by the range this one set)."""
-        try:
-            _, inspection, _ = _inspect(session, sentence, model_key, dataset_key)
-        except (InputError, ValueError):
-            return gr.skip(), gr.skip()
-        (layers, heads), (l, h) = inspection.shape, _selected(inspection, layer_no, head_no)
-        return gr.update(maximum=layers, value=l + 1), gr.update(maximum=heads, value=h + 1)
-
-    def export(sentence, layer_no, head_no, model_key, dataset_key, unit=PIECES, special=True, session: Session = None):
-        try:
-            _, inspection, _ = _inspect(session, sentence, model_key, dataset_key)
-        except (InputError, ValueError) as error:
-            return gr.update(value=None, visible=False), f"⚠️ {error}"
-        figures = _attention_figures(inspection, layer_no, head_no, unit, special)[1]
-        folder = tempfile.mkdtemp(prefix="ktdemo-export-")
-        try:
-            paths = exports.export_bundle(figures, inspection, folder, model_key, sentence)
-            message = "Each figure as standalone HTML (opens offline) and PNG, and every layer's attention as .npz."
-        except exports.ExportUnavailable as error:  # no PNG renderer here: HTML and .npz still work
-            paths = exports.export_bundle(figures, inspection, folder, model_key, sentence, png=False)
-            message = f"HTML and .npz only: {error}"
-        return gr.update(value=[str(path) for path in paths], visible=True), message
-
-    def show_flow(sentence, model_key, dataset_key, unit=PIECES, special=True, session: Session = None):
-        try:
-            _, inspection, _ = _inspect(session, sentence, model_key, dataset_key)
-        except (InputError, ValueError):
-            return ""
-        view = inspection_view(inspection, unit == WORDS, bool(special))
-        raw = view_scores(cls_attention(inspection.attentions), view, normalise=True)
-        rolled = view_scores(cls_rollout(inspection.attentions), view, normalise=True)
-        return (shaded_tokens_html(view.labels, raw, "[CLS] attention, last layer (heads averaged)")
-                + shaded_tokens_html(view.labels, rolled, "[CLS] attention rollout (all layers)"))
-
-    def show_saliency(sentence, model_key, dataset_key, unit=PIECES, special=True, session: Session = None):
-        try:
-            view_model, inspection, description = _inspect(session, sentence, model_key, dataset_key)
-            salient = explain.saliency(view_model.model, view_model.tokenizer, sentence)
-        except (InputError, ValueError) as error:
-            return "", "", f"⚠️ {error}", None
-        correlations = agreement_markdown(explain.agreement(inspection, salient), explain.AGREEMENT_NOTE)
-        return (_saliency_html(salient, unit, special), correlations, description,
-                (sentence, salient))
-
-    def refresh_saliency(sentence, unit, special, stored):
-        if not stored or stored[0] != sentence:
-            return gr.skip()
-        return _saliency_html(stored[1], unit, special)
-
-    def ablate(sentence, heads_spec, model_key, dataset_key, session: Session = None):
-        try:
-            view_model, inspection, _ = _inspect(session, sentence, model_key, dataset_key)
-            chosen = parse_heads(heads_spec, *inspection.shape)
-            if not chosen:
-                raise InputError("Name at least one head to switch off, e.g. L1H2.")
-            ablated = inspect_ablated(view_model.model, view_model.tokenizer, sentence, chosen)
-        except (InputError, ValueError) as error:
-            return f"⚠️ {error}", None
-        label = inspection.prediction
-        names = ", ".join(f"L{l + 1}H{h + 1}" for l, h in chosen)
-        summary = (f"With {names} off, P({label}) goes from {inspection.probabilities[label]:.2%} "
-                   f"to {ablated.probabilities[label]:.2%}; the prediction is **{ablated.prediction}**.")
-        return summary, probabilities_figure(ablated.probabilities, "Class probabilities, heads off")
-
-    def compare(sentence, layer_no, head_no, model_key, dataset_key, unit=PIECES, special=True,
-                session: Session = None):
-        run = session.current
-        if run is None:
-            return NOT_TRAINED, None, None, None
-        try:
-            pretrained = models.pretrained_classifier(run.config.model, run.label_names, run.config.seed,
-                                                      run.config.pooling)
-            texts = _validation_sample(session, run.config.dataset, COMPARE_SENTENCES).text.tolist()
-            change = attention_change(pretrained, run.model, run.tokenizer, texts, run.config.max_length)
-        except (InputError, ValueError) as error:
-            return f"⚠️ {error}", None, None, None
-        summary = _change_summary(change, len(texts), run.config.kind)
-        try:
-            _, after, _ = _inspect(session, sentence, model_key, dataset_key)
-            before = inspect(pretrained, run.tokenizer, sentence)
-        except (InputError, ValueError) as error:  # the per-head change does not need a sentence
-            return f"⚠️ {error} {summary}", None, None, attention_change_figure(change)
-        l, h = _selected(after, layer_no, head_no)
-        view, after_weights = _view_attentions(after, unit, special)
-        before_weights = view_attention(before.attentions, view)  # same tokenizer, same tokens: the same view
-        return (summary,
-                attention_heatmap_figure(before_weights[l, h], view.labels, f"Pretrained · layer {l + 1}, head {h + 1}"),
-                attention_heatmap_figure(after_weights[l, h], view.labels, f"Fine-tuned · layer {l + 1}, head {h + 1}"),
-                attention_change_figure(change))
-
-    def rank_heads(model_key, dataset_key, session: Session = None, progress=gr.Progress()):
-        try:
-            view = session.model_view(model_key, dataset_key)
-            sample = _validation_sample(session, dataset_key, RANK_EXAMPLES)
-            max_length = session.current.config.max_length if session.current else 64
-            drop = head_importance(view.model, view.tokenizer, sample.text.tolist(), sample.label.tolist(),
-                                   max_length, on_head=lambda done, total: progress(done / total,
-                                                                                    desc=f"head {done} of {total}"))
-        except (InputError, ValueError) as error:
-            return f"⚠️ {error}", None
-        return _ranking_markdown(drop, len(sample), view.description), head_importance_figure(drop)
-
     attention_inputs = [text, layer, head, model, dataset, units, show_special, session]
     attention_outputs = [heatmap, overview, note]
     flow_inputs = [text, model, dataset, units, show_special, session]
@@ -234,7 +113,7 @@ def build(model, dataset, session: gr.State) -> None:
             show_progress="hidden")
     ablate_button.click(ablate, [text, heads_off, model, dataset, session], [ablation_note, ablated_probabilities],
                         api_name="ablate", concurrency_id="inspect", concurrency_limit=4)
-    compare_button.click(compare, [text, layer, head, model, dataset, units, show_special, session],
+    compare_button.click(compare, [text, layer, head, units, show_special, session],
                          [compare_note, before_heatmap, after_heatmap, change_plot], api_name="attention_change",
                          concurrency_id="inspect", concurrency_limit=4)
     export_button.click(export, attention_inputs, [export_files, export_note], api_name="export_attention",
@@ -245,14 +124,147 @@ def build(model, dataset, session: gr.State) -> None:
                          api_name="saliency", concurrency_id="inspect", concurrency_limit=4)
 
 
-def _inspect(session: Session, sentence: str, model_key: str, dataset_key: str) -> tuple[ModelView, Inspection, str]:
-    """The model that answers, its (cached) inspection of the sentence, and how to describe it."""
-    view = session.model_view(model_key, dataset_key)
-    inspection = session.inspect(view, sentence)
-    description = view.description
-    if inspection.truncated:
-        description += f" The text was cut to its first {len(inspection.tokens)} tokens."
-    return view, inspection, description
+def predict(text: str, model: str, dataset: str, session: Session):
+    """The class probabilities of `text`: from the session's fine-tuned model, else the pretrained one with an
+    untrained head for `dataset`'s labels. Returns the label probabilities, a bar chart and which model answered.
+
+    Args:
+        text: the sentence to classify.
+        model: a catalog key or a Hugging Face Hub id; used until the session has trained a model.
+        dataset: whose labels the untrained head has, until the session has trained a model.
+    """
+    try:
+        look = session.look(model, dataset, text)
+    except ValueError as error:  # InputError, an unknown model or dataset: one sentence
+        return {}, None, f"⚠️ {error}"
+    return look.inspection.probabilities, probabilities_figure(look.inspection.probabilities), look.description
+
+
+def show_attention(text: str, layer: int, head: int, model: str, dataset: str, unit: str = PIECES,
+                   special: bool = True, session: Session = None):
+    """One head's attention on `text` as a heatmap, and every layer and head at a glance.
+
+    Args:
+        text: the sentence to look into.
+        layer: the layer, counted from 1 (clamped to the model's).
+        head: the head, counted from 1 (clamped to the model's).
+        model: a catalog key or a Hugging Face Hub id; used until the session has trained a model.
+        dataset: whose labels the untrained head has, until the session has trained a model.
+        unit: 'Word pieces' or 'Words' (a word's pieces merged).
+        special: show the [CLS] and [SEP] tokens.
+    """
+    try:
+        look = session.look(model, dataset, text)
+    except ValueError as error:
+        return None, None, f"⚠️ {error}"
+    return *_attention_figures(look.inspection, layer, head, unit, special)[1].values(), look.description
+
+
+def fit_sliders(text, layer, head, model, dataset, session: Session = None):
+    """The sliders' range follows the model that answers (the page only: a slider's maximum is session state,
+    and an API call with another model must not be refused by the range this one set)."""
+    try:
+        inspection = session.look(model, dataset, text).inspection
+    except ValueError:
+        return gr.skip(), gr.skip()
+    (layers, heads), (l, h) = inspection.shape, _selected(inspection, layer, head)
+    return gr.update(maximum=layers, value=l + 1), gr.update(maximum=heads, value=h + 1)
+
+
+def export(text, layer, head, model, dataset, unit=PIECES, special=True, session: Session = None):
+    """The two attention figures as HTML and PNG, and every layer's attention as .npz."""
+    try:
+        inspection = session.look(model, dataset, text).inspection
+    except ValueError as error:
+        return gr.update(value=None, visible=False), f"⚠️ {error}"
+    figures = _attention_figures(inspection, layer, head, unit, special)[1]
+    folder = tempfile.mkdtemp(prefix="ktdemo-export-", dir=session.folder)
+    try:
+        paths = exports.export_bundle(figures, inspection, folder, model, text)
+        message = "Each figure as standalone HTML (opens offline) and PNG, and every layer's attention as .npz."
+    except exports.ExportUnavailable as error:  # no PNG renderer here: HTML and .npz still work
+        paths = exports.export_bundle(figures, inspection, folder, model, text, png=False)
+        message = f"HTML and .npz only: {error}"
+    return gr.update(value=[str(path) for path in paths], visible=True), message
+
+
+def show_flow(text, model, dataset, unit=PIECES, special=True, session: Session = None) -> str:
+    """Where the [CLS] token's information comes from: its last-layer attention and the rollout."""
+    try:
+        inspection = session.look(model, dataset, text).inspection
+    except ValueError:
+        return ""
+    view = inspection_view(inspection, unit == WORDS, bool(special))
+    raw = view_scores(cls_attention(inspection.attentions), view, normalise=True)
+    rolled = view_scores(cls_rollout(inspection.attentions), view, normalise=True)
+    return (shaded_tokens_html(view.labels, raw, "[CLS] attention, last layer (heads averaged)")
+            + shaded_tokens_html(view.labels, rolled, "[CLS] attention rollout (all layers)"))
+
+
+def show_saliency(text, model, dataset, unit=PIECES, special=True, session: Session = None):
+    """Gradient × input and integrated gradients for the predicted class, and their agreement with attention."""
+    try:
+        look, salient, agreement = session.saliency(model, dataset, text)
+    except ValueError as error:
+        return "", "", f"⚠️ {error}", None
+    return (_saliency_html(salient, unit, special), agreement_markdown(agreement, explain.AGREEMENT_NOTE),
+            look.description, (text, salient))
+
+
+def refresh_saliency(text, unit, special, stored):
+    if not stored or stored[0] != text:
+        return gr.skip()
+    return _saliency_html(stored[1], unit, special)
+
+
+def ablate(text, heads, model, dataset, session: Session = None):
+    """The probabilities of `text` with some attention heads switched off, against the model's own.
+
+    Args:
+        text: the sentence to classify.
+        heads: the heads to switch off, e.g. 'L1H2, L6H3' (layer and head from 1).
+        model: a catalog key or a Hugging Face Hub id; used until the session has trained a model.
+        dataset: whose labels the untrained head has, until the session has trained a model.
+    """
+    try:
+        look, chosen, ablated = session.ablate(model, dataset, text, heads)
+    except ValueError as error:
+        return f"⚠️ {error}", None
+    label, probabilities = look.inspection.prediction, look.inspection.probabilities
+    names = ", ".join(f"L{l + 1}H{h + 1}" for l, h in chosen)  # as the user writes them
+    summary = (f"With {names} off, P({label}) goes from {probabilities[label]:.2%} "
+               f"to {ablated.probabilities[label]:.2%}; the prediction is **{ablated.prediction}**.")
+    return summary, probabilities_figure(ablated.probabilities, "Class probabilities, heads off")
+
+
+def compare(text, layer, head, unit=PIECES, special=True, session: Session = None):
+    """The chosen head on `text` in the pretrained and the fine-tuned model, and how far every head moved."""
+    try:
+        moved = session.attention_change(text)
+    except NoRun:
+        return NOT_TRAINED, None, None, None
+    except ValueError as error:
+        return f"⚠️ {error}", None, None, None
+    summary = _change_summary(moved.change, moved.sentences, moved.kind)
+    if moved.after is None:
+        return f"⚠️ {moved.problem} {summary}", None, None, attention_change_figure(moved.change)
+    l, h = _selected(moved.after, layer, head)
+    view, after_weights = _view_attentions(moved.after, unit, special)
+    before_weights = view_attention(moved.before.attentions, view)  # same tokenizer, same tokens: the same view
+    return (summary,
+            attention_heatmap_figure(before_weights[l, h], view.labels, f"Pretrained · layer {l + 1}, head {h + 1}"),
+            attention_heatmap_figure(after_weights[l, h], view.labels, f"Fine-tuned · layer {l + 1}, head {h + 1}"),
+            attention_change_figure(moved.change))
+
+
+def rank_heads(model, dataset, session: Session = None, progress=gr.Progress()):
+    """Switch off one head at a time and measure the validation accuracy lost: the heads that matter most."""
+    try:
+        drop, examples, description = session.head_importance(
+            model, dataset, on_head=lambda done, total: progress(done / total, desc=f"head {done} of {total}"))
+    except ValueError as error:
+        return f"⚠️ {error}", None
+    return _ranking_markdown(drop, examples, description), head_importance_figure(drop)
 
 
 def _saliency_html(salient: explain.Saliency, unit: str, special: bool) -> str:
@@ -283,21 +295,6 @@ def _attention_figures(inspection: Inspection, layer_no, head_no, unit: str, spe
 def _view_attentions(inspection: Inspection, unit: str, special: bool):
     view = inspection_view(inspection, unit == WORDS, bool(special))
     return view, view_attention(inspection.attentions, view)
-
-
-def _validation_sample(session: Session, dataset_key: str, size: int):
-    """A fixed sample of the validation split: of the current run's dataset, else of the chosen one."""
-    run = session.current
-    key = run.config.dataset if run else dataset_key
-    splits = session.datasets.get(key)
-    if splits is None:
-        from ..runs import RunConfig
-
-        (load_data,) = models.heavy_import("ktdemo.transfer", "load_data")  # the training stack: seconds, once
-        splits = load_data(run.config if run else RunConfig(dataset=key))
-    if splits.validation.empty:
-        raise InputError(f"{splits.name or key} has no validation examples to measure on.")
-    return splits.validation.sample(n=min(size, len(splits.validation)), random_state=0)
 
 
 def _head_name(index: tuple[int, int]) -> str:

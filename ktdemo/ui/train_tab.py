@@ -1,81 +1,96 @@
-"""Train tab: choose the kind of transfer and the method, start, watch the curves, stop, read the results."""
+"""Train tab: choose the kind of transfer and the method, start, watch the curves, stop, read the results.
+
+Its controls are keyed by RunConfig field: the API takes the same names (`inputs_kwargs`), a preset fills them by
+name, and `runs.config_from` turns them into a run. A new setting is its field plus its widget here.
+"""
 from __future__ import annotations
 
 import html
-import inspect
 
 import gradio as gr
 
 from .. import data, presets, report, runs, zeroshot
 from ..figures.attention import attention_heatmap_figure, attention_overview_figure
 from ..figures.timelapse import timelapse_figure
-from ..timelapse import DEFAULT_PROBE, last_layer_frames
 from ..figures.training import confusion_figure, training_curves_figure
 from ..session import SESSIONS, Job, NoRun, Session
+from ..timelapse import DEFAULT_PROBE, last_layer_frames
 from .data_tab import dataset_choices
 
 POLL_S = 1.0  # how often the live view refreshes while training
-DEFAULTS = runs.RunConfig()
-PER_CLASS = ["all"] + [str(k) for k in data.PER_CLASS_CHOICES if k]
-KIND_CHOICES = [("In-domain", "in_domain"), ("Cross-domain", "cross_domain"), ("Zero-shot", "zero_shot"),
-                ("Sequential", "sequential"), ("Random init (control)", "from_scratch")]
-METHOD_CHOICES = [("Full fine-tune", "full"), ("Top layers", "top_layers"), ("Linear probe", "linear_probe"),
-                  ("LoRA", "lora"), ("Auto", "auto")]
+PER_CLASS = [runs.ALL] + [str(k) for k in data.PER_CLASS_CHOICES if k]
 ADAPT_CHOICES = ["0", "8", "32", "128"]
-WARM_START_CHOICES = [("Auto", "auto"), ("Zero-shot head (label descriptions)", "descriptions"),
-                      ("Linear probe, then fine-tune", "probe"), ("Random head", "none")]
-POOLING_CHOICES = [("Auto (the encoder's own)", "auto"), ("Mean of the tokens", "mean"), ("[CLS] token", "cls")]
+SOURCE = "rotten_tomatoes"  # the source dropdown's start: a run without a source leaves it here
 
 
-def build(model, dataset, session: gr.State, token: gr.BrowserState) -> tuple[list, dict]:
-    """The tab's controls; returns the inputs of `make_config` (for the Compare tab's studies) and the event that
-    brings a reopened page its session's run (`token`: the browser's session token)."""
-    preset = gr.Dropdown(list(presets.PRESETS), value=None, label="Lesson presets", elem_id="preset",
+def choices(options: dict[str, runs.Choice]) -> list[tuple[str, str]]:
+    return [(option.name, key) for key, option in options.items()]
+
+
+def info(name: str) -> str:
+    """A control's info line: its setting's help text."""
+    text = runs.help_text(name)
+    return text[0].upper() + text[1:] + "."
+
+
+def build(model, dataset, session: gr.State, token: gr.BrowserState) -> tuple[dict, dict]:
+    """The tab; returns its controls by RunConfig field (the Compare tab's studies start from them) and the event
+    that brings a reopened page its session's run (`token`: the browser's session token)."""
+    controls = {"model": model, "dataset": dataset}
+    preset_menu = gr.Dropdown(list(presets.PRESETS), value=None, label="Lesson presets", elem_id="preset",
                          info="One click fills every setting below for a lesson.")
     preset_note = gr.Markdown(elem_id="preset-note")
     with gr.Row():
-        kind = gr.Radio(KIND_CHOICES, value="in_domain", label="Kind of transfer", elem_id="kind", scale=3)
-        method = gr.Radio(METHOD_CHOICES, value="full", label="Method: which weights move", elem_id="method", scale=2)
+        kind = controls["kind"] = gr.Radio(choices(runs.KINDS), value="in_domain", label="Kind of transfer",
+                                           elem_id="kind", scale=3)
+        method = controls["method"] = gr.Radio(choices(runs.METHODS), value="full", elem_id="method", scale=2,
+                                               label="Method: which weights move")
     kind_help = gr.Markdown(_kind_help("in_domain", "full"))
     with gr.Group(visible=False) as source_group:
         with gr.Row():
-            source = gr.Dropdown(dataset_choices(), value="rotten_tomatoes", label="Source dataset (trained on first)",
-                                 elem_id="source-dataset")
-            label_map = gr.Textbox("", label="Label map, source=target (empty: same names)",
-                                   placeholder="fresh=positive, rotten=negative")
-            adapt = gr.Dropdown(ADAPT_CHOICES, value="0", label="Then adapt with k target examples per class",
-                                info="Cross-domain: how much a few labelled target examples bring back.")
+            source = controls["source_dataset"] = gr.Dropdown(
+                dataset_choices(), value=SOURCE, label="Source dataset (trained on first)", elem_id="source-dataset")
+            controls["label_map"] = gr.Textbox("", label="Label map, source=target (empty: same names)",
+                                               placeholder="fresh=positive, rotten=negative")
+            controls["adapt_per_class"] = gr.Dropdown(ADAPT_CHOICES, value="0", info=info("adapt_per_class"),
+                                                      label="Then adapt with k target examples per class")
     # Empty by default (the API's default too: a stale text for another dataset's labels would be refused);
     # the placeholder shows the defaults, and picking a dataset fills them in for editing.
-    descriptions = gr.Textbox("", placeholder=_default_descriptions(data.DEFAULT_DATASET), lines=3,
-                              label="Label descriptions (one line per label, 'label: description'; empty: the "
-                                    "defaults shown)",
-                              info="The zero-shot classifier, and where a trained head starts (warm start).")
+    descriptions = controls["label_descriptions"] = gr.Textbox(
+        "", placeholder=_default_descriptions(data.DEFAULT_DATASET), lines=3,
+        label="Label descriptions (one line per label, 'label: description'; empty: the defaults shown)",
+        info="The zero-shot classifier, and where a trained head starts (warm start).")
     with gr.Group(visible=False) as zero_group:
-        nli_model = gr.Textbox("", label="NLI model (optional, needs the Hub)",
-                               placeholder="facebook/bart-large-mnli; empty: sentence-embedding similarity")
+        controls["nli_model"] = gr.Textbox("", label="NLI model (optional, needs the Hub)",
+                                           placeholder="facebook/bart-large-mnli; empty: sentence-embedding similarity")
     with gr.Row():
-        budget = gr.Slider(5, 600, value=DEFAULTS.time_budget_s, step=5, label="Training time budget (seconds)",
-                           elem_id="budget", info="Each training stage stops when its budget is spent.")
-        per_class = gr.Dropdown(PER_CLASS, value="all", label="Training examples per class",
-                                info="Few-shot transfer: how many labelled examples of each class to learn from.")
+        budget = controls["time_budget_s"] = gr.Slider(5, 600, value=runs.default("time_budget_s"), step=5,
+                                                       label="Training time budget (seconds)", elem_id="budget",
+                                                       info="Each training stage stops when its budget is spent.")
+        per_class = controls["per_class"] = gr.Dropdown(
+            PER_CLASS, value=runs.ALL, label="Training examples per class",
+            info="Few-shot transfer: how many labelled examples of each class to learn from.")
     with gr.Accordion("Advanced", open=False):
         with gr.Row():
-            learning_rate = gr.Number(None, label="Learning rate (empty: the method's default)", minimum=1e-7,
-                                      maximum=1.0)
-            max_length = gr.Slider(16, 256, value=DEFAULTS.max_length, step=8, label="Max length (tokens)")
-            top_layers = gr.Slider(1, 12, value=DEFAULTS.top_layers, step=1, label="Top layers: how many train")
-            lora_rank = gr.Slider(1, 64, value=DEFAULTS.lora_rank, step=1, label="LoRA rank")
-            lora_alpha = gr.Slider(1, 128, value=DEFAULTS.lora_alpha, step=1, label="LoRA alpha")
+            controls["learning_rate"] = gr.Textbox("", label="Learning rate", placeholder="e.g. 2e-5",
+                                                   info=info("learning_rate"))
+            max_length = controls["max_length"] = gr.Slider(16, 256, value=runs.default("max_length"), step=8,
+                                                            label="Max length (tokens)")
+            controls["top_layers"] = gr.Slider(1, 12, value=runs.default("top_layers"), step=1,
+                                               label="Top layers: how many train")
+            controls["lora_rank"] = gr.Slider(1, 64, value=runs.default("lora_rank"), step=1, label="LoRA rank")
+            controls["lora_alpha"] = gr.Slider(1, 128, value=runs.default("lora_alpha"), step=1, label="LoRA alpha")
         with gr.Row():
-            warm_start = gr.Dropdown(WARM_START_CHOICES, value="auto", label="Warm start: where the head begins",
-                                     info=runs.WARM_STARTS["auto"].capitalize() + ".")
-            pooling = gr.Dropdown(POOLING_CHOICES, value="auto", label="Pooling: how the head reads the tokens",
-                                  info=runs.POOLINGS["auto"].capitalize() + ".")
-    plan = gr.Markdown(elem_id="plan")
+            controls["warm_start"] = gr.Dropdown(choices(runs.WARM_STARTS), value="auto",
+                                                 label="Warm start: where the head begins",
+                                                 info=runs.WARM_STARTS["auto"].help.capitalize() + ".")
+            controls["pooling"] = gr.Dropdown(choices(runs.POOLINGS), value="auto",
+                                              label="Pooling: how the head reads the tokens",
+                                              info=runs.POOLINGS["auto"].help.capitalize() + ".")
+    plan_note = gr.Markdown(elem_id="plan")
     with gr.Row():
         start = gr.Button("Start training", variant="primary", elem_id="start-training")
-        stop = gr.Button("Stop", variant="stop", elem_id="stop-training")
+        stop_button = gr.Button("Stop", variant="stop", elem_id="stop-training")
     own_copy = gr.Checkbox(False, label="Train my own copy", elem_id="own-copy",
                            info="A run on public data with the same settings as another session's is trained once "
                                 "and shared; tick this to train your own (e.g. to compare seeds).")
@@ -93,7 +108,7 @@ def build(model, dataset, session: gr.State, token: gr.BrowserState) -> tuple[li
     take_home_note = gr.Markdown(elem_id="take-home-note")
     take_home = gr.File(label="Take it home", file_count="multiple", visible=False, elem_id="take-home-files")
     with gr.Row():
-        export = gr.Button("Export this run's config (JSON)", size="sm")
+        export_button = gr.Button("Export this run's config (JSON)", size="sm")
         config_file = gr.File(label="Replay it: python -m ktdemo train --config run.json", visible=False)
     gr.Markdown("A time budget depends on the machine's speed, so a replay lands close to, not exactly on, "
                 "the same figures; add `--max-steps N` (the steps shown above) for an exact, step-for-step replay.",
@@ -113,101 +128,130 @@ def build(model, dataset, session: gr.State, token: gr.BrowserState) -> tuple[li
             lapse_heatmap = gr.Plot(label="The chosen head at this step")
         lapse_movie = gr.Plot(label="The whole run in one figure: drag its slider (works offline, e.g. on a projector)")
 
-    settings = [model, dataset, budget, learning_rate, max_length, per_class, kind, method, source, label_map, adapt,
-                descriptions, nli_model, top_layers, lora_rank, lora_alpha, warm_start, pooling]
-
-    @with_config_parameters(probe_text=DEFAULT_PROBE, own_copy=False)
-    def train(*values):
-        *values, probe_text, own, session = values
-        try:
-            job = session.start(make_config(*values), probe_text=(probe_text or "").strip() or None,
-                                own_copy=bool(own))
-        except (RuntimeError, ValueError, TypeError) as error:
-            yield status_html(None, message=str(error)), *[gr.skip()] * 5
-            return
-        try:
-            yield from _follow(job)
-        finally:
-            SESSIONS.caller_left(session)
-
-    def reconnect(token: str | None, session: Session):
-        """A page (re)opened on this session: its run's live view, else its last result. By the browser's token:
-        the Train tab may be opened before the page's load has put the session in its state."""
-        session = SESSIONS.find(token) or session
-        if session.job is None:
-            yield *[gr.skip()] * 6,
-            return
-        yield from _follow(session.job)
-
+    document_settings(train, controls, probe_text="the time-lapse's sentence, snapshotted while training "
+                      "(empty: no time-lapse)", own_copy="train a run of one's own even where another session "
+                      "trains the same public run")
+    document_settings(plan, controls)
     views = [status, curves, results, before_after, confusion, mistakes]
     lapse_views = [lapse_caption, lapse_overview, lapse_heatmap]
-    lapse_start = dict(fn=_timelapse_start, inputs=session,
-                       outputs=[lapse_box, lapse_index, lapse_layer, lapse_head, lapse_movie, *lapse_views],
-                       api_name=False, show_progress="hidden")
-    start.click(train, [*settings, probe, own_copy, session], views, api_name="train", concurrency_limit=None,
-                concurrency_id="train", show_progress="minimal", show_progress_on=status).then(**lapse_start)
+    start.click(train, inputs_kwargs={**controls, "probe_text": probe, "own_copy": own_copy, "session": session},
+                outputs=views, api_name="train", concurrency_limit=None, concurrency_id="train",
+                show_progress="minimal", show_progress_on=status).then(
+        _timelapse_start, session, [lapse_box, lapse_index, lapse_layer, lapse_head, lapse_movie, *lapse_views],
+        api_name=False, show_progress="hidden")
     gr.on([lapse_index.input, lapse_layer.input, lapse_head.input], _timelapse_views,
           [lapse_index, lapse_layer, lapse_head, session], lapse_views, api_name=False, show_progress="hidden",
           trigger_mode="always_last")
-    stop.click(lambda session: session.stop() and None, [session], None, api_name="stop", concurrency_limit=None,
-               show_progress="hidden")
-    kind.change(lambda k, m: (gr.update(visible=k in ("cross_domain", "sequential")), gr.update(visible=k == "zero_shot"),
-                              gr.update(visible=k != "from_scratch"), _kind_help(k, m)),
-                [kind, method], [source_group, zero_group, descriptions, kind_help],
+    stop_button.click(stop, session, None, api_name="stop", concurrency_limit=None, show_progress="hidden")
+    kind.change(_kind_changed, [kind, method], [source_group, zero_group, descriptions, kind_help],
                 api_name=False, show_progress="hidden")
     method.change(_kind_help, [kind, method], kind_help, api_name=False, show_progress="hidden")
     dataset.change(_default_descriptions, dataset, descriptions, api_name=False, show_progress="hidden")
-    source.focus(lambda session: gr.update(choices=dataset_choices(session)), session, source, api_name=False,
-                 show_progress="hidden")
+    source.focus(_source_choices, session, source, api_name=False, show_progress="hidden")
     gr.on([kind.change, method.change, budget.release, per_class.change, dataset.change, model.change, source.change,
-           max_length.release], _plan, [*settings, session], plan, api_name="plan", show_progress="hidden",
-          trigger_mode="always_last")
-    export.click(_export, session, config_file, api_name="export_config", show_progress="hidden")
-    preset.change(_apply_preset, preset, [*settings, preset_note], api_name="preset", show_progress="hidden")
-    report_button.click(_report_files, session, [take_home, take_home_note], api_name="report")
-    model_button.click(_model_file, session, [take_home, take_home_note], api_name="model_zip")
-    return settings, dict(fn=reconnect, inputs=[token, session], outputs=views, api_name=False,
+           max_length.release], plan, inputs_kwargs={**controls, "session": session}, outputs=plan_note,
+          api_name="plan", show_progress="hidden", trigger_mode="always_last")
+    export_button.click(export_config, session, config_file, api_name="export_config", show_progress="hidden")
+    def preset(name: str | None):
+        """Every Train tab setting of the lesson preset `name` (in /plan's parameter order), then its note.
+
+        Args:
+            name: one of the lesson presets' names, e.g. 'News topics with no labels (zero-shot)'.
+        """
+        return fill_preset(name, tuple(controls))
+
+    preset_menu.change(preset, preset_menu, [*controls.values(), preset_note], api_name="preset",
+                       show_progress="hidden")
+    report_button.click(report_files, session, [take_home, take_home_note], api_name="report")
+    model_button.click(model_zip, session, [take_home, take_home_note], api_name="model_zip")
+    return controls, dict(fn=reconnect, inputs=[token, session], outputs=views, api_name=False,
                           show_progress="hidden", concurrency_limit=None, concurrency_id="follow")
 
 
-def make_config(model_key=DEFAULTS.model, dataset_key=DEFAULTS.dataset, budget_s=DEFAULTS.time_budget_s, lr=None,
-                length=DEFAULTS.max_length, examples_per_class="all", kind="in_domain", method="full",
-                source_key=None, label_map="", adapt_per_class="0", descriptions="", nli_model="",
-                top_layers=DEFAULTS.top_layers, lora_rank=DEFAULTS.lora_rank,
-                lora_alpha=DEFAULTS.lora_alpha, warm_start=DEFAULTS.warm_start,
-                pooling=DEFAULTS.pooling) -> runs.RunConfig:
-    """The run the Train tab's controls describe (raises ValueError with one sentence)."""
-    needs_source = kind in ("cross_domain", "sequential")
-    label_names = data.DATASETS[dataset_key].label_names if dataset_key in data.DATASETS else None
-    return runs.RunConfig(
-        model=model_key, dataset=dataset_key, kind=kind, method=method,
-        source_dataset=source_key if needs_source else None,
-        label_map=runs.parse_label_map(label_map) if kind == "cross_domain" else None,
-        adapt_per_class=int(adapt_per_class or 0) if kind == "cross_domain" else 0,
-        label_descriptions=(zeroshot.parse_descriptions(descriptions, list(label_names), data.DATASETS[dataset_key].task)
-                            if kind != "from_scratch" and descriptions and label_names else None),
-        nli_model=(nli_model or "").strip() or None,
-        time_budget_s=float(budget_s), learning_rate=float(lr) if lr else None, max_length=int(length),
-        per_class=None if examples_per_class in (None, "all") else int(examples_per_class),
-        top_layers=int(top_layers), lora_rank=int(lora_rank), lora_alpha=int(lora_alpha),
-        warm_start=warm_start or "auto", pooling=pooling or "auto")
+def document_settings(handler, controls: dict, **more: str) -> None:
+    """Give `handler`'s docstring an Args line per setting, from RunConfig's help texts, and one per `more`
+    (the API page and MCP clients read them); once."""
+    lines = {**{name: runs.help_text(name) for name in controls}, **more}
+    if "\n    Args:" not in (handler.__doc__ or ""):
+        handler.__doc__ += "\n\n    Args:\n" + "\n".join(f"        {name}: {text}." for name, text in lines.items())
 
 
-def with_config_parameters(*leading: str, **trailing):
-    """Name a handler's API parameters: `leading` ones, make_config's, `trailing` ones (name=default), then the
-    session `session`.
+def train(session: Session, probe_text: str | None = DEFAULT_PROBE, own_copy: bool = False, **settings):
+    """Fine-tune the model on the dataset with these settings (all optional; RunConfig's names); yields the
+    live status and curves every second, then the held-out results before and after transfer."""
+    try:
+        job = session.start(runs.config_from(settings), probe_text=(probe_text or "").strip() or None,
+                            own_copy=bool(own_copy))
+    except (RuntimeError, ValueError, TypeError) as error:
+        yield status_html(None, message=str(error)), *[gr.skip()] * 5
+        return
+    try:
+        yield from _follow(job)
+    finally:
+        SESSIONS.caller_left(session)
 
-    Gradio reads the names from the signature; the handlers take `*values` to pass them on unchanged.
-    """
-    def decorate(handler):
-        kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
-        handler.__signature__ = inspect.Signature([
-            *(inspect.Parameter(name, kind) for name in leading),
-            *inspect.signature(make_config).parameters.values(),
-            *(inspect.Parameter(name, kind, default=default) for name, default in trailing.items()),
-            inspect.Parameter("session", kind, default=None)])
-        return handler
-    return decorate
+
+def stop(session: Session) -> None:
+    """Stop this session's run: it keeps its best checkpoint so far."""
+    session.stop()
+
+
+def reconnect(token: str | None, session: Session):
+    """A page (re)opened on this session: its run's live view, else its last result. By the browser's token:
+    the Train tab may be opened before the page's load has put the session in its state."""
+    session = SESSIONS.find(token) or session
+    if session.job is None:
+        yield *[gr.skip()] * 6,
+        return
+    yield from _follow(session.job)
+
+
+def plan(session: Session, **settings) -> str:
+    """What a run with these settings (RunConfig's names, all optional) would do and how long it would take,
+    before it starts; the choices "auto" would make, with reasons."""
+    try:
+        chosen = session.plan(runs.config_from(settings))
+    except Exception as error:  # noqa: BLE001 - a plan is a hint: never an error dialog
+        return f"⚠️ {html.escape(str(error).splitlines()[0][:300])}"
+    reasons = "".join(f"\n- {html.escape(reason)}" for reason in chosen.reasons)
+    return f"Expected time: **about {chosen.eta_s:.0f} s** (loading, scoring before and after, training).{reasons}"
+
+
+def fill_preset(name: str | None, fields: tuple[str, ...]):
+    """Every control's value for the lesson preset `name` (in `fields` order), then its note."""
+    if not name:
+        return (*[gr.skip()] * len(fields), "")
+    settings = presets.preset_settings(name)
+    return (*[shown(field, settings[field], settings) for field in fields],
+            f"**{html.escape(name)}:** {presets.PRESETS[name].note}")
+
+
+def shown(name: str, value, settings: dict):
+    """A setting's value as its control shows it (text where the control holds text)."""
+    if name == "per_class":
+        return runs.ALL if value is None else str(value)
+    if name == "adapt_per_class":
+        return str(value)
+    if name == "label_map":
+        return ", ".join(f"{source}={target}" for source, target in (value or {}).items())
+    if name == "label_descriptions":
+        spec = data.DATASETS.get(settings["dataset"])
+        return zeroshot.format_descriptions(spec.label_names, value) if value and spec else \
+            _default_descriptions(settings["dataset"])
+    if name == "source_dataset":
+        return value or SOURCE
+    if name == "nli_model":
+        return value or ""
+    return value
+
+
+def _kind_changed(kind: str, method: str):
+    return (gr.update(visible=kind in runs.SOURCE_KINDS), gr.update(visible=kind == "zero_shot"),
+            gr.update(visible=kind != "from_scratch"), _kind_help(kind, method))
+
+
+def _source_choices(session: Session):
+    return gr.update(choices=dataset_choices(session))
 
 
 def _follow(job: Job):
@@ -264,7 +308,7 @@ def _timelapse_views(index, layer_no, head_no, session: Session):
     attentions = shot.attentions.astype("float32")  # plotly draws no float16
     layers, heads = attentions.shape[:2]
     l, h = min(max(int(layer_no), 1), layers) - 1, min(max(int(head_no), 1), heads) - 1
-    stages = session.latest.stats.get("stages", [])
+    stages = session.latest.stats.stages
     note = f" · {html.escape(stages[-1]['stage'])}" if len(stages) > 1 else ""  # snapshots are the last stage's
     return (f"**{shot.caption()}**{note}", attention_overview_figure(attentions, selected=(l, h)),
             attention_heatmap_figure(attentions[l, h], shot.tokens, f"Layer {l + 1}, head {h + 1} · step {shot.step}"))
@@ -276,34 +320,34 @@ def _comparison_figure(run):
 
 def results_markdown(run) -> str:
     s = run.stats
-    stopped = " (stopped early by you; the best checkpoint was kept)" if s["stopped_by_user"] else ""
-    if s["test_examples"] < s["test_split_examples"]:
-        stopped += f", of the {s['test_split_examples']:,} in the test split"
+    stopped = " (stopped early by you; the best checkpoint was kept)" if s.stopped_by_user else ""
+    if s.test_examples < s.test_split_examples:
+        stopped += f", of the {s.test_split_examples:,} in the test split"
     rows = []
     for name, metrics in report.result_rows(run):
         cells = [html.escape(name), f"{metrics.accuracy:.1%}", f"{metrics.macro_f1:.1%}"]
         if metrics is run.after:  # the run's result, in bold
             cells = [f"**{cell}**" for cell in cells]
         rows.append("| " + " | ".join(cells) + " |")
-    lines = [f"### Result on {s['test_examples']:,} held-out test examples of {html.escape(run.dataset_name)}{stopped}",
+    lines = [f"### Result on {s.test_examples:,} held-out test examples of {html.escape(run.dataset_name)}{stopped}",
              "| | accuracy | macro-F1 |\n|---|---|---|\n" + "\n".join(rows), _work_line(s)]
-    if s.get("descriptions"):
-        lines.append("Descriptions: " + "; ".join(f"*{html.escape(d)}*" for d in s["descriptions"]))
-    for title, items in (("Auto chose", s["plan"]), ("Notes", s["notices"])):
+    if s.descriptions:
+        lines.append("Descriptions: " + "; ".join(f"*{html.escape(d)}*" for d in s.descriptions))
+    for title, items in (("Auto chose", s.plan), ("Notes", s.notices)):
         if items:
             lines.append(f"{title}:" + "".join(f"\n- {html.escape(item)}" for item in items))
     return "\n\n".join(lines)
 
 
-def _work_line(s: dict) -> str:
-    probe = s.get("warm_start_probe")
+def _work_line(s: runs.RunStats) -> str:
+    probe = s.warm_start_probe
     warm = [f"warm start: linear probe on {probe['examples_seen']:,} texts ({probe['seconds']:.0f} s)"] if probe else []
-    stages = " → ".join(warm + [f"{st['stage']} ({st['seconds']:.0f} s)" for st in s["stages"]])
-    speed = f" · {s['examples_per_s']} examples/s · {s['tokens_per_s']:,} tokens/s" if s["examples_per_s"] else ""
-    memory = f" · peak memory +{s['peak_memory_mb']:.0f} MB" if s.get("peak_memory_mb") is not None else ""
-    return (f"{stages} · {s['steps']} steps · {s['epochs']} epochs · {s['examples_seen']:,} examples seen of "
-            f"{s['train_examples']:,}{speed} · {s['trainable_params']:,} of {s['total_params'] / 1e6:.1f}M parameters "
-            f"trained ({s['trainable_pct']:.2g}%){memory} · {s['device']}")
+    stages = " → ".join(warm + [f"{st['stage']} ({st['seconds']:.0f} s)" for st in s.stages])
+    speed = f" · {s.examples_per_s} examples/s · {s.tokens_per_s:,} tokens/s" if s.examples_per_s else ""
+    memory = f" · peak memory +{s.peak_memory_mb:.0f} MB" if s.peak_memory_mb is not None else ""
+    return (f"{stages} · {s.steps} steps · {s.epochs} epochs · {s.examples_seen:,} examples seen of "
+            f"{s.train_examples:,}{speed} · {s.trainable_params:,} of {s.total_params / 1e6:.1f}M parameters "
+            f"trained ({s.trainable_pct:.2g}%){memory} · {s.device}")
 
 
 def status_html(job: Job | None, message: str | None = None) -> str:
@@ -332,8 +376,9 @@ def status_html(job: Job | None, message: str | None = None) -> str:
 
 
 def _kind_help(kind: str, method: str) -> str:
-    return f"**{dict((v, k) for k, v in KIND_CHOICES)[kind]}:** {runs.KINDS[kind]}. " + (
-        "" if kind == "zero_shot" else f"**{dict((v, k) for k, v in METHOD_CHOICES)[method]}:** {runs.METHODS[method]}.")
+    kind, method = runs.KINDS[kind], runs.METHODS[method]
+    return f"**{kind.name}:** {kind.help}. " + ("" if kind is runs.KINDS["zero_shot"] else
+                                                 f"**{method.name}:** {method.help}.")
 
 
 def _default_descriptions(dataset_key: str) -> str:
@@ -343,18 +388,8 @@ def _default_descriptions(dataset_key: str) -> str:
     return zeroshot.format_descriptions(spec.label_names, zeroshot.default_descriptions(list(spec.label_names), spec.task))
 
 
-@with_config_parameters()
-def _plan(*values) -> str:
-    *values, session = values
-    try:
-        chosen = session.plan(make_config(*values))
-    except Exception as error:  # noqa: BLE001 - a plan is a hint: never an error dialog
-        return f"⚠️ {html.escape(str(error).splitlines()[0][:300])}"
-    reasons = "".join(f"\n- {html.escape(reason)}" for reason in chosen.reasons)
-    return f"Expected time: **about {chosen.eta_s:.0f} s** (loading, scoring before and after, training).{reasons}"
-
-
-def _export(session: Session):
+def export_config(session: Session):
+    """The last run's config as a JSON file, to replay with `python -m ktdemo train --config run.json`."""
     try:
         return gr.update(value=str(session.config_file()), visible=True)
     except NoRun as error:
@@ -362,18 +397,8 @@ def _export(session: Session):
         return gr.update(visible=False)
 
 
-def _apply_preset(name: str | None):
-    """Every setting of the lesson preset `name`, in `settings` order, then its note."""
-    if not name:
-        return (*[gr.skip()] * len(inspect.signature(make_config).parameters), "")
-    values = presets.preset_values(name)
-    values["descriptions"] = values["descriptions"] or _default_descriptions(values["dataset_key"])
-    return (*[values[key] for key in inspect.signature(make_config).parameters],
-            f"**{html.escape(name)}:** {presets.PRESETS[name].note}")
-
-
-def _report_files(session: Session):
-    """(the report as HTML and JSON, a note) for the session's last run."""
+def report_files(session: Session):
+    """The session's last run as a report: one HTML page with its figures inside, and its numbers as JSON."""
     try:
         files = session.report_files()
     except NoRun as error:
@@ -382,8 +407,8 @@ def _report_files(session: Session):
             "The report is one file with its figures inside: it opens offline in any browser.")
 
 
-def _model_file(session: Session):
-    """(the fine-tuned model as a zip, a note) for the model predictions use."""
+def model_zip(session: Session):
+    """The fine-tuned model that predictions use, as a zip of a folder `from_pretrained` loads."""
     try:
         path = session.model_zip()
     except ValueError as error:  # no run yet, or a zero-shot run: no model
