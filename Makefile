@@ -7,7 +7,7 @@ TORCH := torch==2.13.0
 export HF_HUB_DISABLE_TELEMETRY := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: run test bench setup clean gpu-bundle
+.PHONY: run test bench setup clean gpu-bundle spaces-check
 
 run: $(READY)
 	$(PY) app.py
@@ -21,6 +21,12 @@ bench: $(READY)
 # What a bare CUDA machine lacks for benchmarks/gpu_check.py (<= 60 MiB, git-ignored; needs PyPI for wheels)
 gpu-bundle: $(READY)
 	$(PY) benchmarks/gpu_bundle.py gpu-bundle
+
+# What a Space gets: a fresh venv from requirements.txt alone (no offline wheels), then app.py with the Hub out
+# of reach (minutes; not part of `make test`). $(TORCH) keeps torch to this machine's CPU build: unconstrained,
+# torch>=2.4 is the multi-GB CUDA build, as on a real Space. Extra options: make spaces-check ARGS=--keep
+spaces-check:
+	$(PYTHON) benchmarks/spaces_check.py --torch $(TORCH) $(ARGS)
 
 setup: $(READY)
 

@@ -11,5 +11,13 @@ demo = build_demo()
 threading.Thread(target=warm_up, name="ktdemo-warm-up", daemon=True).start()  # the page is up meanwhile
 
 if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Start the ktdemo app.")
+    parser.add_argument("--mcp", action="store_true",
+                        help="also serve the public API endpoints as MCP tools at /gradio_api/mcp/ "
+                             "(the same as GRADIO_MCP_SERVER=True; needs gradio[mcp])")
+    # None leaves it to GRADIO_MCP_SERVER, which launch() reads.
+    mcp_server = True if parser.parse_args().mcp else None
     # GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are read by launch(); 127.0.0.1:7860 by default.
-    demo.queue(default_concurrency_limit=4).launch(**launch_options())
+    demo.queue(default_concurrency_limit=4).launch(mcp_server=mcp_server, **launch_options())
