@@ -113,7 +113,7 @@ def through_accelerate(config, device: str) -> dict:
     """`accelerate launch -m ktdemo train`: the CLI under accelerate's launcher, one process."""
     command = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "1", "--num_machines", "1",
                "--mixed_precision", "no", "--dynamo_backend", "no", *(["--cpu"] if device == "cpu" else []),
-               "-m", "ktdemo", "train", "--budget", str(config.time_budget_s), "--model", config.model]
+               "-m", "ktdemo", "train", "--time-budget-s", str(config.time_budget_s), "--model", config.model]
     started = time.monotonic()
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
     if done.returncode:
