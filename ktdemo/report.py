@@ -30,8 +30,9 @@ vertical-align:top}th{background:#f3f3f3}pre{background:#f7f7f7;padding:1em;over
 
 # --- JSON ------------------------------------------------------------------------------------------------------
 
-def report_json(result) -> dict:
-    """The run as plain JSON data: config, held-out scores, what training did, when and with what."""
+def report_json(result, inside=None) -> dict:
+    """The run as plain JSON data: config, held-out scores, what training did, when and with what (and, given
+    `inside`, the separation scores and each layer's change)."""
     report = {
         "dataset": result.dataset_name,
         "label_names": list(result.label_names),
@@ -46,6 +47,12 @@ def report_json(result) -> dict:
         "finished_at": _finished_at(result),
         "versions": _versions(),
     }
+    if inside is not None:
+        layers = inside.layers
+        report["inside"] = {
+            "separation_before": inside.space.separation_before, "separation_after": inside.space.separation_after,
+            "sentences": len(inside.space.texts), "layer_names": layers.names, "cka": layers.cka,
+            "probe_before": layers.probe_before, "probe_after": layers.probe_after, "summary": layers.summary}
     return json.loads(json.dumps(report, default=_plain))  # numpy scalars and tuples become plain JSON
 
 
@@ -69,16 +76,17 @@ def _plain(value):
 
 # --- HTML ------------------------------------------------------------------------------------------------------
 
-def report_html(result, path) -> Path:
-    """One HTML file: tables, figures (plotly.js inlined once), mistakes and the JSON; opens offline."""
-    report = report_json(result)
+def report_html(result, path, inside=None) -> Path:
+    """One HTML file: tables, figures (plotly.js inlined once), mistakes and the JSON; opens offline. `inside`
+    (`session.InsideViews`): what transfer changed inside the model, drawn too."""
+    report = report_json(result, inside)
     title = f"ktdemo run: {result.config.kind.replace('_', '-')} transfer to {result.dataset_name}"
     parts = [
         f"<h1>{_e(title)}</h1>",
         f'<p class="note">Finished {_e(report["finished_at"])} · model {_e(result.config.model)} · '
         f'method {_e(result.config.method)} · {_e(_work(result.stats))}</p>',
         "<h2>Held-out results</h2>", _table(["", "accuracy", "macro-F1", "examples"], _result_rows(result)),
-        "<h2>Figures</h2>", *_figures_html(result),
+        "<h2>Figures</h2>", *_figures_html(result, inside),
         "<h2>Most confident mistakes on the test set</h2>",
         _table(["text", "true", "predicted", "confidence"],
                [[row["text"], row["true"], row["predicted"], f"{row['confidence']:.3f}"]
@@ -110,10 +118,19 @@ def report_figures(result) -> list:
                                                                   "Confusion matrix after transfer (test set)")]
 
 
-def _figures_html(result) -> list[str]:
+def _figures_html(result, inside=None) -> list[str]:
     # The first figure carries plotly.js (~4.7 MB, no CDN); the others reuse it.
-    return [figure.to_html(full_html=False, include_plotlyjs=i == 0, config={"displaylogo": False})
-            for i, figure in enumerate(report_figures(result))]
+    figures = report_figures(result)
+    parts = [figure.to_html(full_html=False, include_plotlyjs=i == 0, config={"displaylogo": False})
+             for i, figure in enumerate(figures)]
+    if inside is not None:
+        from .figures.inside import layer_change_figure, sentence_space_figure
+
+        parts += ["<h2>What transfer changed inside the model</h2>",
+                  f"<p>{_e(inside.layers.summary)}</p>",
+                  *(figure.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
+                    for figure in (sentence_space_figure(inside.space), layer_change_figure(inside.layers)))]
+    return parts
 
 
 WARM_START_NAMES = {"descriptions": "zero-shot head (label descriptions)", "probe": "linear-probe head"}

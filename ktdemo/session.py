@@ -13,6 +13,7 @@ run back; a session no page holds is released after a grace period.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import secrets
@@ -166,6 +167,7 @@ class Session:
         self._folder: str | None = None
         self._lock = threading.Lock()
         self._last_inspection: tuple[tuple, attention.Inspection] | None = None
+        self._inside_views: tuple[RunResult, InsideViews] | None = None
 
     def __deepcopy__(self, memo) -> "Session":
         # gr.State deep-copies each new session's initial value; a copy must never share models or threads.
@@ -440,6 +442,39 @@ class Session:
                                          max_length, on_head=on_head)
         return drop, len(sample), view.description
 
+    # -- what transfer did inside the model (cached per run: the same run always gives the same views) --------
+
+    def sentence_space(self):
+        """The test sentences as the head reads them, in the pretrained and the fine-tuned model, in 2-D."""
+        return self._inside().space
+
+    def layer_change(self):
+        """How far each layer moved (CKA) and how linearly readable the task is in it, before and after."""
+        return self._inside().layers
+
+    def norm_attention(self, model: str, dataset: str, text: str):
+        """`text`'s attention in the model that answers, weighed by what each token moves (Kobayashi et al.)."""
+        from . import representations
+
+        view = self.model_view(model, dataset)
+        return representations.norm_attention(view.model, view.tokenizer, text)
+
+    def _inside_or_none(self) -> InsideViews | None:
+        try:
+            return self._inside()
+        except ValueError:  # too few sentences or one class: the report leaves the views out
+            return None
+
+    def _inside(self) -> InsideViews:
+        run = _needed(self.current, "the views compare the fine-tuned model with the pretrained one")
+        with self._lock:
+            cached = self._inside_views
+        if cached is None or cached[0] is not run:
+            cached = (run, inside_views(run, self.pretrained_of(run), self.datasets))
+            with self._lock:
+                self._inside_views = cached
+        return cached[1]
+
     def pretrained_of(self, run: RunResult):
         """The pretrained model `run` started from, with an untrained head for its labels (cached per process)."""
         return models.pretrained_classifier(run.config.model, run.label_names, run.config.seed, run.config.pooling)
@@ -464,8 +499,9 @@ class Session:
 
         run = _needed(self.latest, "the downloads are of its results")
         folder = Path(tempfile.mkdtemp(prefix="report-", dir=self.folder))
-        page = report.report_html(run, folder / "report.html")
-        (folder / "run.json").write_text(json.dumps(report.report_json(run), indent=2), encoding="utf-8")
+        inside = self._inside_or_none() if run is self.current else None  # a zero-shot run changed no model
+        page = report.report_html(run, folder / "report.html", inside)
+        (folder / "run.json").write_text(json.dumps(report.report_json(run, inside), indent=2), encoding="utf-8")
         return [page, folder / "run.json"]
 
     def model_zip(self) -> Path:
@@ -482,6 +518,47 @@ class Session:
         path.write_text(json.dumps(json.loads(run.config.to_json()), indent=2), encoding="utf-8")
         return path
 
+
+
+@dataclass
+class InsideViews:
+    """What transfer did inside the model: `representations.SentenceSpace` and `representations.LayerChange`."""
+
+    space: object
+    layers: object
+
+
+INSIDE_SENTENCES = 256  # per view: under 5 s for MiniLM on 2 CPU cores (benchmarks/inside.py)
+
+
+def inside_views(run: RunResult, pretrained, sources: dict | None = None) -> InsideViews:
+    """The sentence space on test sentences (a cross-domain run's source and target test sets, half each) and
+    the layer change on validation sentences, from one forward pass per model and sample."""
+    from . import representations
+    from .transfer import training_data
+
+    config = run.config
+    target, train = training_data(dataclasses.replace(config, per_class=None), sources)
+    if config.kind == "cross_domain":
+        half = INSIDE_SENTENCES // 2
+        parts = [(f"source: {train.name}", _sample(train.test, half)), (f"target: {target.name}", _sample(target.test, half))]
+    else:
+        parts = [(target.name, _sample(target.test, INSIDE_SENTENCES))]
+    texts = [text for _, frame in parts for text in frame.text.tolist()]
+    labels = [label for _, frame in parts for label in frame.label.tolist()]
+    domains = [name for name, frame in parts for _ in range(len(frame))] if len(parts) > 1 else None
+    encode = functools.partial(representations.encode, tokenizer=run.tokenizer, max_length=config.max_length)
+    space = representations.compare_spaces(encode(pretrained, texts=texts), encode(run.model, texts=texts), texts,
+                                           labels, run.label_names, domains=domains, seed=config.seed)
+    validation = _sample(target.validation, INSIDE_SENTENCES)
+    sample = validation.text.tolist()
+    layers = representations.compare_layers(encode(pretrained, texts=sample), encode(run.model, texts=sample),
+                                            validation.label.tolist(), seed=config.seed)
+    return InsideViews(space, layers)
+
+
+def _sample(frame, size: int):
+    return frame.sample(n=min(size, len(frame)), random_state=0) if len(frame) > size else frame
 
 
 def _needed(run: RunResult | None, why: str) -> RunResult:

@@ -65,6 +65,16 @@ def test_predict_with_enter_then_train_then_see_the_fine_tuned_attention(page, t
     page.locator("#heatmap .js-plotly-plot").wait_for()
     page.screenshot(path=ARTIFACTS / "predict-fine-tuned.png", full_page=True)
 
+    page.locator("#inside").get_by_text("What transfer changed inside the model").click()  # after the run
+    page.locator("#inside-show").click()
+    page.locator("#inside-space .js-plotly-plot").wait_for()
+    page.locator("#inside-layers .js-plotly-plot").wait_for()
+    assert "linear probe" in page.locator("#inside-space-note").inner_text()
+    assert "CKA" in page.locator("#inside-layers-note").inner_text()
+    page.locator("#inside-norm").click()
+    page.locator("#inside-norm-head .js-plotly-plot").wait_for()
+    page.locator("#inside").screenshot(path=ARTIFACTS / "inside-views.png")
+
 
 def test_cross_domain_options_then_the_compare_tab(page, tiny_model):
     from playwright.sync_api import expect

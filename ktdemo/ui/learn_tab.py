@@ -31,6 +31,21 @@ RESIDUAL_TEXT = (
     "each token alone). Below: the stream's size entering each layer and the size of each update "
     "(mean L2 norm over the tokens; BERT normalises the stream after each addition).")
 
+INSIDE_TEXT = (
+    "**5 · What transfer changes inside.** Three views, in the Predict tab once you have trained "
+    "(*What transfer changed inside the model*):\n\n"
+    "- *Sentence space.* Each test sentence as the vector the classifier reads, before and after transfer, "
+    "flattened to 2-D with PCA. Fine-tuning pulls the classes apart; the cross-validated accuracy of a linear "
+    "probe on the full vectors says how far, in numbers a picture cannot fake. In a cross-domain run the "
+    "source and target sentences share the picture, so the domain gap shows.\n"
+    "- *Layer by layer.* Linear CKA (Kornblith et al. 2019) compares a layer before and after: 1 means the "
+    "same up to rotation and scale. Fine-tuning usually changes the top layers most and leaves the lower ones "
+    "close to pretraining (Merchant et al. 2020): general features below, the task on top. A probe per layer "
+    "shows where the task becomes linearly readable.\n"
+    "- *Attention weighed by what it moves.* A head's weight α says where it looks; what reaches a token is "
+    "α times the value vector it picks up, ‖α·f(x)‖ (Kobayashi et al. 2020). Heads often put much weight on "
+    "[CLS], [SEP] or a full stop whose vectors are tiny: by norm, those heads do little there.")
+
 
 def build(model, dataset, session: gr.State) -> None:
     gr.Markdown("Every view below comes from the model chosen above (fine-tuned once you have trained, "
@@ -58,6 +73,7 @@ def build(model, dataset, session: gr.State) -> None:
     gr.Markdown(RESIDUAL_TEXT)
     residual_text = gr.Markdown(elem_id="learn-residual-text")
     residual_plot = gr.Plot(label="Residual stream", elem_id="learn-residual")
+    gr.Markdown(INSIDE_TEXT, elem_id="learn-inside")
 
     inputs = [text, layer, head, token, model, dataset, session]
     outputs = [note, steps_text, steps_plot, vectors_plot, heads_plot, sinusoid_plot, positions_text, positions_plot,

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import explain, exports
 from ..attention import Inspection, cls_attention, cls_rollout, inspection_view, view_attention, view_scores
+from ..figures.inside import cls_row_figure, layer_change_figure, norm_attention_figure, sentence_space_figure
 from ..figures.attention import (agreement_markdown, attention_change_figure, attention_heatmap_figure,
                                  attention_overview_figure, head_importance_figure, probabilities_figure,
                                  shaded_tokens_html)
@@ -21,6 +22,16 @@ NOT_TRAINED = "⚠️ Train a model first: the comparison needs a fine-tuned mod
 JS_CAPTION = ("Each cell: the Jensen–Shannon divergence between the pretrained and the fine-tuned head's attention "
               "rows, averaged over the tokens of {n} validation sentences: 0 = the head attends exactly as before, "
               "1 = completely differently.")
+INSIDE_TEXT = (
+    "**Sentence space.** Each dot is a test sentence as the classifier head reads it, in the pretrained model "
+    "(left) and after transfer (right), projected to 2-D. Transfer usually pulls the classes apart. "
+    "**Layer by layer.** How much each layer's representation changed (linear CKA: 1 = the same up to rotation "
+    "and scale) and how well a linear probe reads the task from it, before and after. Fine-tuning usually moves "
+    "the top layers most (Merchant et al. 2020); the line above the chart says whether it did here.")
+NORM_TEXT = (
+    "**Attention weighed by what it moves** (Kobayashi et al. 2020). A weight says where a head looks; what "
+    "reaches the token is the weight times the value vector it picks up, ‖α·f(x)‖. Uses the text, layer and "
+    "head chosen above.")
 EXAMPLES = json.loads((Path(__file__).resolve().parents[2] / "assets" / "examples.json").read_text())["sentences"]
 
 
@@ -82,6 +93,18 @@ def build(model, dataset, session: gr.State) -> None:
             before_heatmap = gr.Plot(label="Pretrained")
             after_heatmap = gr.Plot(label="Fine-tuned")
         change_plot = gr.Plot(label="Change per head")
+    with gr.Accordion("What transfer changed inside the model", open=False, elem_id="inside"):
+        gr.Markdown(INSIDE_TEXT)
+        inside_button = gr.Button("Show the sentence space and the layers", scale=0, elem_id="inside-show")
+        space_note = gr.Markdown(elem_id="inside-space-note")
+        space_plot = gr.Plot(label="Sentence space before and after", elem_id="inside-space")
+        layers_note = gr.Markdown(elem_id="inside-layers-note")
+        layers_plot = gr.Plot(label="Layer by layer", elem_id="inside-layers")
+        gr.Markdown(NORM_TEXT)
+        norm_button = gr.Button("Weigh the attention by what it moves", scale=0, elem_id="inside-norm")
+        norm_note = gr.Markdown(elem_id="inside-norm-note")
+        norm_plot = gr.Plot(label="The chosen head: weights vs norms", elem_id="inside-norm-head")
+        cls_plot = gr.Plot(label="What [CLS] gathers in the chosen layer")
     with gr.Accordion("Which heads matter?", open=False):
         with gr.Row():
             rank_button = gr.Button("Rank the heads", scale=0)
@@ -120,6 +143,12 @@ def build(model, dataset, session: gr.State) -> None:
                         concurrency_id="inspect", concurrency_limit=4)
     rank_button.click(rank_heads, [model, dataset, session], [ranking, importance_plot], api_name="head_importance",
                       concurrency_limit=1, concurrency_id="rank_heads")
+    inside_button.click(representations, session, [space_note, space_plot], api_name="representations",
+                        concurrency_id="inside", concurrency_limit=1).then(
+        layer_change, session, [layers_note, layers_plot], api_name="layer_change", concurrency_id="inside",
+        concurrency_limit=1)
+    norm_button.click(norm_attention, [text, layer, head, model, dataset, session], [norm_note, norm_plot, cls_plot],
+                      api_name="norm_attention", concurrency_id="inside", concurrency_limit=1)
     explain_button.click(show_saliency, flow_inputs, [saliency_html, agreement, note, last_saliency],
                          api_name="saliency", concurrency_id="inspect", concurrency_limit=4)
 
@@ -265,6 +294,75 @@ def rank_heads(model, dataset, session: Session = None, progress=gr.Progress()):
     except ValueError as error:
         return f"⚠️ {error}", None
     return _ranking_markdown(drop, examples, description), head_importance_figure(drop)
+
+
+def representations(session: Session):
+    """The test sentences as the classifier head reads them, in the pretrained and in the fine-tuned model,
+    side by side in 2-D (each model's own PCA), coloured by true class, mistakes open, with each space's
+    cross-validated linear-probe accuracy. Needs a finished run; cached per run."""
+    try:
+        space = session.sentence_space()
+    except NoRun:
+        return NOT_TRAINED, None
+    except ValueError as error:
+        return f"⚠️ {error}", None
+    return _space_note(space), sentence_space_figure(space)
+
+
+def layer_change(session: Session):
+    """Per layer: how far fine-tuning moved it (linear CKA with the pretrained layer, on validation sentences)
+    and how linearly separable the task is in it, before and after. Needs a finished run; cached per run."""
+    try:
+        change = session.layer_change()
+    except NoRun:
+        return NOT_TRAINED, None
+    except ValueError as error:
+        return f"⚠️ {error}", None
+    scratch = (" This run started from random weights: its layers are compared with the pretrained ones it "
+               "never had." if session.current.config.kind == "from_scratch" else "")
+    return (f"**{change.summary}**{scratch} Measured on {change.examples} validation sentences; a linear probe "
+            f"that always guessed the commonest class would score {change.chance:.0%}.",
+            layer_change_figure(change))
+
+
+def norm_attention(text, layer, head, model, dataset, session: Session = None):
+    """The chosen head's attention weights beside the norm-based view ‖α·f(x)‖ (Kobayashi et al. 2020: the
+    weight times the size of the transformed value vector it moves), and what [CLS] gathers in that layer.
+
+    Args:
+        text: the sentence to look into.
+        layer: the layer, counted from 1.
+        head: the head, counted from 1.
+        model: a catalog key or a Hugging Face Hub id; used until the session has trained a model.
+        dataset: whose labels the untrained head has, until the session has trained a model.
+    """
+    try:
+        norm = session.norm_attention(model, dataset, text)
+    except ValueError as error:
+        return f"⚠️ {error}", None, None
+    layers, heads = norm.shape
+    l, h = min(max(int(layer), 1), layers) - 1, min(max(int(head), 1), heads) - 1
+    return _norm_note(norm, l, h), norm_attention_figure(norm, l, h), cls_row_figure(norm, l)
+
+
+def _space_note(space) -> str:
+    gain = space.separation_after - space.separation_before
+    domains = (" Marker shape: the domain, so the gap between source and target shows before and after."
+               if space.domains else "")
+    return (f"{len(space.texts)} test sentences. A linear probe (5-fold cross-validated) separates the classes "
+            f"with **{space.separation_before:.0%}** accuracy in the pretrained space and **"
+            f"{space.separation_after:.0%}** after transfer ({gain * 100:+.0f} points); "
+            f"{int(space.mistakes.sum())} of them are misclassified after transfer (open markers).{domains}")
+
+
+def _norm_note(norm, layer: int, head: int) -> str:
+    """Which token gets most weight and which moves most, in the chosen head, summed over the queries."""
+    weight, moved = norm.attentions[layer, head].sum(axis=0), norm.norms[layer, head].sum(axis=0)
+    top_weight, top_moved = int(weight.argmax()), int(moved.argmax())
+    same = "the same token" if top_weight == top_moved else f"**{norm.tokens[top_moved]}**"
+    return (f"In layer {layer + 1}, head {head + 1}, **{norm.tokens[top_weight]}** gets the most attention weight, "
+            f"and {same} moves the most. The two differ where a token draws much weight but carries a small "
+            "value vector (often [CLS], [SEP] and punctuation): attention there is a parking place, not a message.")
 
 
 def _saliency_html(salient: explain.Saliency, unit: str, special: bool) -> str:
