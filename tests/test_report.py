@@ -92,6 +92,10 @@ def test_report_and_model_zip_endpoints(app_url, tiny_model):
     client.predict(model=tiny_model, time_budget_s=5, per_class="16", api_name="/train")
     files, note = client.predict(api_name="/report")
     assert sorted(p.suffix for p in _paths(files)) == [".html", ".json"]
+    page, numbers = sorted(_paths(files), key=lambda p: p.suffix)
+    assert "What transfer changed inside the model" in page.read_text()  # the sentence space and the layers
+    inside = json.loads(numbers.read_text())["inside"]
+    assert len(inside["cka"]) == len(inside["layer_names"]) == 3 and 0 <= inside["separation_after"] <= 1
     files, note = client.predict(api_name="/model_zip")
     [zipped] = _paths(files)
     assert "model.safetensors" in zipfile.ZipFile(zipped).namelist()
