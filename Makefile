@@ -42,6 +42,9 @@ $(VENV)/.ready-dev: $(READY) requirements-dev.txt
 	command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
 		{ [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
 		echo "Chromium not found: browser tests will be skipped (Debian: apt-get install chromium)."
+	fc-list :lang=zh 2>/dev/null | grep -q . || \
+		{ [ "$$(id -u)" = 0 ] && apt-get install -y -qq fonts-wqy-microhei >/dev/null; } || \
+		echo "No CJK font: the Chinese screenshots would show boxes (Debian: apt-get install fonts-wqy-microhei)."
 	touch $@
 
 clean:

@@ -163,6 +163,7 @@ class Session:
         self.datasets: dict[str, data.Splits] = {}  # this session's uploads and Hub datasets, by key
         self.job: Job | None = None
         self.closed = False  # the session ended: a run finishing late must not store its model
+        self.language: str = "en"  # the page's language ("en", "zh-CN"): the UI's text the server builds
         self._trainers = trainers
         self._folder: str | None = None
         self._lock = threading.Lock()

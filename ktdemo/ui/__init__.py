@@ -9,6 +9,7 @@ import gradio as gr
 from .. import data, models, session as sessions
 from ..session import SESSIONS, Session
 from . import compare_tab, data_tab, learn_tab, predict_tab, train_tab
+from .i18n import I18N, language_of_header, tr
 
 log = logging.getLogger(__name__)
 CSS = (Path(__file__).resolve().parents[2] / "assets" / "style.css").read_text()
@@ -25,36 +26,40 @@ def build_demo() -> gr.Blocks:
         session = gr.State(Session(), time_to_live=SESSION_TTL_S, delete_callback=SESSIONS.detach)
         # The browser keeps its session's secret token: a reloaded page gets the session (and its run) back.
         token = gr.BrowserState(None, storage_key="ktdemo-session")
-        gr.Markdown("# ktdemo · knowledge transfer with Transformers\n"
-                    "Pick a pretrained Transformer and a dataset, fine-tune it for a minute, then look inside: "
-                    f"predictions and the attention of every layer and head. Running on **{models.describe_device()}**.",
-                    elem_classes="kt-header")
+        gr.Markdown(tr("app.header", device=models.describe_device()), elem_classes="kt-header")
         with gr.Row():
-            model = gr.Dropdown(_model_choices(), value=models.DEFAULT_MODEL, label="Pretrained model",
-                                allow_custom_value=True, elem_id="model",
-                                info="Bundled models work offline; the others, or any Hub id you type "
-                                     "(owner/model), download from the Hugging Face Hub.")
-            dataset = gr.Dropdown(data_tab.dataset_choices(), value=data.DEFAULT_DATASET, label="Target dataset")
+            model = gr.Dropdown(_model_choices(), value=models.DEFAULT_MODEL, label=tr("app.model"),
+                                allow_custom_value=True, elem_id="model", info=tr("app.model.info"))
+            dataset = gr.Dropdown(data_tab.dataset_choices(), value=data.DEFAULT_DATASET, label=tr("app.dataset"))
         model_info = gr.Markdown(elem_id="model-info")
         dataset_info = gr.Markdown(_dataset_markdown(data.DEFAULT_DATASET))
         model.change(check_model, model, model_info, api_name="check_model", show_progress="hidden")
         dataset.change(_dataset_markdown, dataset, dataset_info, api_name=False, show_progress="hidden")
         with gr.Tabs():
-            with gr.Tab("Data", id="data"):
+            with gr.Tab(tr("tab.data"), id="data"):
                 data_tab.build(model, dataset, session, demo)
-            with gr.Tab("Train", id="train") as train:
+            with gr.Tab(tr("tab.train"), id="train") as train:
                 settings, follow = train_tab.build(model, dataset, session, token)
             train.select(**follow)  # a tab opened after the page loaded may have missed the run's last update
-            with gr.Tab("Compare", id="compare") as compare:
+            with gr.Tab(tr("tab.compare"), id="compare") as compare:
                 refresh, outputs = compare_tab.build(settings, session)
             compare.select(refresh, session, outputs, api_name="compare", show_progress="hidden")
-            with gr.Tab("Predict & attention", id="predict"):
+            with gr.Tab(tr("tab.predict"), id="predict"):
                 predict_tab.build(model, dataset, session)
-            with gr.Tab("Learn", id="learn"):
+            with gr.Tab(tr("tab.learn"), id="learn"):
                 learn_tab.build(model, dataset, session)
-        demo.load(SESSIONS.attach, [token, session], [token, session], api_name=False, show_progress="hidden").then(
+        demo.load(attach, [token, session], [token, session], api_name=False, show_progress="hidden").then(
             **follow)
     return demo
+
+
+def attach(token: str | None, fresh: Session, request: gr.Request) -> tuple[str, Session]:
+    """The page's session (`SESSIONS.attach`: its live one after a reload, else `fresh`), in the language of
+    the browser that opened it: the text the server builds follows it (the static text the browser translates
+    itself)."""
+    token, session = SESSIONS.attach(token, fresh)
+    session.language = language_of_header(request.headers.get("accept-language") if request else None)
+    return token, session
 
 
 def warm_up() -> None:
@@ -68,12 +73,12 @@ def warm_up() -> None:
 
 
 def launch_options() -> dict:
-    """Theme and CSS go to launch() in Gradio 6.
+    """Theme, CSS and the translations (`i18n`) go to launch() in Gradio 6.
 
     Gradio drops a file over max_file_size without a word, so its cap sits well above the data layer's
     limit: a file a little too large gets the data layer's sentence, a huge one never fills the disk.
     """
-    return {"theme": THEME, "css": CSS, "max_file_size": f"{UPLOAD_CAP_MB}mb"}
+    return {"theme": THEME, "css": CSS, "max_file_size": f"{UPLOAD_CAP_MB}mb", "i18n": I18N}
 
 
 def check_model(model: str) -> str:

@@ -9,35 +9,35 @@ from ..figures.compare import (accuracy_vs_parameters_figure, accuracy_vs_time_f
 from ..figures.training import training_curves_figure
 from ..session import SESSIONS, Session
 from . import train_tab
+from .i18n import language_of, t, tr, tr_each
 
-STUDY_CHOICES = [(text, key) for key, text in studies.STUDIES.items()]
 REFRESHED = 5  # compare's outputs: the table and four figures
 STUDY_BUDGET_S = 20  # per run: a study of 8 runs then takes a few minutes on 2 CPU cores
 
 
 def build(train_controls: dict, session: gr.State):
     """Returns (compare, its outputs): the tab refreshes whenever it is opened."""
-    gr.Markdown("Every run of this session, side by side: what transfer bought (accuracy) and what it cost "
-                "(time, trainable parameters, memory). Runs from the Train tab land here; a study runs several "
-                "configs that differ in one thing only, with the Train tab's model, dataset and settings.")
-    table = gr.Dataframe(comparison_table([]), label="Runs of this session", interactive=False, wrap=True,
+    gr.Markdown(tr("compare.intro"))
+    table = gr.Dataframe(comparison_table([]), label=tr("compare.table"), interactive=False, wrap=True,
                          elem_id="runs-table")
     with gr.Row():
-        by_time = gr.Plot(accuracy_vs_time_figure([]), label="Accuracy vs wall time")
-        by_params = gr.Plot(accuracy_vs_parameters_figure([]), label="Accuracy vs trainable parameters")
+        by_time = gr.Plot(accuracy_vs_time_figure([]), label=tr("compare.by_time"))
+        by_params = gr.Plot(accuracy_vs_parameters_figure([]), label=tr("compare.by_params"))
     with gr.Row():
-        study_menu = gr.Dropdown(STUDY_CHOICES, value="methods", label="Study", scale=3)
-        study_budget = gr.Slider(5, 300, value=STUDY_BUDGET_S, step=5, label="Budget per run (seconds)", scale=1)
-        kshot_methods = gr.CheckboxGroup([(runs.METHODS[m].name, m) for m in studies.KSHOT_METHODS],
-                                         value=["full", "linear_probe"], label="k-shot curve: methods", scale=2)
+        study_menu = gr.Dropdown([(tr(f"study.{key}"), key) for key in studies.STUDIES], value="methods",
+                                 label=tr("compare.study"), scale=3)
+        study_budget = gr.Slider(5, 300, value=STUDY_BUDGET_S, step=5, label=tr("compare.budget"), scale=1)
+        kshot_methods = gr.CheckboxGroup([(tr(f"method.{m}"), m) for m in studies.KSHOT_METHODS],
+                                         value=["full", "linear_probe"], label=tr("compare.kshot_methods"), scale=2)
     with gr.Row():
-        run_study = gr.Button("Run study", variant="primary", elem_id="run-study")
-        stop_button = gr.Button("Stop", variant="stop")
-    status = gr.HTML(train_tab.status_html(None, "Pick a study and press Run study."), elem_classes="kt-status")
-    curves = gr.Plot(training_curves_figure([], []), label="Run in progress")
+        run_study = gr.Button(tr("compare.run_study"), variant="primary", elem_id="run-study")
+        stop_button = gr.Button(tr("compare.stop"), variant="stop")
+    status = gr.HTML(tr_each("compare.ready_html", lambda language: train_tab.status_html(
+        None, t("compare.ready", language))), elem_classes="kt-status")
+    curves = gr.Plot(training_curves_figure([], []), label=tr("compare.curves"))
     with gr.Row():
-        kshot = gr.Plot(kshot_curve_figure([]), label="k-shot learning curve")
-        matrix = gr.Plot(transfer_matrix_figure([], [], []), label="Transfer matrix")
+        kshot = gr.Plot(kshot_curve_figure([]), label=tr("compare.kshot"))
+        matrix = gr.Plot(transfer_matrix_figure([], [], []), label=tr("compare.matrix"))
     outputs = [table, by_time, by_params, kshot, matrix]
 
     train_tab.document_settings(study, train_controls, study="one of " + ", ".join(studies.STUDIES),
@@ -61,14 +61,16 @@ def study(session: Session, study: str = "methods", kshot_methods=("full", "line
     except (RuntimeError, ValueError, TypeError) as error:
         yield train_tab.status_html(None, message=str(error)), gr.skip(), *[gr.skip()] * REFRESHED
         return
+    language = language_of(session)
     try:
         shown = 0
         while not job.wait(train_tab.POLL_S):
             fresh = len(job.results) != shown
             shown = len(job.results)
-            yield (train_tab.status_html(job), train_tab.curves_figure(job),
+            yield (train_tab.status_html(job, language=language), train_tab.curves_figure(job),
                    *(compare(session) if fresh else [gr.skip()] * REFRESHED))
-        yield train_tab.status_html(job, message=job.error), train_tab.curves_figure(job), *compare(session)
+        yield (train_tab.status_html(job, message=job.error, language=language), train_tab.curves_figure(job),
+               *compare(session))
     finally:
         SESSIONS.caller_left(session)
 

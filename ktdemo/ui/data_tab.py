@@ -12,6 +12,7 @@ import gradio as gr
 from .. import data, models, runs
 from ..figures.data import class_balance_figure, length_histogram_figure, split_balance_figure
 from ..session import UPLOAD_PREFIX, Session
+from .i18n import tr
 
 PREVIEWS = 5  # the preview's outputs: summary, three figures, examples
 PREVIEW_SAMPLE = 1_000  # texts tokenised for the length histogram; BBC's long articles take ~1.5 s per 1,000
@@ -29,40 +30,36 @@ def dataset_choices(session: Session | None = None) -> list[tuple[str, str]]:
 
 
 def build(model, dataset, session: gr.State, demo: gr.Blocks) -> None:
-    gr.Markdown("Look at the data before training on it: how the classes are balanced, how long the texts are "
-                "in the selected model's tokens, and a few examples of each class. Or bring your own data:")
-    with gr.Accordion("Use your own file", open=False):
-        gr.Markdown(f"**{FORMATS}**, up to **{data.MAX_UPLOAD_MB} MB**: one row per example, a text column and a "
-                    "label column (words or numbers). A column named `split` whose rows say `test` fixes the test "
-                    "set; otherwise the rows are split 80/10/10 by class. Your file stays in this browser session.")
-        file = gr.File(label=f"Your file ({FORMATS}, up to {data.MAX_UPLOAD_MB} MB)",
+    gr.Markdown(tr("data.intro"))
+    with gr.Accordion(tr("data.own_file"), open=False):
+        gr.Markdown(tr("data.own_file.help", formats=FORMATS, mb=data.MAX_UPLOAD_MB))
+        file = gr.File(label=tr("data.file", formats=FORMATS, mb=data.MAX_UPLOAD_MB),
                        file_types=list(data.UPLOAD_FORMATS), type="filepath")
         with gr.Row():
-            text_column = gr.Dropdown([], value=None, label="Text column", allow_custom_value=True)
-            label_column = gr.Dropdown([], value=None, label="Label column", allow_custom_value=True)
-        use_file = gr.Button("Use this data", variant="primary")
+            text_column = gr.Dropdown([], value=None, label=tr("data.text_column"), allow_custom_value=True)
+            label_column = gr.Dropdown([], value=None, label=tr("data.label_column"), allow_custom_value=True)
+        use_file = gr.Button(tr("data.use_file"), variant="primary")
         file_note = gr.Markdown()
 
-    with gr.Accordion("From the Hugging Face Hub", open=False):
-        gr.Markdown("A dataset id like `stanfordnlp/imdb`, or one of the presets. Needs a network; at most "
-                    f"{data.MAX_HUB_ROWS:,} rows per split are used. Leave the columns empty to have them guessed.")
+    with gr.Accordion(tr("data.hub"), open=False):
+        gr.Markdown(tr("data.hub.help", rows=f"{data.MAX_HUB_ROWS:,}"))
         with gr.Row():
             hub_id = gr.Dropdown([(f"{key} · {preset.description}", key) for key, preset in data.HUB_PRESETS.items()],
-                                 value=None, label="Dataset id", allow_custom_value=True, scale=2)
-            hub_config = gr.Textbox(label="Configuration (optional)", placeholder="e.g. sentiment")
-            hub_split = gr.Textbox(label="Training split (optional)", placeholder="train")
+                                 value=None, label=tr("data.hub_id"), allow_custom_value=True, scale=2)
+            hub_config = gr.Textbox(label=tr("data.hub_config"), placeholder=tr("data.hub_config.placeholder"))
+            hub_split = gr.Textbox(label=tr("data.hub_split"), placeholder="train")
         with gr.Row():
-            hub_text = gr.Textbox(label="Text column (optional)")
-            hub_label = gr.Textbox(label="Label column (optional)")
-        load = gr.Button("Load", variant="primary")
+            hub_text = gr.Textbox(label=tr("data.hub_text"))
+            hub_label = gr.Textbox(label=tr("data.hub_label"))
+        load = gr.Button(tr("data.load"), variant="primary")
         hub_note = gr.Markdown()
 
     summary = gr.Markdown()
     with gr.Row():
-        balance = gr.Plot(label="Classes in the training split")
-        per_split = gr.Plot(label="Classes in each split")
-    lengths = gr.Plot(label="Text length in tokens")
-    examples = gr.Dataframe(headers=["label", "text"], label="A few examples of each class (training split)",
+        balance = gr.Plot(label=tr("data.balance"))
+        per_split = gr.Plot(label=tr("data.per_split"))
+    lengths = gr.Plot(label=tr("data.lengths"))
+    examples = gr.Dataframe(headers=["label", "text"], label=tr("data.examples"),
                             wrap=True, interactive=False, max_height=400)
     preview_outputs = [summary, balance, per_split, lengths, examples]
 

@@ -15,104 +15,86 @@ from ..figures.attention import (agreement_markdown, attention_change_figure, at
                                  attention_overview_figure, head_importance_figure, probabilities_figure,
                                  shaded_tokens_html)
 from ..session import RANK_EXAMPLES, NoRun, Session
+from .i18n import EN, language_of, t, tr, with_cjk_note
 
 WORDS, PIECES = "Words", "Word pieces"
 TOP_HEADS = 5
-NOT_TRAINED = "⚠️ Train a model first: the comparison needs a fine-tuned model."
 JS_CAPTION = ("Each cell: the Jensen–Shannon divergence between the pretrained and the fine-tuned head's attention "
               "rows, averaged over the tokens of {n} validation sentences: 0 = the head attends exactly as before, "
               "1 = completely differently.")
-INSIDE_TEXT = (
-    "**Sentence space.** Each dot is a test sentence as the classifier head reads it, in the pretrained model "
-    "(left) and after transfer (right), projected to 2-D. Transfer usually pulls the classes apart. "
-    "**Layer by layer.** How much each layer's representation changed (linear CKA: 1 = the same up to rotation "
-    "and scale) and how well a linear probe reads the task from it, before and after. Fine-tuning usually moves "
-    "the top layers most (Merchant et al. 2020); the line above the chart says whether it did here.")
-NORM_TEXT = (
-    "**Attention weighed by what it moves** (Kobayashi et al. 2020). A weight says where a head looks; what "
-    "reaches the token is the weight times the value vector it picks up, ‖α·f(x)‖. Uses the text, layer and "
-    "head chosen above.")
 EXAMPLES = json.loads((Path(__file__).resolve().parents[2] / "assets" / "examples.json").read_text())["sentences"]
 
 
 def build(model, dataset, session: gr.State) -> None:
     with gr.Row():
-        text = gr.Textbox(label="Your text", placeholder="Type a sentence and press Enter", lines=1, max_lines=6,
+        text = gr.Textbox(label=tr("predict.text"), placeholder=tr("predict.text.placeholder"), lines=1, max_lines=6,
                           scale=4, max_length=5000, elem_id="predict-text")
-        run = gr.Button("Predict", variant="primary", scale=1)
-    gr.Examples(EXAMPLES, inputs=text, label="Try one")
+        run = gr.Button(tr("predict.predict"), variant="primary", scale=1)
+    gr.Examples(EXAMPLES, inputs=text, label=tr("predict.examples"))
     note = gr.Markdown(elem_id="predict-note")
     with gr.Row():
-        label = gr.Label(label="Prediction", num_top_classes=5)
-        probabilities = gr.Plot(label="Class probabilities")
-    gr.Markdown("**Attention.** Row: the token that attends (query); column: the token it attends to (key). "
-                "Each row sums to 1. Attention shows where a head looks, not why the model decides.")
+        label = gr.Label(label=tr("predict.prediction"), num_top_classes=5)
+        probabilities = gr.Plot(label=tr("predict.probabilities"))
+    gr.Markdown(tr("predict.attention_intro"))
     with gr.Row():
-        layer = gr.Slider(1, 6, value=6, step=1, label="Layer")
-        head = gr.Slider(1, 12, value=1, step=1, label="Head")
-        units = gr.Radio([WORDS, PIECES], value=PIECES, label="Words / word pieces", elem_id="predict-units",
-                         info="A word's pieces: attention to it is summed, attention from it averaged.")
-        show_special = gr.Checkbox(True, label="Show special tokens", elem_id="predict-special",
-                                   info="Hidden: [CLS]/[SEP] rows and columns dropped, rows renormalised to 1.")
+        layer = gr.Slider(1, 6, value=6, step=1, label=tr("predict.layer"))
+        head = gr.Slider(1, 12, value=1, step=1, label=tr("predict.head"))
+        units = gr.Radio([(tr("predict.units.words"), WORDS), (tr("predict.units.pieces"), PIECES)], value=PIECES,
+                         label=tr("predict.units"), elem_id="predict-units", info=tr("predict.units.info"))
+        show_special = gr.Checkbox(True, label=tr("predict.special"), elem_id="predict-special",
+                                   info=tr("predict.special.info"))
     with gr.Row():
-        heatmap = gr.Plot(label="One head", elem_id="heatmap")
-        overview = gr.Plot(label="Every layer and head")
-    gr.Markdown("**What the classifier reads.** The classifier sees only the first token ([CLS]). "
-                "Its last-layer attention (heads averaged) and the *rollout* (attention chained through every "
-                "layer, counting the residual connection) show where that token's information comes from.")
+        heatmap = gr.Plot(label=tr("predict.heatmap"), elem_id="heatmap")
+        overview = gr.Plot(label=tr("predict.overview"))
+    gr.Markdown(tr("predict.flow_intro"))
     flow = gr.HTML(elem_id="predict-flow")
     with gr.Row():
-        explain_button = gr.Button("Explain with gradients", variant="secondary", scale=0)
-        gr.Markdown("Gradient × input and integrated gradients (32 steps from an all-[PAD] sentence) for the "
-                    "predicted class: orange pushes towards it, blue away. About a second or two on CPU.")
+        explain_button = gr.Button(tr("predict.explain"), variant="secondary", scale=0)
+        gr.Markdown(tr("predict.explain.help"))
     saliency_html = gr.HTML(elem_id="predict-saliency")
     agreement = gr.Markdown(elem_id="predict-agreement")
     last_saliency = gr.State(None)
-    gr.Markdown("**Switch heads off.** The chosen heads' outputs are zeroed before the layer mixes them; "
-                "compare the probabilities with the ones above.")
+    gr.Markdown(tr("predict.ablate_intro"))
     with gr.Row():
-        heads_off = gr.Textbox(label="Heads to switch off", placeholder="L1H2, L6H3", scale=3,
+        heads_off = gr.Textbox(label=tr("predict.heads_off"), placeholder="L1H2, L6H3", scale=3,
                                elem_id="predict-ablate-heads")
-        ablate_button = gr.Button("Predict without them", scale=1)
+        ablate_button = gr.Button(tr("predict.ablate"), scale=1)
     with gr.Row():
         ablation_note = gr.Markdown(elem_id="predict-ablation-note")
-        ablated_probabilities = gr.Plot(label="Probabilities with those heads off")
-    with gr.Accordion("Download the attention", open=False):
+        ablated_probabilities = gr.Plot(label=tr("predict.ablated"))
+    with gr.Accordion(tr("predict.download"), open=False):
         with gr.Row():
-            export_button = gr.Button("Export figures and attention", scale=0)
-            export_note = gr.Markdown("The two attention figures above as HTML and PNG, and the attention of every "
-                                      "layer and head as a NumPy `.npz` (tokens, weights, probabilities).")
-        export_files = gr.File(label="Files", file_count="multiple", visible=False, elem_id="export-files")
-    with gr.Accordion("Before vs after transfer", open=False):
+            export_button = gr.Button(tr("predict.export"), scale=0)
+            export_note = gr.Markdown(tr("predict.export.help"))
+        export_files = gr.File(label=tr("predict.files"), file_count="multiple", visible=False, elem_id="export-files")
+    with gr.Accordion(tr("predict.before_after"), open=False):
         with gr.Row():
-            compare_button = gr.Button("Compare with the pretrained model", scale=0)
-            gr.Markdown("The head chosen above, for your sentence, in the pretrained model and in the fine-tuned "
-                        "one; then how far fine-tuning moved every head. Click again after changing the head.")
+            compare_button = gr.Button(tr("predict.compare"), scale=0)
+            gr.Markdown(tr("predict.compare.help"))
         compare_note = gr.Markdown(elem_id="predict-compare-note")
         with gr.Row():
-            before_heatmap = gr.Plot(label="Pretrained")
-            after_heatmap = gr.Plot(label="Fine-tuned")
-        change_plot = gr.Plot(label="Change per head")
-    with gr.Accordion("What transfer changed inside the model", open=False, elem_id="inside"):
-        gr.Markdown(INSIDE_TEXT)
-        inside_button = gr.Button("Show the sentence space and the layers", scale=0, elem_id="inside-show")
+            before_heatmap = gr.Plot(label=tr("predict.pretrained"))
+            after_heatmap = gr.Plot(label=tr("predict.fine_tuned"))
+        change_plot = gr.Plot(label=tr("predict.change"))
+    with gr.Accordion(tr("predict.inside"), open=False, elem_id="inside"):
+        gr.Markdown(tr("predict.inside.help"))
+        inside_button = gr.Button(tr("predict.inside_show"), scale=0, elem_id="inside-show")
         space_note = gr.Markdown(elem_id="inside-space-note")
-        space_plot = gr.Plot(label="Sentence space before and after", elem_id="inside-space")
+        space_plot = gr.Plot(label=tr("predict.space"), elem_id="inside-space")
         layers_note = gr.Markdown(elem_id="inside-layers-note")
-        layers_plot = gr.Plot(label="Layer by layer", elem_id="inside-layers")
-        gr.Markdown(NORM_TEXT)
-        norm_button = gr.Button("Weigh the attention by what it moves", scale=0, elem_id="inside-norm")
+        layers_plot = gr.Plot(label=tr("predict.layers"), elem_id="inside-layers")
+        gr.Markdown(tr("predict.norm.help"))
+        norm_button = gr.Button(tr("predict.norm"), scale=0, elem_id="inside-norm")
         norm_note = gr.Markdown(elem_id="inside-norm-note")
-        norm_plot = gr.Plot(label="The chosen head: weights vs norms", elem_id="inside-norm-head")
-        cls_plot = gr.Plot(label="What [CLS] gathers in the chosen layer")
-    with gr.Accordion("Which heads matter?", open=False):
+        norm_plot = gr.Plot(label=tr("predict.norm_head"), elem_id="inside-norm-head")
+        cls_plot = gr.Plot(label=tr("predict.cls_row"))
+    with gr.Accordion(tr("predict.heads_matter"), open=False):
         with gr.Row():
-            rank_button = gr.Button("Rank the heads", scale=0)
-            gr.Markdown(f"Switches off one head at a time and measures the accuracy lost on {RANK_EXAMPLES} "
-                        "validation examples: one pass per head, about 30–40 s for MiniLM's 72 heads on 2 CPU cores.")
+            rank_button = gr.Button(tr("predict.rank"), scale=0)
+            gr.Markdown(tr("predict.rank.help", n=RANK_EXAMPLES))
         with gr.Row():
             ranking = gr.Markdown(elem_id="predict-ranking")
-            importance_plot = gr.Plot(label="Accuracy lost per head")
+            importance_plot = gr.Plot(label=tr("predict.importance"))
 
     attention_inputs = [text, layer, head, model, dataset, units, show_special, session]
     attention_outputs = [heatmap, overview, note]
@@ -166,7 +148,8 @@ def predict(text: str, model: str, dataset: str, session: Session):
         look = session.look(model, dataset, text)
     except ValueError as error:  # InputError, an unknown model or dataset: one sentence
         return {}, None, f"⚠️ {error}"
-    return look.inspection.probabilities, probabilities_figure(look.inspection.probabilities), look.description
+    return (look.inspection.probabilities, probabilities_figure(look.inspection.probabilities),
+            with_cjk_note(look.description, text, look, language_of(session)))
 
 
 def show_attention(text: str, layer: int, head: int, model: str, dataset: str, unit: str = PIECES,
@@ -186,7 +169,8 @@ def show_attention(text: str, layer: int, head: int, model: str, dataset: str, u
         look = session.look(model, dataset, text)
     except ValueError as error:
         return None, None, f"⚠️ {error}"
-    return *_attention_figures(look.inspection, layer, head, unit, special)[1].values(), look.description
+    return (*_attention_figures(look.inspection, layer, head, unit, special, language_of(session))[1].values(),
+            with_cjk_note(look.description, text, look, language_of(session)))
 
 
 def fit_sliders(text, layer, head, model, dataset, session: Session = None):
@@ -226,8 +210,9 @@ def show_flow(text, model, dataset, unit=PIECES, special=True, session: Session 
     view = inspection_view(inspection, unit == WORDS, bool(special))
     raw = view_scores(cls_attention(inspection.attentions), view, normalise=True)
     rolled = view_scores(cls_rollout(inspection.attentions), view, normalise=True)
-    return (shaded_tokens_html(view.labels, raw, "[CLS] attention, last layer (heads averaged)")
-            + shaded_tokens_html(view.labels, rolled, "[CLS] attention rollout (all layers)"))
+    language = language_of(session)
+    return (shaded_tokens_html(view.labels, raw, t("predict.flow_last", language))
+            + shaded_tokens_html(view.labels, rolled, t("predict.flow_rollout", language)))
 
 
 def show_saliency(text, model, dataset, unit=PIECES, special=True, session: Session = None):
@@ -237,7 +222,7 @@ def show_saliency(text, model, dataset, unit=PIECES, special=True, session: Sess
     except ValueError as error:
         return "", "", f"⚠️ {error}", None
     return (_saliency_html(salient, unit, special), agreement_markdown(agreement, explain.AGREEMENT_NOTE),
-            look.description, (text, salient))
+            with_cjk_note(look.description, text, look, language_of(session)), (text, salient))
 
 
 def refresh_saliency(text, unit, special, stored):
@@ -261,9 +246,10 @@ def ablate(text, heads, model, dataset, session: Session = None):
         return f"⚠️ {error}", None
     label, probabilities = look.inspection.prediction, look.inspection.probabilities
     names = ", ".join(f"L{l + 1}H{h + 1}" for l, h in chosen)  # as the user writes them
-    summary = (f"With {names} off, P({label}) goes from {probabilities[label]:.2%} "
-               f"to {ablated.probabilities[label]:.2%}; the prediction is **{ablated.prediction}**.")
-    return summary, probabilities_figure(ablated.probabilities, "Class probabilities, heads off")
+    language = language_of(session)
+    summary = t("predict.ablation_summary", language, names=names, label=label, before=f"{probabilities[label]:.2%}",
+                after=f"{ablated.probabilities[label]:.2%}", prediction=ablated.prediction)
+    return summary, probabilities_figure(ablated.probabilities, t("predict.ablation_title", language))
 
 
 def compare(text, layer, head, unit=PIECES, special=True, session: Session = None):
@@ -271,7 +257,7 @@ def compare(text, layer, head, unit=PIECES, special=True, session: Session = Non
     try:
         moved = session.attention_change(text)
     except NoRun:
-        return NOT_TRAINED, None, None, None
+        return t("predict.not_trained", language_of(session)), None, None, None
     except ValueError as error:
         return f"⚠️ {error}", None, None, None
     summary = _change_summary(moved.change, moved.sentences, moved.kind)
@@ -303,7 +289,7 @@ def representations(session: Session):
     try:
         space = session.sentence_space()
     except NoRun:
-        return NOT_TRAINED, None
+        return t("predict.not_trained", language_of(session)), None
     except ValueError as error:
         return f"⚠️ {error}", None
     return _space_note(space), sentence_space_figure(space)
@@ -315,7 +301,7 @@ def layer_change(session: Session):
     try:
         change = session.layer_change()
     except NoRun:
-        return NOT_TRAINED, None
+        return t("predict.not_trained", language_of(session)), None
     except ValueError as error:
         return f"⚠️ {error}", None
     scratch = (" This run started from random weights: its layers are compared with the pretrained ones it "
@@ -381,11 +367,11 @@ def _selected(inspection: Inspection, layer_no, head_no) -> tuple[int, int]:
     return min(max(int(layer_no), 1), layers) - 1, min(max(int(head_no), 1), heads) - 1
 
 
-def _attention_figures(inspection: Inspection, layer_no, head_no, unit: str, special: bool):
+def _attention_figures(inspection: Inspection, layer_no, head_no, unit: str, special: bool, language: str = EN):
     """((layer, head) shown, {name: figure}) for the head view and the model view."""
     l, h = _selected(inspection, layer_no, head_no)
     view, attentions = _view_attentions(inspection, unit, special)
-    title = f"Layer {l + 1}, head {h + 1}"
+    title = t("predict.head_title", language, layer=l + 1, head=h + 1)
     return (l, h), {f"attention L{l + 1} H{h + 1}": attention_heatmap_figure(attentions[l, h], view.labels, title),
                     "attention every layer and head": attention_overview_figure(attentions, selected=(l, h))}
 

@@ -16,6 +16,8 @@ from ..figures.training import confusion_figure, training_curves_figure
 from ..session import SESSIONS, Job, NoRun, Session
 from ..timelapse import DEFAULT_PROBE, last_layer_frames
 from .data_tab import dataset_choices
+from .i18n import EN, PRESET_KEYS, language_of, phase_text, preset_choices, t, tr, tr_each
+from .i18n import choices as translated_choices
 
 POLL_S = 1.0  # how often the live view refreshes while training
 PER_CLASS = [runs.ALL] + [str(k) for k in data.PER_CLASS_CHOICES if k]
@@ -25,6 +27,10 @@ SOURCE = "rotten_tomatoes"  # the source dropdown's start: a run without a sourc
 
 def choices(options: dict[str, runs.Choice]) -> list[tuple[str, str]]:
     return [(option.name, key) for key, option in options.items()]
+
+
+def per_class_choices() -> list[tuple]:
+    return [(tr("train.all"), runs.ALL)] + [(k, k) for k in PER_CLASS[1:]]
 
 
 def info(name: str) -> str:
@@ -37,96 +43,89 @@ def build(model, dataset, session: gr.State, token: gr.BrowserState) -> tuple[di
     """The tab; returns its controls by RunConfig field (the Compare tab's studies start from them) and the event
     that brings a reopened page its session's run (`token`: the browser's session token)."""
     controls = {"model": model, "dataset": dataset}
-    preset_menu = gr.Dropdown(list(presets.PRESETS), value=None, label="Lesson presets", elem_id="preset",
-                         info="One click fills every setting below for a lesson.")
+    preset_menu = gr.Dropdown(preset_choices(), value=None, label=tr("train.presets"), elem_id="preset",
+                              info=tr("train.presets.info"))
     preset_note = gr.Markdown(elem_id="preset-note")
     with gr.Row():
-        kind = controls["kind"] = gr.Radio(choices(runs.KINDS), value="in_domain", label="Kind of transfer",
+        kind = controls["kind"] = gr.Radio(translated_choices("kind", runs.KINDS), value="in_domain", label=tr("train.kind"),
                                            elem_id="kind", scale=3)
-        method = controls["method"] = gr.Radio(choices(runs.METHODS), value="full", elem_id="method", scale=2,
-                                               label="Method: which weights move")
-    kind_help = gr.Markdown(_kind_help("in_domain", "full"))
+        method = controls["method"] = gr.Radio(translated_choices("method", runs.METHODS), value="full", elem_id="method",
+                                               scale=2, label=tr("train.method"))
+    kind_help = gr.Markdown(tr_each("train.kind_help", lambda language: _kind_help("in_domain", "full", language)))
     with gr.Group(visible=False) as source_group:
         with gr.Row():
             source = controls["source_dataset"] = gr.Dropdown(
-                dataset_choices(), value=SOURCE, label="Source dataset (trained on first)", elem_id="source-dataset")
-            controls["label_map"] = gr.Textbox("", label="Label map, source=target (empty: same names)",
-                                               placeholder="fresh=positive, rotten=negative")
-            controls["adapt_per_class"] = gr.Dropdown(ADAPT_CHOICES, value="0", info=info("adapt_per_class"),
-                                                      label="Then adapt with k target examples per class")
+                dataset_choices(), value=SOURCE, label=tr("train.source"), elem_id="source-dataset")
+            controls["label_map"] = gr.Textbox("", label=tr("train.label_map"),
+                                               placeholder=tr("train.label_map.placeholder"))
+            controls["adapt_per_class"] = gr.Dropdown(ADAPT_CHOICES, value="0", info=tr("help.adapt_per_class"),
+                                                      label=tr("train.adapt"))
     # Empty by default (the API's default too: a stale text for another dataset's labels would be refused);
     # the placeholder shows the defaults, and picking a dataset fills them in for editing.
     descriptions = controls["label_descriptions"] = gr.Textbox(
         "", placeholder=_default_descriptions(data.DEFAULT_DATASET), lines=3,
-        label="Label descriptions (one line per label, 'label: description'; empty: the defaults shown)",
-        info="The zero-shot classifier, and where a trained head starts (warm start).")
+        label=tr("train.descriptions"), info=tr("train.descriptions.info"))
     with gr.Group(visible=False) as zero_group:
-        controls["nli_model"] = gr.Textbox("", label="NLI model (optional, needs the Hub)",
-                                           placeholder="facebook/bart-large-mnli; empty: sentence-embedding similarity")
+        controls["nli_model"] = gr.Textbox("", label=tr("train.nli"), placeholder=tr("train.nli.placeholder"))
     with gr.Row():
         budget = controls["time_budget_s"] = gr.Slider(5, 600, value=runs.default("time_budget_s"), step=5,
-                                                       label="Training time budget (seconds)", elem_id="budget",
-                                                       info="Each training stage stops when its budget is spent.")
+                                                       label=tr("train.budget"), elem_id="budget",
+                                                       info=tr("train.budget.info"))
         per_class = controls["per_class"] = gr.Dropdown(
-            PER_CLASS, value=runs.ALL, label="Training examples per class",
-            info="Few-shot transfer: how many labelled examples of each class to learn from.")
-    with gr.Accordion("Advanced", open=False):
+            per_class_choices(), value=runs.ALL, label=tr("train.per_class"), info=tr("train.per_class.info"))
+    with gr.Accordion(tr("train.advanced"), open=False):
         with gr.Row():
-            controls["learning_rate"] = gr.Textbox("", label="Learning rate", placeholder="e.g. 2e-5",
-                                                   info=info("learning_rate"))
+            controls["learning_rate"] = gr.Textbox("", label=tr("train.learning_rate"),
+                                                   placeholder=tr("train.learning_rate.placeholder"),
+                                                   info=tr("help.learning_rate"))
             max_length = controls["max_length"] = gr.Slider(16, 256, value=runs.default("max_length"), step=8,
-                                                            label="Max length (tokens)")
+                                                            label=tr("train.max_length"))
             controls["top_layers"] = gr.Slider(1, 12, value=runs.default("top_layers"), step=1,
-                                               label="Top layers: how many train")
-            controls["lora_rank"] = gr.Slider(1, 64, value=runs.default("lora_rank"), step=1, label="LoRA rank")
-            controls["lora_alpha"] = gr.Slider(1, 128, value=runs.default("lora_alpha"), step=1, label="LoRA alpha")
+                                               label=tr("train.top_layers"))
+            controls["lora_rank"] = gr.Slider(1, 64, value=runs.default("lora_rank"), step=1, label=tr("train.lora_rank"))
+            controls["lora_alpha"] = gr.Slider(1, 128, value=runs.default("lora_alpha"), step=1, label=tr("train.lora_alpha"))
         with gr.Row():
-            controls["warm_start"] = gr.Dropdown(choices(runs.WARM_STARTS), value="auto",
-                                                 label="Warm start: where the head begins",
-                                                 info=runs.WARM_STARTS["auto"].help.capitalize() + ".")
-            controls["pooling"] = gr.Dropdown(choices(runs.POOLINGS), value="auto",
-                                              label="Pooling: how the head reads the tokens",
-                                              info=runs.POOLINGS["auto"].help.capitalize() + ".")
+            controls["warm_start"] = gr.Dropdown(translated_choices("warm_start", runs.WARM_STARTS), value="auto",
+                                                 label=tr("train.warm_start"),
+                                                 info=tr_each("warm_start.auto.info", _auto_info("warm_start")))
+            controls["pooling"] = gr.Dropdown(translated_choices("pooling", runs.POOLINGS), value="auto",
+                                              label=tr("train.pooling"),
+                                              info=tr_each("pooling.auto.info", _auto_info("pooling")))
     plan_note = gr.Markdown(elem_id="plan")
     with gr.Row():
-        start = gr.Button("Start training", variant="primary", elem_id="start-training")
-        stop_button = gr.Button("Stop", variant="stop", elem_id="stop-training")
-    own_copy = gr.Checkbox(False, label="Train my own copy", elem_id="own-copy",
-                           info="A run on public data with the same settings as another session's is trained once "
-                                "and shared; tick this to train your own (e.g. to compare seeds).")
-    status = gr.HTML(status_html(None), elem_classes="kt-status", elem_id="train-status")
-    curves = gr.Plot(training_curves_figure([], []), label="Live training curves", elem_id="curves")
+        start = gr.Button(tr("train.start"), variant="primary", elem_id="start-training")
+        stop_button = gr.Button(tr("train.stop"), variant="stop", elem_id="stop-training")
+    own_copy = gr.Checkbox(False, label=tr("train.own_copy"), elem_id="own-copy", info=tr("train.own_copy.info"))
+    status = gr.HTML(tr_each("status.ready_html", lambda language: status_html(None, language=language)),
+                     elem_classes="kt-status", elem_id="train-status")
+    curves = gr.Plot(training_curves_figure([], []), label=tr("train.curves"), elem_id="curves")
     results = gr.Markdown(elem_id="train-results")
     with gr.Row():
-        before_after = gr.Plot(label="Before vs after")
-        confusion = gr.Plot(label="Confusion matrix")
-    mistakes = gr.Dataframe(headers=["text", "true", "predicted", "confidence"], label="Most confident mistakes on the test set",
+        before_after = gr.Plot(label=tr("train.before_after"))
+        confusion = gr.Plot(label=tr("train.confusion"))
+    mistakes = gr.Dataframe(headers=["text", "true", "predicted", "confidence"], label=tr("train.mistakes"),
                             wrap=True, interactive=False, column_widths=["64%", "12%", "12%", "12%"])
     with gr.Row():
-        report_button = gr.Button("Download report (HTML + JSON)", size="sm", elem_id="download-report")
-        model_button = gr.Button("Download the fine-tuned model (zip)", size="sm", elem_id="download-model")
+        report_button = gr.Button(tr("train.download_report"), size="sm", elem_id="download-report")
+        model_button = gr.Button(tr("train.download_model"), size="sm", elem_id="download-model")
     take_home_note = gr.Markdown(elem_id="take-home-note")
-    take_home = gr.File(label="Take it home", file_count="multiple", visible=False, elem_id="take-home-files")
+    take_home = gr.File(label=tr("train.take_home"), file_count="multiple", visible=False, elem_id="take-home-files")
     with gr.Row():
-        export_button = gr.Button("Export this run's config (JSON)", size="sm")
-        config_file = gr.File(label="Replay it: python -m ktdemo train --config run.json", visible=False)
-    gr.Markdown("A time budget depends on the machine's speed, so a replay lands close to, not exactly on, "
-                "the same figures; add `--max-steps N` (the steps shown above) for an exact, step-for-step replay.",
-                elem_classes="kt-note")
-    with gr.Accordion("Attention time-lapse", open=False, elem_id="timelapse") as lapse_box:
-        probe = gr.Textbox(DEFAULT_PROBE, label="Probe sentence for the time-lapse", elem_id="probe-text",
-                           info="Training snapshots the attention on this sentence every few steps; after the run, "
-                                "step through them. Empty: no time-lapse.")
+        export_button = gr.Button(tr("train.export_config"), size="sm")
+        config_file = gr.File(label=tr("train.replay"), visible=False)
+    gr.Markdown(tr("train.replay.note"), elem_classes="kt-note")
+    with gr.Accordion(tr("train.timelapse"), open=False, elem_id="timelapse") as lapse_box:
+        probe = gr.Textbox(DEFAULT_PROBE, label=tr("train.probe"), elem_id="probe-text", info=tr("train.probe.info"))
         lapse_caption = gr.Markdown(elem_id="timelapse-caption")
         with gr.Row():
-            lapse_index = gr.Slider(0, 1, value=0, step=1, label="Snapshot (0: before training)", scale=2,
+            lapse_index = gr.Slider(0, 1, value=0, step=1, label=tr("train.snapshot"), scale=2,
                                     elem_id="timelapse-snapshot")
-            lapse_layer = gr.Slider(1, 12, value=1, step=1, label="Layer")
-            lapse_head = gr.Slider(1, 12, value=1, step=1, label="Head")
+            lapse_layer = gr.Slider(1, 12, value=1, step=1, label=tr("predict.layer"))
+            lapse_head = gr.Slider(1, 12, value=1, step=1, label=tr("predict.head"))
         with gr.Row():
-            lapse_overview = gr.Plot(label="Every head at this step")
-            lapse_heatmap = gr.Plot(label="The chosen head at this step")
-        lapse_movie = gr.Plot(label="The whole run in one figure: drag its slider (works offline, e.g. on a projector)")
+            lapse_overview = gr.Plot(label=tr("train.lapse_overview"))
+            lapse_heatmap = gr.Plot(label=tr("train.lapse_heatmap"))
+        lapse_movie = gr.Plot(label=tr("train.lapse_movie"))
 
     document_settings(train, controls, probe_text="the time-lapse's sentence, snapshotted while training "
                       "(empty: no time-lapse)", own_copy="train a run of one's own even where another session "
@@ -143,24 +142,24 @@ def build(model, dataset, session: gr.State, token: gr.BrowserState) -> tuple[di
           [lapse_index, lapse_layer, lapse_head, session], lapse_views, api_name=False, show_progress="hidden",
           trigger_mode="always_last")
     stop_button.click(stop, session, None, api_name="stop", concurrency_limit=None, show_progress="hidden")
-    kind.change(_kind_changed, [kind, method], [source_group, zero_group, descriptions, kind_help],
+    kind.change(_kind_changed, [kind, method, session], [source_group, zero_group, descriptions, kind_help],
                 api_name=False, show_progress="hidden")
-    method.change(_kind_help, [kind, method], kind_help, api_name=False, show_progress="hidden")
+    method.change(_method_changed, [kind, method, session], kind_help, api_name=False, show_progress="hidden")
     dataset.change(_default_descriptions, dataset, descriptions, api_name=False, show_progress="hidden")
     source.focus(_source_choices, session, source, api_name=False, show_progress="hidden")
     gr.on([kind.change, method.change, budget.release, per_class.change, dataset.change, model.change, source.change,
            max_length.release], plan, inputs_kwargs={**controls, "session": session}, outputs=plan_note,
           api_name="plan", show_progress="hidden", trigger_mode="always_last")
     export_button.click(export_config, session, config_file, api_name="export_config", show_progress="hidden")
-    def preset(name: str | None):
+    def preset(name: str | None, session: Session = None):
         """Every Train tab setting of the lesson preset `name` (in /plan's parameter order), then its note.
 
         Args:
             name: one of the lesson presets' names, e.g. 'News topics with no labels (zero-shot)'.
         """
-        return fill_preset(name, tuple(controls))
+        return fill_preset(name, tuple(controls), language_of(session))
 
-    preset_menu.change(preset, preset_menu, [*controls.values(), preset_note], api_name="preset",
+    preset_menu.change(preset, [preset_menu, session], [*controls.values(), preset_note], api_name="preset",
                        show_progress="hidden")
     report_button.click(report_files, session, [take_home, take_home_note], api_name="report")
     model_button.click(model_zip, session, [take_home, take_home_note], api_name="model_zip")
@@ -186,7 +185,7 @@ def train(session: Session, probe_text: str | None = DEFAULT_PROBE, own_copy: bo
         yield status_html(None, message=str(error)), *[gr.skip()] * 5
         return
     try:
-        yield from _follow(job)
+        yield from _follow(job, language_of(session))
     finally:
         SESSIONS.caller_left(session)
 
@@ -203,7 +202,7 @@ def reconnect(token: str | None, session: Session):
     if session.job is None:
         yield *[gr.skip()] * 6,
         return
-    yield from _follow(session.job)
+    yield from _follow(session.job, language_of(session))
 
 
 def plan(session: Session, **settings) -> str:
@@ -214,16 +213,19 @@ def plan(session: Session, **settings) -> str:
     except Exception as error:  # noqa: BLE001 - a plan is a hint: never an error dialog
         return f"⚠️ {html.escape(str(error).splitlines()[0][:300])}"
     reasons = "".join(f"\n- {html.escape(reason)}" for reason in chosen.reasons)
-    return f"Expected time: **about {chosen.eta_s:.0f} s** (loading, scoring before and after, training).{reasons}"
+    return t("train.expected", language_of(session), s=f"{chosen.eta_s:.0f}") + reasons
 
 
-def fill_preset(name: str | None, fields: tuple[str, ...]):
+def fill_preset(name: str | None, fields: tuple[str, ...], language: str = EN):
     """Every control's value for the lesson preset `name` (in `fields` order), then its note."""
     if not name:
         return (*[gr.skip()] * len(fields), "")
     settings = presets.preset_settings(name)
+    key = PRESET_KEYS.get(name)
+    label, note = (t(f"preset.{key}", language), t(f"preset.{key}.note", language)) if key else \
+        (name, presets.PRESETS[name].note)
     return (*[shown(field, settings[field], settings) for field in fields],
-            f"**{html.escape(name)}:** {presets.PRESETS[name].note}")
+            t("train.preset_note", language, name=html.escape(label), note=note))
 
 
 def shown(name: str, value, settings: dict):
@@ -245,36 +247,41 @@ def shown(name: str, value, settings: dict):
     return value
 
 
-def _kind_changed(kind: str, method: str):
+def _kind_changed(kind: str, method: str, session: Session = None):
     return (gr.update(visible=kind in runs.SOURCE_KINDS), gr.update(visible=kind == "zero_shot"),
-            gr.update(visible=kind != "from_scratch"), _kind_help(kind, method))
+            gr.update(visible=kind != "from_scratch"), _kind_help(kind, method, language_of(session)))
+
+
+def _method_changed(kind: str, method: str, session: Session = None) -> str:
+    return _kind_help(kind, method, language_of(session))
 
 
 def _source_choices(session: Session):
     return gr.update(choices=dataset_choices(session))
 
 
-def _follow(job: Job):
+def _follow(job: Job, language: str = EN):
     """The live view of `job` every POLL_S, then its result."""
     while not job.wait(POLL_S):
-        yield status_html(job), curves_figure(job), *[gr.skip()] * 4
-    yield _final(job)
+        yield status_html(job, language=language), curves_figure(job), *[gr.skip()] * 4
+    yield _final(job, language)
 
 
 def curves_figure(job: Job):
     return training_curves_figure(list(job.log.losses), list(job.log.evals), job.log.max_steps or None)
 
 
-def _final(job: Job):
+def _final(job: Job, language: str = EN):
     if job.result is None:
-        return (status_html(job, message=job.error), curves_figure(job), gr.skip(), gr.skip(), gr.skip(), gr.skip())
+        return (status_html(job, message=job.error, language=language), curves_figure(job), gr.skip(), gr.skip(),
+                gr.skip(), gr.skip())
     run = job.result
     return (
-        status_html(job, message=job.error),
+        status_html(job, message=job.error, language=language),
         curves_figure(job),
-        results_markdown(run),
+        results_markdown(run, language),
         _comparison_figure(run),
-        confusion_figure(run.after.confusion, run.label_names, "Confusion matrix after transfer (test set)"),
+        confusion_figure(run.after.confusion, run.label_names, t("train.confusion_title", language)),
         [[row["text"], row["true"], row["predicted"], row["confidence"]] for row in run.misclassified],
     )
 
@@ -288,8 +295,7 @@ def _timelapse_start(session: Session):
     """After a run: open the time-lapse at its last snapshot, last layer, first head."""
     snapshots = _snapshots(session)
     if not snapshots:
-        note = ("No time-lapse for this run: only runs that fine-tune attention take snapshots (not the linear "
-                "probe or zero-shot), and only with a probe sentence.")
+        note = t("train.no_timelapse", language_of(session))
         return gr.skip(), gr.skip(), gr.skip(), gr.skip(), None, note, None, None
     layers, heads = snapshots[-1].attentions.shape[:2]
     last = len(snapshots) - 1
@@ -318,54 +324,61 @@ def _comparison_figure(run):
     return report.comparison_figure(run)  # the same figure as in the downloadable report
 
 
-def results_markdown(run) -> str:
+def results_markdown(run, language: str = EN) -> str:
     s = run.stats
-    stopped = " (stopped early by you; the best checkpoint was kept)" if s.stopped_by_user else ""
+    stopped = t("train.result_stopped", language) if s.stopped_by_user else ""
     if s.test_examples < s.test_split_examples:
-        stopped += f", of the {s.test_split_examples:,} in the test split"
+        stopped += t("train.result_of_split", language, n=f"{s.test_split_examples:,}")
     rows = []
     for name, metrics in report.result_rows(run):
         cells = [html.escape(name), f"{metrics.accuracy:.1%}", f"{metrics.macro_f1:.1%}"]
         if metrics is run.after:  # the run's result, in bold
             cells = [f"**{cell}**" for cell in cells]
         rows.append("| " + " | ".join(cells) + " |")
-    lines = [f"### Result on {s.test_examples:,} held-out test examples of {html.escape(run.dataset_name)}{stopped}",
-             "| | accuracy | macro-F1 |\n|---|---|---|\n" + "\n".join(rows), _work_line(s)]
+    lines = [t("train.result_heading", language, n=f"{s.test_examples:,}", dataset=html.escape(run.dataset_name),
+               stopped=stopped),
+             t("train.result_columns", language) + "\n" + "\n".join(rows), _work_line(s, language)]
     if s.descriptions:
-        lines.append("Descriptions: " + "; ".join(f"*{html.escape(d)}*" for d in s.descriptions))
-    for title, items in (("Auto chose", s.plan), ("Notes", s.notices)):
+        lines.append(t("train.descriptions_used", language) + "; ".join(f"*{html.escape(d)}*" for d in s.descriptions))
+    for title, items in ((t("train.auto_chose", language), s.plan), (t("train.notes", language), s.notices)):
         if items:
             lines.append(f"{title}:" + "".join(f"\n- {html.escape(item)}" for item in items))
     return "\n\n".join(lines)
 
 
-def _work_line(s: runs.RunStats) -> str:
+def _work_line(s: runs.RunStats, language: str = EN) -> str:
     probe = s.warm_start_probe
-    warm = [f"warm start: linear probe on {probe['examples_seen']:,} texts ({probe['seconds']:.0f} s)"] if probe else []
-    stages = " → ".join(warm + [f"{st['stage']} ({st['seconds']:.0f} s)" for st in s.stages])
-    speed = f" · {s.examples_per_s} examples/s · {s.tokens_per_s:,} tokens/s" if s.examples_per_s else ""
-    memory = f" · peak memory +{s.peak_memory_mb:.0f} MB" if s.peak_memory_mb is not None else ""
-    return (f"{stages} · {s.steps} steps · {s.epochs} epochs · {s.examples_seen:,} examples seen of "
-            f"{s.train_examples:,}{speed} · {s.trainable_params:,} of {s.total_params / 1e6:.1f}M parameters "
-            f"trained ({s.trainable_pct:.2g}%){memory} · {s.device}")
+    warm = [t("train.work.warm", language, n=f"{probe['examples_seen']:,}", s=f"{probe['seconds']:.0f}")
+            ] if probe else []
+    stages = " → ".join(warm + [t("train.work.stage", language, stage=phase_text(st["stage"], language),
+                                  s=f"{st['seconds']:.0f}") for st in s.stages])
+    speed = t("train.work.speed", language, eps=s.examples_per_s, tps=f"{s.tokens_per_s:,}") if s.examples_per_s else ""
+    memory = t("train.work.memory", language, mb=f"{s.peak_memory_mb:.0f}") if s.peak_memory_mb is not None else ""
+    return t("train.work", language, stages=stages, steps=s.steps, epochs=s.epochs, seen=f"{s.examples_seen:,}",
+             train=f"{s.train_examples:,}", speed=speed, trainable=f"{s.trainable_params:,}",
+             total=f"{s.total_params / 1e6:.1f}", pct=f"{s.trainable_pct:.2g}", memory=memory, device=s.device)
 
 
-def status_html(job: Job | None, message: str | None = None) -> str:
+def status_html(job: Job | None, message: str | None = None, language: str = EN) -> str:
+    """The status line and progress bar of `job` (None: no run yet), in `language`."""
     if job is None:
-        text = html.escape(message) if message else "Ready. Press <b>Start training</b>."
+        text = html.escape(message) if message else t("status.ready", language)
         return f'<div class="kt-bar"><div style="width:0%"></div></div><p>{text}</p>'
     log = job.log
     fraction = 1.0 if log.phase in ("done", "stopped") else log.fraction()
-    parts = [f"Run {job.index + 1} of {len(job.configs)}"] if len(job.configs) > 1 else []
-    parts.append((f"{log.stage} · " if log.stage and log.stage not in log.phase else "") + log.phase.capitalize())
+    parts = [t("status.run_of", language, i=job.index + 1, n=len(job.configs))] if len(job.configs) > 1 else []
+    stage = f"{phase_text(log.stage, language)} · " if log.stage and log.stage not in log.phase else ""
+    phase = log.phase.capitalize() if language == EN else phase_text(log.phase, language)
+    parts.append(stage + phase)
     if log.phase.startswith(("training", "adapting")) or " · training" in log.phase:
-        parts.append(f"step {log.step}/{log.max_steps}" if log.max_steps else f"step {log.step}")
+        parts.append(t("status.step_of", language, step=log.step, max=log.max_steps) if log.max_steps else
+                     t("status.step", language, step=log.step))
         eta = log.eta_s()
         if eta is not None:
-            parts.append(f"about {eta:.0f} s left")
-    parts.append(f"{log.elapsed():.0f} s elapsed")
+            parts.append(t("status.left", language, s=f"{eta:.0f}"))
+    parts.append(t("status.elapsed", language, s=f"{log.elapsed():.0f}"))
     if log.evals:
-        parts.append(f"validation accuracy {log.evals[-1][1]:.1%}")
+        parts.append(t("status.validation", language, acc=f"{log.evals[-1][1]:.1%}"))
     text = " · ".join(parts)
     if job.run.sharing():
         text += f"<br>{html.escape(job.run.sharing())}"
@@ -375,10 +388,22 @@ def status_html(job: Job | None, message: str | None = None) -> str:
     return f'<div class="kt-bar {state}"><div style="width:{fraction:.0%}"></div></div><p>{text}</p>'
 
 
-def _kind_help(kind: str, method: str) -> str:
-    kind, method = runs.KINDS[kind], runs.METHODS[method]
-    return f"**{kind.name}:** {kind.help}. " + ("" if kind is runs.KINDS["zero_shot"] else
-                                                 f"**{method.name}:** {method.help}.")
+def _kind_help(kind: str, method: str, language: str = EN) -> str:
+    """The chosen kind's and method's names and help lines, in `language`."""
+    def line(group: str, key: str) -> str:
+        return t("train.help_line", language, name=t(f"{group}.{key}", language), help=t(f"{group}.{key}.help", language))
+
+    join = t("train.help_join", language)
+    return line("kind", kind) + join + ("" if kind == "zero_shot" else line("method", method))
+
+
+def _auto_info(group: str):
+    """The info line of a dropdown whose default is "auto": that choice's help, as a sentence."""
+    def line(language: str) -> str:
+        text = t(f"{group}.auto.help", language)
+        return text.capitalize() + "." if language == EN else text + "。"
+
+    return line
 
 
 def _default_descriptions(dataset_key: str) -> str:
@@ -404,7 +429,7 @@ def report_files(session: Session):
     except NoRun as error:
         return gr.update(visible=False), str(error)
     return (gr.update(value=[str(path) for path in files], visible=True),
-            "The report is one file with its figures inside: it opens offline in any browser.")
+            t("train.report_ready", language_of(session)))
 
 
 def model_zip(session: Session):
@@ -413,5 +438,4 @@ def model_zip(session: Session):
         path = session.model_zip()
     except ValueError as error:  # no run yet, or a zero-shot run: no model
         return gr.update(visible=False), str(error)
-    return (gr.update(value=[str(path)], visible=True),
-            "Unzip it and load the folder with `AutoModelForSequenceClassification.from_pretrained`.")
+    return (gr.update(value=[str(path)], visible=True), t("train.model_ready", language_of(session)))
