@@ -653,6 +653,7 @@ def release(session: Session) -> None:
     session.job = None
     session.datasets.clear()
     session._last_inspection = None
+    session._inside_views = None  # its sentences may be an upload's
     if session._folder is not None:
         shutil.rmtree(session._folder, ignore_errors=True)
 
