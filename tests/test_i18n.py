@@ -160,3 +160,241 @@ def test_chinese_input_gets_the_sentence_from_the_predict_and_learn_handlers(tin
     session.language = "en"
     *_, note = predict_tab.predict("这部电影很好看。", tiny_model, "rotten_tomatoes", session)
     assert "multilingual Hub encoder" in note
+
+
+# -- the core's sentences in Chinese (i18n.translated) -------------------------------------------------------
+# Each "error." and "notice." key's English is the core's sentence; these produce every such sentence from the
+# core itself, so a changed sentence in the core fails here (its pattern would no longer know it).
+
+def _raised(call, *errors) -> str:
+    with pytest.raises(errors or Exception) as caught:
+        call()
+    return str(caught.value)
+
+
+def _core_messages(tmp_path, monkeypatch, tiny_model) -> dict[str, list[str]]:
+    """Key -> sentences of the core that its pattern must translate."""
+    import math
+    import threading
+
+    import numpy as np
+
+    from ktdemo import attention, data, models, representations, training, transfer, worker
+    from ktdemo.data import hub, upload, validate
+    from ktdemo.session import Run, Session
+
+    found: dict[str, list[str]] = {}
+
+    def add(key, *messages):
+        found.setdefault(key, []).extend(messages)
+
+    add("error.type_a_sentence", _raised(lambda: attention.clean_text("  ")))
+    add("error.heads_format", _raised(lambda: attention.parse_heads("L1H2, head 3", 6, 12)))
+    add("error.head_missing", _raised(lambda: attention.parse_heads("L9H1", 6, 12)))
+    add("error.rank_needs_examples", _raised(lambda: attention.head_importance(None, None, [], [], 32)))
+    session = Session()
+    add("error.name_a_head", _raised(lambda: session.ablate(tiny_model, "rotten_tomatoes", "A fine film.", " ")))
+    add("error.finish_run", *(_raised(call) for call in (
+        lambda: session.attention_change("A fine film."), session.layer_change, session.report_files,
+        session.model_zip, session.config_file)))
+    look = session.look(tiny_model, "rotten_tomatoes", "fine " * 600)
+    add("notice.untrained", session.model_view(tiny_model, "rotten_tomatoes").description)
+    add("notice.truncated", look.description.split(": its predictions are chance until you train. ")[1])
+    current = SimpleNamespace(model=None, tokenizer=None, config=runs.RunConfig(model=tiny_model),
+                              dataset_name="Rotten Tomatoes", after=SimpleNamespace(accuracy=0.8125))
+    monkeypatch.setattr(Session, "current", property(lambda self: current))
+    add("notice.fine_tuned", Session().model_view(tiny_model, "rotten_tomatoes").description)
+
+    add("error.not_a_model", _raised(lambda: models.resolve("../x")))
+    add("notice.model_bundled", models.check(tiny_model))
+    spec = models.resolve("owner/model")
+    monkeypatch.setattr(models, "_offline", lambda: False)
+    monkeypatch.setattr(models, "hub_unreachable", lambda: False)
+    add("notice.model_hub", models.check("owner/model"))
+    monkeypatch.setattr(models, "hub_unreachable", lambda: True)
+    add("error.model_offline", _raised(lambda: models.model_source(spec)))
+    monkeypatch.setattr(models, "MODELS", {})
+    add("error.model_offline", _raised(lambda: models.model_source(spec)))
+    for problem, key in (("no file named model.safetensors", "error.no_safetensors"),
+                         ("needs trust_remote_code=True", "error.custom_code"),
+                         ("Max retries exceeded", "error.model_download"),
+                         ("RepositoryNotFound: 404", "error.model_not_found"),
+                         ("something odd\nmore", "error.model_load")):
+        add(key, str(models.explain_load_error(spec, OSError(problem))))
+
+    add("error.no_dataset", _raised(lambda: transfer.load_data(runs.RunConfig(dataset="nope"))))
+    add("error.no_bundled_dataset", _raised(lambda: data.catalog.get_spec("nope")))
+    add("error.dataset_offline", hub._offline_sentence("owner/data"))
+    add("error.dataset_not_found", hub._explain(type("DatasetNotFoundError", (Exception,), {})(), "owner/data", None,
+                                                False))
+    add("error.not_a_dataset_id", _raised(lambda: session.add_hub("../x")))
+    big, empty, binary, odd = (tmp_path / name for name in ("big.csv", "empty.csv", "binary.csv", "odd.xyz"))
+    big.write_text("text,label\n" + "a fine film,1\n" * 10)
+    empty.write_text("")
+    binary.write_bytes(b"\x00\x01\x02" * 100)
+    odd.write_text("x")
+    monkeypatch.setattr(upload, "MAX_UPLOAD_BYTES", 10)
+    add("error.upload_too_large", _raised(lambda: upload.read_table_file(big)))
+    monkeypatch.undo()  # the real limit, models and sessions again
+    add("error.upload_empty", _raised(lambda: upload.read_table_file(empty)))
+    add("error.binary_file", _raised(lambda: upload.read_table_file(binary)))
+    add("error.upload_type", _raised(lambda: upload.read_table_file(odd)))
+    header, broken = tmp_path / "header.csv", tmp_path / "broken.csv"
+    header.write_text("text,label\n")
+    broken.write_text('text,label\n"a fine film,1\n')
+    add("error.upload_no_rows", _raised(lambda: upload.read_table_file(header)))
+    add("error.unreadable_parse", _raised(lambda: upload.read_table_file(broken)))
+    with monkeypatch.context() as patched:
+        patched.setattr(data, "read_upload", lambda *args: 1 / 0)
+        add("error.unreadable_table", _raised(lambda: Session().add_upload(str(big))))
+        patched.setattr(data, "load_hub", lambda *args, **kwargs: 1 / 0)
+        add("error.dataset_hub_failed", _raised(lambda: Session().add_hub("owner/data")))
+    table = upload.read_table_file(big)
+    add("error.no_column", _raised(lambda: validate.check_columns(table, "review", "label")),
+        _raised(lambda: validate.check_columns(table, "text", "stars")))
+    add("error.same_columns", _raised(lambda: validate.check_columns(table, "text", "text")))
+    table["blank"] = ""
+    add("error.empty_column", _raised(lambda: validate.check_columns(table, "text", "blank")))
+    add("error.one_column", _raised(lambda: upload.guess_columns(table[["text"]])))
+    add("error.one_class", _raised(lambda: validate.check_class_sizes(table["label"].astype(int) * 0, ["neg", "pos"])))
+
+    add("error.unknown_choice", *(_raised(lambda: runs.RunConfig(**{name: "bogus"}))
+                                  for name in ("kind", "method", "pooling", "warm_start")))
+    add("error.needs_source", _raised(lambda: runs.RunConfig(kind="cross_domain")),
+        _raised(lambda: runs.RunConfig(kind="sequential")))
+    add("error.not_a_number", _raised(lambda: runs.parse_setting("learning_rate", "fast")))
+    add("error.label_map", _raised(lambda: runs.parse_label_map("fresh positive")))
+    add("notice.out_of_memory", runs.failure_sentence(MemoryError()))
+    add("notice.run_failed", runs.failure_sentence(KeyError("text")), runs.failure_sentence(RuntimeError()))
+    callback = training._RunCallback(runs.TrainingLog(), threading.Event(), None)
+    callback.on_log(None, SimpleNamespace(global_step=3), SimpleNamespace(), logs={"loss": math.nan})
+    add("notice.nan_loss", callback.failure)
+    cancel = threading.Event()
+    cancel.set()
+    add("notice.stopped_before", _raised(lambda: transfer._Run(runs.RunConfig(), [], runs.TrainingLog(), cancel,
+                                                                {}).enter("loading data")))
+    dead = SimpleNamespace(_process=SimpleNamespace(is_alive=lambda: False, exitcode=-9), close=lambda: None)
+    add("notice.worker_crashed", _raised(lambda: worker.Worker._check(dead, None)))
+    alive = SimpleNamespace(_process=SimpleNamespace(is_alive=lambda: True), close=lambda: None)
+    add("notice.stopped", _raised(lambda: worker.Worker._check(alive, 0.0)))
+
+    def shared_run(members, reused=False):
+        done = threading.Event()
+        return Run(1, runs.RunConfig(), runs.TrainingLog(), reused=reused,
+                   shared=SimpleNamespace(members=members, peak=members, done=done)).sharing()
+
+    add("notice.shared_reused", shared_run(2, reused=True))
+    add("notice.shared_one", shared_run(2))
+    add("notice.shared_many", shared_run(4))
+
+    busy = Session()
+    busy.job = SimpleNamespace(running=lambda: True)
+    add("error.run_in_progress", _raised(lambda: busy.start(runs.RunConfig())))
+    busy.closed = True
+    add("error.session_ended", _raised(lambda: busy.start(runs.RunConfig())))
+
+    for cka in ([0.995, 0.999, 0.998], [0.99, 0.9, 0.6, 0.3], [0.4, 0.9, 0.95, 0.96], [0.5, 0.4, 0.99, 0.98],
+                [0.99, 0.3, 0.97, 0.99], [0.99, 0.3, 0.4, 0.99], [0.99, 0.97, 0.5], [0.5, 0.4, 0.45]):
+        summary, held = representations.change_summary(np.array(cka), representations.layer_names(len(cka)))
+        key = "notice.layers_unchanged" if held is None else (
+            "notice.layers_moved" if "pretrained ones" not in summary else "notice.layers_moved_rest")
+        add(key, summary)
+    return found
+
+
+# Sentences only a live run, a queue or a shared run says (the test cannot cheaply make them): their English
+# must still be the core's, word for word.
+SAID_IN_SOURCE = {"notice.stopped_first_stage": "transfer", "notice.stopped_waiting": "worker",
+                  "notice.stopped_probe": "probe", "notice.not_run": "session"}
+
+
+def test_every_core_sentence_key_translates_a_sentence_of_the_core(tmp_path, monkeypatch, tiny_model):
+    import importlib
+    import inspect
+
+    found = _core_messages(tmp_path, monkeypatch, tiny_model)
+    keys = {key for key in EN if key.startswith(i18n.MESSAGE_PREFIXES)}
+    assert sorted(keys - set(found) - set(SAID_IN_SOURCE)) == [], "a core-sentence key no test produces"
+    for key, messages in found.items():
+        for message in messages:
+            assert i18n.translated(message, "en") == message  # English: the core's, unchanged
+            chinese = i18n.translated(message, "zh-CN")
+            # the right key matched, and what it names came through (a name stays as the core wrote it)
+            assert [k for pattern, k in i18n.MESSAGES if pattern.fullmatch(message)][:1] == [key], (key, message)
+            assert chinese != message and i18n.CJK.search(chinese), (key, message, chinese)
+            # a phrase of PARTS (or a run kind, a list of layers) is put in Chinese; a name, id or number stays
+            groups = next(pattern for pattern, k in i18n.MESSAGES if k == key).fullmatch(message).groupdict()
+            for group, value in groups.items():
+                phrase = group in i18n.PARTS or group in ("kind", "numbers", "names")
+                shown = i18n._group_text(group, value, "zh-CN")
+                assert shown in chinese and (shown != value or not phrase or value.isdigit()), (key, group, value)
+    for key, module in SAID_IN_SOURCE.items():
+        assert EN[key] in inspect.getsource(importlib.import_module(f"ktdemo.{module}")), key
+
+
+def test_core_sentences_in_chinese_read_right(tiny_model):
+    from ktdemo import attention, models
+
+    zh = "zh-CN"
+    assert i18n.translated(_raised(lambda: attention.clean_text("")), zh) == "请先输入一句话。"
+    assert i18n.translated(_raised(lambda: models.resolve("../x")), zh) == \
+        "“../x”既不是模型名称，也不是形如“owner/model”的 Hugging Face Hub id。"
+    assert i18n.translated(_raised(lambda: attention.parse_heads("L9H1", 6, 12)), zh) == \
+        "L9H1 不存在：这个模型有 6 层，每层 12 个头。"
+    assert i18n.translated(_raised(lambda: runs.RunConfig(kind="cross_domain")), zh) == \
+        "跨领域运行需要先有一个用来训练的源数据集。"
+    assert i18n.translated("Finish a run first: the downloads are of its results.", zh) == "请先完成一次运行：下载的是它的结果。"
+    # sentences joined with a space: each translated, an unknown one left as it is
+    assert i18n.translated("Fine-tuned **Tiny** on **SMS spam** (test accuracy 91.0%). The text was cut to its first "
+                           "128 tokens.", zh) == "已在 **SMS spam** 上微调 **Tiny**（测试集准确率 91.0%）。文本被截断为前 128 个词元。"
+    assert i18n.translated("Something new. Type a sentence first.", zh) == "Something new.请先输入一句话。"
+    assert i18n.translated("Something new happened.", zh) == "Something new happened."
+    assert i18n.translated(None, zh) == "" and i18n.translated("", "en") == ""
+    summary = "The embeddings and layer 1 changed most (CKA 0.50, 0.40); the other layers stayed close to the " \
+              "pretrained ones (CKA ≥ 0.98): unlike Merchant et al. (2020), who found that fine-tuning mostly " \
+              "moves the top layers."
+    assert i18n.translated(summary, zh).startswith("嵌入层和第 1 层变化最大（CKA 0.50, 0.40）；其余各层仍接近")
+    assert i18n.translated("Layers 2 and 4 changed most (CKA 0.50, 0.40): as Merchant et al. (2020) found, transfer "
+                           "moved mostly the top layers.", zh).startswith("第 2、4 层变化最大")
+
+
+def test_the_handlers_show_core_sentences_in_the_page_language(tiny_model):
+    from ktdemo.session import Session
+    from ktdemo.ui import check_model, data_tab, learn_tab, predict_tab, train_tab
+
+    session = Session()
+    session.language = "zh-CN"
+    assert predict_tab.predict(" ", tiny_model, "rotten_tomatoes", session)[-1] == "⚠️ 请先输入一句话。"
+    assert "未训练分类头" in predict_tab.predict("A fine film.", tiny_model, "rotten_tomatoes", session)[-1]
+    assert predict_tab.ablate("A fine film.", "", tiny_model, "rotten_tomatoes", session)[0].startswith("⚠️ 请至少")
+    assert learn_tab.show_all(" ", 1, 1, 1, tiny_model, "rotten_tomatoes", session)[0] == "⚠️ 请先输入一句话。"
+    assert check_model("../x", session).startswith("⚠️ “../x”既不是")
+    assert "内置模型" in check_model(tiny_model, session)
+    assert data_tab.add_hub("../x", session=session)[1].startswith("⚠️ “../x”不是")
+    assert data_tab.add_file(None, session=session)[1] == "⚠️ 请先选择一个文件。"
+    assert "本会话已有一次运行" in train_tab.status_html(
+        None, "A run is already in progress in this session; stop it first.", "zh-CN")
+    # English pages and API clients: the core's English, as before
+    session.language = "en"
+    assert predict_tab.predict(" ", tiny_model, "rotten_tomatoes", session)[-1] == "⚠️ Type a sentence first."
+    assert check_model("../x") == "⚠️ '../x' is not a model name or a Hugging Face Hub id like 'owner/model'."
+    assert data_tab.add_file(None, session=session)[1] == "⚠️ Choose a file first."
+
+
+def test_the_predict_notes_in_chinese():
+    import numpy as np
+
+    from ktdemo.ui import predict_tab
+
+    change = np.array([[0.1, 0.5], [0.05, 0.2]])
+    english = predict_tab._change_summary(change, 32, "from_scratch")
+    assert english == (predict_tab.JS_CAPTION.format(n=32) + " Most changed: **L1 H2** (0.50); least: **L2 H1** "
+                       "(0.05). This run started from random weights, so its heads never were the pretrained ones.")
+    chinese = predict_tab._change_summary(change, 32, "from_scratch", "zh-CN")
+    assert "Jensen–Shannon 散度" in chinese and "变化最大：**L1 H2**（0.50）" in chinese and "随机初始化" in chinese
+    drop = np.array([[0.0, 0.03125], [0.0, 0.0]])
+    description = "Pretrained **Tiny** with an **untrained head** for SMS spam: its predictions are chance until you train."
+    assert predict_tab._ranking_markdown(drop, 32, description).startswith("**Heads that matter most**")
+    ranked = predict_tab._ranking_markdown(drop, 32, description, "zh-CN")
+    assert "**最重要的注意力头**" in ranked and "1. **L1 H2**：−3.1 个百分点" in ranked and "未训练分类头" in ranked
+    assert predict_tab._ranking_markdown(drop * 0, 32, description, "zh-CN").startswith("关闭任何单个注意力头")

@@ -9,7 +9,7 @@ import gradio as gr
 from .. import data, models, session as sessions
 from ..session import SESSIONS, Session
 from . import compare_tab, data_tab, learn_tab, predict_tab, train_tab
-from .i18n import I18N, language_of_header, tr
+from .i18n import I18N, language_of, language_of_header, tr, translated, warning
 
 log = logging.getLogger(__name__)
 CSS = (Path(__file__).resolve().parents[2] / "assets" / "style.css").read_text()
@@ -33,7 +33,7 @@ def build_demo() -> gr.Blocks:
             dataset = gr.Dropdown(data_tab.dataset_choices(), value=data.DEFAULT_DATASET, label=tr("app.dataset"))
         model_info = gr.Markdown(elem_id="model-info")
         dataset_info = gr.Markdown(_dataset_markdown(data.DEFAULT_DATASET))
-        model.change(check_model, model, model_info, api_name="check_model", show_progress="hidden")
+        model.change(check_model, [model, session], model_info, api_name="check_model", show_progress="hidden")
         dataset.change(_dataset_markdown, dataset, dataset_info, api_name=False, show_progress="hidden")
         with gr.Tabs():
             with gr.Tab(tr("tab.data"), id="data"):
@@ -81,16 +81,17 @@ def launch_options() -> dict:
     return {"theme": THEME, "css": CSS, "max_file_size": f"{UPLOAD_CAP_MB}mb", "i18n": I18N}
 
 
-def check_model(model: str) -> str:
+def check_model(model: str, session: Session | None = None) -> str:
     """Where a model loads from (bundled, or the Hugging Face Hub), or in one sentence why it cannot.
 
     Args:
         model: a catalog key (e.g. 'minilm') or any Hugging Face Hub id ('owner/model').
     """
+    language = language_of(session)
     try:
-        return models.check(model)
+        return translated(models.check(model), language)
     except models.ModelError as error:
-        return f"⚠️ {error}"
+        return warning(error, language)
 
 
 def _model_choices() -> list[tuple[str, str]]:

@@ -59,7 +59,8 @@ def study(session: Session, study: str = "methods", kshot_methods=("full", "line
         configs = studies.build(study, runs.config_from(settings), tuple(kshot_methods or ()) or ("full",))
         job = session.start(configs, study=study)
     except (RuntimeError, ValueError, TypeError) as error:
-        yield train_tab.status_html(None, message=str(error)), gr.skip(), *[gr.skip()] * REFRESHED
+        yield (train_tab.status_html(None, message=str(error), language=language_of(session)), gr.skip(),
+               *[gr.skip()] * REFRESHED)
         return
     language = language_of(session)
     try:

@@ -12,7 +12,7 @@ import gradio as gr
 from .. import data, models, runs
 from ..figures.data import class_balance_figure, length_histogram_figure, split_balance_figure
 from ..session import UPLOAD_PREFIX, Session
-from .i18n import tr
+from .i18n import language_of, t, tr, warning
 
 PREVIEWS = 5  # the preview's outputs: summary, three figures, examples
 PREVIEW_SAMPLE = 1_000  # texts tokenised for the length histogram; BBC's long articles take ~1.5 s per 1,000
@@ -65,7 +65,7 @@ def build(model, dataset, session: gr.State, demo: gr.Blocks) -> None:
 
     gr.on([demo.load, model.change, dataset.change], preview, [model, dataset, session], preview_outputs,
           api_name="preview", concurrency_id="data", concurrency_limit=4, show_progress="minimal")
-    file.change(columns, file, [text_column, label_column, file_note], api_name="columns",
+    file.change(columns, [file, session], [text_column, label_column, file_note], api_name="columns",
                 concurrency_id="data", concurrency_limit=4, show_progress="minimal")
     use_file.click(add_file, [file, text_column, label_column, model, session],
                    [dataset, file_note, *preview_outputs], api_name="upload", concurrency_id="data",
@@ -79,22 +79,24 @@ def preview(model: str, dataset: str, session: Session):
     try:
         return _preview(model, dataset, session)
     except data.DataError as error:
-        return f"⚠️ {error}", *[None] * (PREVIEWS - 1)
+        return warning(error, language_of(session)), *[None] * (PREVIEWS - 1)
 
 
-def columns(file):
+def columns(file, session: Session | None = None):
     """The columns of the chosen file, with the text and label columns guessed."""
     if not file:
         return gr.update(choices=[], value=None), gr.update(choices=[], value=None), ""
     try:
         table = data.read_table_file(file)
     except data.DataError as error:
-        return gr.update(choices=[], value=None), gr.update(choices=[], value=None), f"⚠️ {error}"
+        return (gr.update(choices=[], value=None), gr.update(choices=[], value=None),
+                warning(error, language_of(session)))
     names = list(table.columns)
     try:
         text, label = data.guess_columns(table)
     except data.DataError as error:
-        return gr.update(choices=names, value=None), gr.update(choices=names, value=None), f"⚠️ {error}"
+        return (gr.update(choices=names, value=None), gr.update(choices=names, value=None),
+                warning(error, language_of(session)))
     note = (f"{len(table):,} rows; columns: {', '.join(names)}. Guessed **{text}** as the text and **{label}** "
             "as the label: change them if they are wrong, then press **Use this data**.")
     return gr.update(choices=names, value=text), gr.update(choices=names, value=label), note
@@ -104,11 +106,11 @@ def columns(file):
 def add_file(file, text_column=None, label_column=None, model=None, session: Session | None = None):
     """Use the user's file (CSV, TSV, JSON, JSONL, Parquet) as a dataset of this session, and preview it."""
     if not file:
-        return _refused("Choose a file first.")
+        return _refused(f"⚠️ {t('data.choose_file', language_of(session))}")
     try:
         return _added(session, session.add_upload(file, text_column, label_column), model)
     except data.DataError as error:
-        return _refused(str(error))
+        return _refused(warning(error, language_of(session)))
 
 
 def add_hub(dataset_id, config=None, split=None, text_column=None, label_column=None, model=None,
@@ -117,12 +119,12 @@ def add_hub(dataset_id, config=None, split=None, text_column=None, label_column=
     try:
         return _added(session, session.add_hub(dataset_id, config, split, text_column, label_column), model)
     except data.DataError as error:
-        return _refused(str(error))
+        return _refused(warning(error, language_of(session)))
 
 
 def _refused(message: str) -> tuple:
-    """The message under the button; the dropdown and the preview stay as they were."""
-    return gr.skip(), f"⚠️ {message}", *[gr.skip()] * PREVIEWS
+    """The ⚠️ message under the button; the dropdown and the preview stay as they were."""
+    return gr.skip(), message, *[gr.skip()] * PREVIEWS
 
 
 def _added(session: Session, key: str, model: str):

@@ -7,7 +7,7 @@ from .. import learn
 from ..figures.learn import (attention_steps_figure, heads_figure, position_similarity_figure,
                              query_key_value_figure, residual_norms_figure, sinusoid_figure, token_labels)
 from ..session import Session
-from .i18n import EN, language_of, t, tr, with_cjk_note
+from .i18n import EN, language_of, t, tr, translated, warning, with_cjk_note
 
 DEFAULT_SENTENCE = "The film was not bad at all."
 POSITIONS = 64  # positions shown: the sinusoids and the learned embeddings alike
@@ -57,7 +57,7 @@ def show_all(text, layer, head, token, model, dataset, session: Session = None):
     try:
         look = session.look(model, dataset, text)
     except ValueError as error:  # InputError included: one sentence for the user
-        return (f"⚠️ {error}", *[None] * 9, gr.skip(), gr.skip(), gr.skip())
+        return (warning(error, language_of(session)), *[None] * 9, gr.skip(), gr.skip(), gr.skip())
     view, inspection = look.view, look.inspection
     layers, heads = inspection.shape
     tokens = inspection.tokens
@@ -70,7 +70,8 @@ def show_all(text, layer, head, token, model, dataset, session: Session = None):
     size = view.model.config.hidden_size
     sinusoids = sinusoid_figure(learn.sinusoidal_encoding(POSITIONS, size), learn.showcase_dimensions(size))
     choices = [(label.replace(" ", " · ", 1), i) for i, label in enumerate(token_labels(tokens))]
-    return (with_cjk_note(view.description, text, look, language), *steps, heads_fig, sinusoids, *positions, *residual,
+    return (with_cjk_note(translated(view.description, language), text, look, language), *steps, heads_fig, sinusoids,
+            *positions, *residual,
             gr.update(maximum=layers, value=l + 1), gr.update(maximum=heads, value=h + 1),
             gr.update(choices=choices, value=q))
 
@@ -90,7 +91,7 @@ def _attention_section(view, sentence: str, layer: int, head: int, token: int, l
     try:
         walk = learn.attention_walkthrough(view.model, view.tokenizer, sentence, layer, head, token)
     except ValueError as error:
-        return f"⚠️ {error}", None, None
+        return warning(error, language), None, None
     top = int(walk.weights.argmax())
     where = t("learn.where", language, layer=layer + 1, head=head + 1)
     text = t("learn.steps_text", language, token=walk.tokens[token], position=token, where=where, d=walk.size,
@@ -108,7 +109,7 @@ def _positions_section(model, language: str = EN) -> tuple:
     try:
         similarity = learn.position_similarity(model, POSITIONS)
     except ValueError as error:
-        return f"⚠️ {error}", None
+        return warning(error, language), None
     total = learn.position_embeddings(model).shape[0]
     count = len(similarity)
     near, far = learn.similarity_by_distance(similarity, FAR)
@@ -122,7 +123,7 @@ def _residual_section(view, sentence: str, language: str = EN) -> tuple:
     try:
         norms = learn.residual_norms(view.model, view.tokenizer, sentence)
     except ValueError as error:
-        return f"⚠️ {error}", None
+        return warning(error, language), None
     attention = (norms["attention"] / norms["stream"]).mean()
     feed_forward = (norms["feed_forward"] / norms["stream"]).mean()
     text = t("learn.residual_text", language, attention=f"{attention:.0%}", feed_forward=f"{feed_forward:.0%}")

@@ -15,13 +15,11 @@ from ..figures.attention import (agreement_markdown, attention_change_figure, at
                                  attention_overview_figure, head_importance_figure, probabilities_figure,
                                  shaded_tokens_html)
 from ..session import RANK_EXAMPLES, NoRun, Session
-from .i18n import EN, language_of, t, tr, with_cjk_note
+from .i18n import EN, language_of, t, tr, translated, warning, with_cjk_note
 
 WORDS, PIECES = "Words", "Word pieces"
 TOP_HEADS = 5
-JS_CAPTION = ("Each cell: the Jensen–Shannon divergence between the pretrained and the fine-tuned head's attention "
-              "rows, averaged over the tokens of {n} validation sentences: 0 = the head attends exactly as before, "
-              "1 = completely differently.")
+JS_CAPTION = t("predict.js_caption")  # English; each language's in the locales
 EXAMPLES = json.loads((Path(__file__).resolve().parents[2] / "assets" / "examples.json").read_text())["sentences"]
 
 
@@ -114,7 +112,7 @@ def build(model, dataset, session: gr.State) -> None:
                        concurrency_id="inspect", concurrency_limit=4, show_progress="hidden").then(
             show_flow, flow_inputs, flow, api_name=False, concurrency_id="inspect", concurrency_limit=4,
             show_progress="hidden").then(
-            refresh_saliency, [text, units, show_special, last_saliency], saliency_html, api_name=False,
+            refresh_saliency, [text, units, show_special, last_saliency, session], saliency_html, api_name=False,
             show_progress="hidden")
     ablate_button.click(ablate, [text, heads_off, model, dataset, session], [ablation_note, ablated_probabilities],
                         api_name="ablate", concurrency_id="inspect", concurrency_limit=4)
@@ -147,9 +145,9 @@ def predict(text: str, model: str, dataset: str, session: Session):
     try:
         look = session.look(model, dataset, text)
     except ValueError as error:  # InputError, an unknown model or dataset: one sentence
-        return {}, None, f"⚠️ {error}"
+        return {}, None, warning(error, language_of(session))
     return (look.inspection.probabilities, probabilities_figure(look.inspection.probabilities),
-            with_cjk_note(look.description, text, look, language_of(session)))
+            with_cjk_note(translated(look.description, language_of(session)), text, look, language_of(session)))
 
 
 def show_attention(text: str, layer: int, head: int, model: str, dataset: str, unit: str = PIECES,
@@ -168,9 +166,9 @@ def show_attention(text: str, layer: int, head: int, model: str, dataset: str, u
     try:
         look = session.look(model, dataset, text)
     except ValueError as error:
-        return None, None, f"⚠️ {error}"
+        return None, None, warning(error, language_of(session))
     return (*_attention_figures(look.inspection, layer, head, unit, special, language_of(session))[1].values(),
-            with_cjk_note(look.description, text, look, language_of(session)))
+            with_cjk_note(translated(look.description, language_of(session)), text, look, language_of(session)))
 
 
 def fit_sliders(text, layer, head, model, dataset, session: Session = None):
@@ -189,15 +187,16 @@ def export(text, layer, head, model, dataset, unit=PIECES, special=True, session
     try:
         inspection = session.look(model, dataset, text).inspection
     except ValueError as error:
-        return gr.update(value=None, visible=False), f"⚠️ {error}"
+        return gr.update(value=None, visible=False), warning(error, language_of(session))
     figures = _attention_figures(inspection, layer, head, unit, special)[1]
     folder = tempfile.mkdtemp(prefix="ktdemo-export-", dir=session.folder)
+    language = language_of(session)
     try:
         paths = exports.export_bundle(figures, inspection, folder, model, text)
-        message = "Each figure as standalone HTML (opens offline) and PNG, and every layer's attention as .npz."
+        message = t("predict.export_done", language)
     except exports.ExportUnavailable as error:  # no PNG renderer here: HTML and .npz still work
         paths = exports.export_bundle(figures, inspection, folder, model, text, png=False)
-        message = f"HTML and .npz only: {error}"
+        message = t("predict.export_partial", language, error=error)
     return gr.update(value=[str(path) for path in paths], visible=True), message
 
 
@@ -220,15 +219,16 @@ def show_saliency(text, model, dataset, unit=PIECES, special=True, session: Sess
     try:
         look, salient, agreement = session.saliency(model, dataset, text)
     except ValueError as error:
-        return "", "", f"⚠️ {error}", None
-    return (_saliency_html(salient, unit, special), agreement_markdown(agreement, explain.AGREEMENT_NOTE),
-            with_cjk_note(look.description, text, look, language_of(session)), (text, salient))
+        return "", "", warning(error, language_of(session)), None
+    language = language_of(session)
+    return (_saliency_html(salient, unit, special, language), agreement_markdown(agreement, explain.AGREEMENT_NOTE),
+            with_cjk_note(translated(look.description, language), text, look, language), (text, salient))
 
 
-def refresh_saliency(text, unit, special, stored):
+def refresh_saliency(text, unit, special, stored, session: Session = None):
     if not stored or stored[0] != text:
         return gr.skip()
-    return _saliency_html(stored[1], unit, special)
+    return _saliency_html(stored[1], unit, special, language_of(session))
 
 
 def ablate(text, heads, model, dataset, session: Session = None):
@@ -243,7 +243,7 @@ def ablate(text, heads, model, dataset, session: Session = None):
     try:
         look, chosen, ablated = session.ablate(model, dataset, text, heads)
     except ValueError as error:
-        return f"⚠️ {error}", None
+        return warning(error, language_of(session)), None
     label, probabilities = look.inspection.prediction, look.inspection.probabilities
     names = ", ".join(f"L{l + 1}H{h + 1}" for l, h in chosen)  # as the user writes them
     language = language_of(session)
@@ -259,27 +259,33 @@ def compare(text, layer, head, unit=PIECES, special=True, session: Session = Non
     except NoRun:
         return t("predict.not_trained", language_of(session)), None, None, None
     except ValueError as error:
-        return f"⚠️ {error}", None, None, None
-    summary = _change_summary(moved.change, moved.sentences, moved.kind)
+        return warning(error, language_of(session)), None, None, None
+    language = language_of(session)
+    summary = _change_summary(moved.change, moved.sentences, moved.kind, language)
     if moved.after is None:
-        return f"⚠️ {moved.problem} {summary}", None, None, attention_change_figure(moved.change)
+        return (f"{warning(moved.problem, language)}{t('note.join', language)}{summary}", None, None,
+                attention_change_figure(moved.change))
     l, h = _selected(moved.after, layer, head)
     view, after_weights = _view_attentions(moved.after, unit, special)
     before_weights = view_attention(moved.before.attentions, view)  # same tokenizer, same tokens: the same view
     return (summary,
-            attention_heatmap_figure(before_weights[l, h], view.labels, f"Pretrained · layer {l + 1}, head {h + 1}"),
-            attention_heatmap_figure(after_weights[l, h], view.labels, f"Fine-tuned · layer {l + 1}, head {h + 1}"),
+            attention_heatmap_figure(before_weights[l, h], view.labels,
+                                     t("predict.before_title", language, layer=l + 1, head=h + 1)),
+            attention_heatmap_figure(after_weights[l, h], view.labels,
+                                     t("predict.after_title", language, layer=l + 1, head=h + 1)),
             attention_change_figure(moved.change))
 
 
 def rank_heads(model, dataset, session: Session = None, progress=gr.Progress()):
     """Switch off one head at a time and measure the validation accuracy lost: the heads that matter most."""
+    language = language_of(session)
     try:
         drop, examples, description = session.head_importance(
-            model, dataset, on_head=lambda done, total: progress(done / total, desc=f"head {done} of {total}"))
+            model, dataset, on_head=lambda done, total: progress(
+                done / total, desc=t("predict.rank_progress", language, done=done, total=total)))
     except ValueError as error:
-        return f"⚠️ {error}", None
-    return _ranking_markdown(drop, examples, description), head_importance_figure(drop)
+        return warning(error, language), None
+    return _ranking_markdown(drop, examples, description, language), head_importance_figure(drop)
 
 
 def representations(session: Session):
@@ -291,8 +297,8 @@ def representations(session: Session):
     except NoRun:
         return t("predict.not_trained", language_of(session)), None
     except ValueError as error:
-        return f"⚠️ {error}", None
-    return _space_note(space), sentence_space_figure(space)
+        return warning(error, language_of(session)), None
+    return _space_note(space, language_of(session)), sentence_space_figure(space)
 
 
 def layer_change(session: Session):
@@ -303,11 +309,11 @@ def layer_change(session: Session):
     except NoRun:
         return t("predict.not_trained", language_of(session)), None
     except ValueError as error:
-        return f"⚠️ {error}", None
-    scratch = (" This run started from random weights: its layers are compared with the pretrained ones it "
-               "never had." if session.current.config.kind == "from_scratch" else "")
-    return (f"**{change.summary}**{scratch} Measured on {change.examples} validation sentences; a linear probe "
-            f"that always guessed the commonest class would score {change.chance:.0%}.",
+        return warning(error, language_of(session)), None
+    language = language_of(session)
+    scratch = t("predict.layers_scratch", language) if session.current.config.kind == "from_scratch" else ""
+    return (t("predict.layers_note", language, summary=translated(change.summary, language), scratch=scratch,
+              examples=change.examples, chance=f"{change.chance:.0%}"),
             layer_change_figure(change))
 
 
@@ -325,39 +331,37 @@ def norm_attention(text, layer, head, model, dataset, session: Session = None):
     try:
         norm = session.norm_attention(model, dataset, text)
     except ValueError as error:
-        return f"⚠️ {error}", None, None
+        return warning(error, language_of(session)), None, None
     layers, heads = norm.shape
     l, h = min(max(int(layer), 1), layers) - 1, min(max(int(head), 1), heads) - 1
-    return _norm_note(norm, l, h), norm_attention_figure(norm, l, h), cls_row_figure(norm, l)
+    return _norm_note(norm, l, h, language_of(session)), norm_attention_figure(norm, l, h), cls_row_figure(norm, l)
 
 
-def _space_note(space) -> str:
+def _space_note(space, language: str = EN) -> str:
     gain = space.separation_after - space.separation_before
-    domains = (" Marker shape: the domain, so the gap between source and target shows before and after."
-               if space.domains else "")
-    return (f"{len(space.texts)} test sentences. A linear probe (5-fold cross-validated) separates the classes "
-            f"with **{space.separation_before:.0%}** accuracy in the pretrained space and **"
-            f"{space.separation_after:.0%}** after transfer ({gain * 100:+.0f} points); "
-            f"{int(space.mistakes.sum())} of them are misclassified after transfer (open markers).{domains}")
+    domains = t("predict.space_domains", language) if space.domains else ""
+    return t("predict.space_note", language, n=len(space.texts), before=f"{space.separation_before:.0%}",
+             after=f"{space.separation_after:.0%}", gain=f"{gain * 100:+.0f}",
+             mistakes=int(space.mistakes.sum())) + domains
 
 
-def _norm_note(norm, layer: int, head: int) -> str:
+def _norm_note(norm, layer: int, head: int, language: str = EN) -> str:
     """Which token gets most weight and which moves most, in the chosen head, summed over the queries."""
     weight, moved = norm.attentions[layer, head].sum(axis=0), norm.norms[layer, head].sum(axis=0)
     top_weight, top_moved = int(weight.argmax()), int(moved.argmax())
-    same = "the same token" if top_weight == top_moved else f"**{norm.tokens[top_moved]}**"
-    return (f"In layer {layer + 1}, head {head + 1}, **{norm.tokens[top_weight]}** gets the most attention weight, "
-            f"and {same} moves the most. The two differ where a token draws much weight but carries a small "
-            "value vector (often [CLS], [SEP] and punctuation): attention there is a parking place, not a message.")
+    same = t("predict.norm_same", language) if top_weight == top_moved else f"**{norm.tokens[top_moved]}**"
+    return t("predict.norm_note", language, layer=layer + 1, head=head + 1, weight_token=norm.tokens[top_weight],
+             same=same)
 
 
-def _saliency_html(salient: explain.Saliency, unit: str, special: bool) -> str:
+def _saliency_html(salient: explain.Saliency, unit: str, special: bool, language: str = EN) -> str:
     view = inspection_view(salient, unit == WORDS, bool(special))  # a Saliency has the same token fields
+    integrated = t("predict.saliency_ig", language, target=salient.target,
+                   sum=f"{salient.integrated_gradients.sum():+.3f}", gap=f"{salient.logit_gap:+.3f}")
     return (shaded_tokens_html(view.labels, view_scores(salient.gradient_x_input, view),
-                               f"Gradient × input for “{salient.target}”", signed=True)
-            + shaded_tokens_html(view.labels, view_scores(salient.integrated_gradients, view),
-                                 f"Integrated gradients for “{salient.target}” (sum {salient.integrated_gradients.sum():+.3f}"
-                                 f" ≈ logit gap {salient.logit_gap:+.3f})", signed=True))
+                               t("predict.saliency_gradient", language, target=salient.target), signed=True)
+            + shaded_tokens_html(view.labels, view_scores(salient.integrated_gradients, view), integrated,
+                                 signed=True))
 
 
 
@@ -385,24 +389,25 @@ def _head_name(index: tuple[int, int]) -> str:
     return f"L{index[0] + 1} H{index[1] + 1}"
 
 
-def _change_summary(change: np.ndarray, sentences: int, kind: str) -> str:
+def _change_summary(change: np.ndarray, sentences: int, kind: str, language: str = EN) -> str:
     most = np.unravel_index(np.argmax(change), change.shape)
     least = np.unravel_index(np.argmin(change), change.shape)
-    summary = (JS_CAPTION.format(n=sentences) + f" Most changed: **{_head_name(most)}** ({change[most]:.2f}); "
-               f"least: **{_head_name(least)}** ({change[least]:.2f}).")
+    summary = (t("predict.js_caption", language, n=sentences)
+               + t("predict.change_most", language, most=_head_name(most), most_value=f"{change[most]:.2f}",
+                   least=_head_name(least), least_value=f"{change[least]:.2f}"))
     if kind == "from_scratch":
-        summary += " This run started from random weights, so its heads never were the pretrained ones."
+        summary += t("predict.change_scratch", language)
     return summary
 
 
-def _ranking_markdown(drop: np.ndarray, examples: int, description: str) -> str:
+def _ranking_markdown(drop: np.ndarray, examples: int, description: str, language: str = EN) -> str:
     """The heads whose loss costs the most accuracy, in points (one flipped prediction = 100/examples)."""
     order = [np.unravel_index(i, drop.shape) for i in np.argsort(-drop, axis=None, kind="stable")[:TOP_HEADS]]
     costly = [index for index in order if drop[index] > 0]  # a head whose loss costs nothing is no top head
+    description = translated(description, language)
     if not costly:
-        return (f"Switching off any single head costs none of the {examples} validation predictions: no head "
-                f"matters alone here. {description}")
-    rows = [f"{rank}. **{_head_name(index)}**: −{100 * drop[index]:.1f} points"
+        return (t("predict.ranking_none", language, examples=examples) + t("note.join", language) + description)
+    rows = [t("predict.ranking_row", language, rank=rank, head=_head_name(index), points=f"{100 * drop[index]:.1f}")
             for rank, index in enumerate(costly, start=1)]
-    return (f"**Heads that matter most** (accuracy change with the head off, {examples} validation examples):\n\n"
+    return (t("predict.ranking_title", language, examples=examples) + "\n\n"
             + "\n".join(rows) + f"\n\n{description}")

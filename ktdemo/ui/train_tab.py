@@ -16,7 +16,7 @@ from ..figures.training import confusion_figure, training_curves_figure
 from ..session import SESSIONS, Job, NoRun, Session
 from ..timelapse import DEFAULT_PROBE, last_layer_frames
 from .data_tab import dataset_choices
-from .i18n import EN, PRESET_KEYS, language_of, phase_text, preset_choices, t, tr, tr_each
+from .i18n import EN, PRESET_KEYS, language_of, phase_text, preset_choices, t, tr, tr_each, translated, warning
 from .i18n import choices as translated_choices
 
 POLL_S = 1.0  # how often the live view refreshes while training
@@ -182,7 +182,7 @@ def train(session: Session, probe_text: str | None = DEFAULT_PROBE, own_copy: bo
         job = session.start(runs.config_from(settings), probe_text=(probe_text or "").strip() or None,
                             own_copy=bool(own_copy))
     except (RuntimeError, ValueError, TypeError) as error:
-        yield status_html(None, message=str(error)), *[gr.skip()] * 5
+        yield status_html(None, message=str(error), language=language_of(session)), *[gr.skip()] * 5
         return
     try:
         yield from _follow(job, language_of(session))
@@ -211,7 +211,7 @@ def plan(session: Session, **settings) -> str:
     try:
         chosen = session.plan(runs.config_from(settings))
     except Exception as error:  # noqa: BLE001 - a plan is a hint: never an error dialog
-        return f"⚠️ {html.escape(str(error).splitlines()[0][:300])}"
+        return html.escape(warning(str(error).splitlines()[0][:300], language_of(session)))
     reasons = "".join(f"\n- {html.escape(reason)}" for reason in chosen.reasons)
     return t("train.expected", language_of(session), s=f"{chosen.eta_s:.0f}") + reasons
 
@@ -362,7 +362,7 @@ def _work_line(s: runs.RunStats, language: str = EN) -> str:
 def status_html(job: Job | None, message: str | None = None, language: str = EN) -> str:
     """The status line and progress bar of `job` (None: no run yet), in `language`."""
     if job is None:
-        text = html.escape(message) if message else t("status.ready", language)
+        text = html.escape(translated(message, language)) if message else t("status.ready", language)
         return f'<div class="kt-bar"><div style="width:0%"></div></div><p>{text}</p>'
     log = job.log
     fraction = 1.0 if log.phase in ("done", "stopped") else log.fraction()
@@ -380,10 +380,11 @@ def status_html(job: Job | None, message: str | None = None, language: str = EN)
     if log.evals:
         parts.append(t("status.validation", language, acc=f"{log.evals[-1][1]:.1%}"))
     text = " · ".join(parts)
-    if job.run.sharing():
-        text += f"<br>{html.escape(job.run.sharing())}"
+    sharing = job.run.sharing()
+    if sharing:
+        text += f"<br>{html.escape(translated(sharing, language))}"
     if message:
-        text += f"<br>{html.escape(message)}"
+        text += f"<br>{html.escape(translated(message, language))}"
     state = {"done": "kt-done", "stopped": "kt-stopped", "failed": "kt-failed"}.get(log.phase, "")
     return f'<div class="kt-bar {state}"><div style="width:{fraction:.0%}"></div></div><p>{text}</p>'
 
@@ -418,7 +419,7 @@ def export_config(session: Session):
     try:
         return gr.update(value=str(session.config_file()), visible=True)
     except NoRun as error:
-        gr.Warning(str(error))
+        gr.Warning(translated(error, language_of(session)))
         return gr.update(visible=False)
 
 
@@ -427,7 +428,7 @@ def report_files(session: Session):
     try:
         files = session.report_files()
     except NoRun as error:
-        return gr.update(visible=False), str(error)
+        return gr.update(visible=False), translated(error, language_of(session))
     return (gr.update(value=[str(path) for path in files], visible=True),
             t("train.report_ready", language_of(session)))
 
@@ -437,5 +438,5 @@ def model_zip(session: Session):
     try:
         path = session.model_zip()
     except ValueError as error:  # no run yet, or a zero-shot run: no model
-        return gr.update(visible=False), str(error)
+        return gr.update(visible=False), translated(error, language_of(session))
     return (gr.update(value=[str(path)], visible=True), t("train.model_ready", language_of(session)))
