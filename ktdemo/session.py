@@ -357,6 +357,18 @@ class Session:
         self.add_dataset(key, splits)
         return key
 
+    def preview(self, model: str, dataset: str) -> DataPreview:
+        """What the Data tab shows of `dataset`: classes per split, text lengths in `model`'s tokens (in words
+        when its tokenizer cannot be loaded, e.g. a Hub model offline) and a few examples of each class."""
+        if dataset in self.datasets:
+            return _preview(self.datasets[dataset], model)
+        if dataset not in data.DATASETS:
+            raise data.DataError(f"There is no dataset '{dataset}' in this session; pick one from the list.")
+        try:
+            return bundled_preview(model, dataset)
+        except models.ModelError as error:
+            return _preview(data.load_splits(dataset), model, problem=error)
+
     def labels_of(self, dataset: str) -> tuple[list[str], str]:
         """Label names and display name of a bundled or session dataset."""
         if dataset in self.datasets:
@@ -519,6 +531,34 @@ class Session:
         path.write_text(json.dumps(json.loads(run.config.to_json()), indent=2), encoding="utf-8")
         return path
 
+
+
+PREVIEW_SAMPLE = 1_000  # texts tokenised for the length histogram; BBC's long articles take ~1.5 s per 1,000
+
+
+@dataclass
+class DataPreview:
+    splits: data.Splits
+    shown: data.Preview  # counts, lengths, examples of the training split
+    model_name: str  # whose tokens the lengths count ("" when counted in words)
+    problem: models.ModelError | None  # why the lengths are in words
+
+
+@functools.lru_cache(maxsize=32)
+def bundled_preview(model: str, dataset: str) -> DataPreview:
+    """Bundled datasets never change, so their previews are made once per model (ModelError: not cached)."""
+    return _preview(data.load_splits(dataset), model, models.load_tokenizer(model))
+
+
+def _preview(splits: data.Splits, model: str, tokenizer=None, problem: models.ModelError | None = None):
+    if tokenizer is None and problem is None:
+        try:
+            tokenizer = models.load_tokenizer(model)
+        except models.ModelError as error:  # e.g. a Hub model while offline: count words instead
+            problem = error
+    shown = data.preview_table(splits.train, splits.label_names, tokenizer, sample=PREVIEW_SAMPLE)
+    name = models.resolve(model).name.split(" · ")[0] if tokenizer is not None else ""
+    return DataPreview(splits, shown, name, problem)
 
 
 @dataclass

@@ -5,17 +5,14 @@ joins the top dataset dropdown (for this session only) and is what the Train tab
 """
 from __future__ import annotations
 
-import functools
-
 import gradio as gr
 
 from .. import data, models, runs
 from ..figures.data import class_balance_figure, length_histogram_figure, split_balance_figure
-from ..session import UPLOAD_PREFIX, Session
+from ..session import UPLOAD_PREFIX, Session, bundled_preview
 from .i18n import language_of, t, tr, warning
 
 PREVIEWS = 5  # the preview's outputs: summary, three figures, examples
-PREVIEW_SAMPLE = 1_000  # texts tokenised for the length histogram; BBC's long articles take ~1.5 s per 1,000
 MAX_LENGTH = runs.RunConfig().max_length  # the Train tab's default cut, marked on the histogram
 FORMATS = ", ".join(suffix[1:].upper() for suffix in data.UPLOAD_FORMATS)
 
@@ -136,43 +133,22 @@ def _added(session: Session, key: str, model: str):
 
 
 def _preview(model: str, dataset: str, session: Session) -> tuple:
-    if dataset in session.datasets:
-        return _render(session.datasets[dataset], model)
-    if dataset in data.DATASETS:
-        try:
-            return _bundled_preview(model, dataset)
-        except models.ModelError as error:  # e.g. a Hub model while offline: count words instead
-            return _render(data.load_splits(dataset), model, problem=error)
-    raise data.DataError(f"There is no dataset '{dataset}' in this session; pick one from the list.")
+    """The preview's outputs: its summary, three figures and the examples."""
+    preview = session.preview(model, dataset)
+    shown, counted = preview.shown, preview.problem is None
+    return (
+        _summary(preview.splits, preview.problem),
+        class_balance_figure(shown.counts, "Examples per class in the training split"),
+        split_balance_figure(preview.splits.class_counts()),
+        length_histogram_figure(shown.lengths, MAX_LENGTH if counted else None, shown.unit,
+                                f"Length in {preview.model_name} tokens" if counted else "Length in words"),
+        shown.examples,
+    )
 
 
 def warm_up() -> None:
     """Make the default preview ahead of the first visitor (app.py's warm-up thread can call this)."""
-    _bundled_preview(models.DEFAULT_MODEL, data.DEFAULT_DATASET)
-
-
-@functools.lru_cache(maxsize=32)
-def _bundled_preview(model: str, dataset: str) -> tuple:
-    """Bundled datasets never change, so their previews are made once per model (not cached on failure)."""
-    return _render(data.load_splits(dataset), model, models.load_tokenizer(model))
-
-
-def _render(splits: data.Splits, model: str, tokenizer=None, problem: Exception | None = None) -> tuple:
-    if tokenizer is None and problem is None:
-        try:
-            tokenizer = models.load_tokenizer(model)
-        except models.ModelError as error:
-            problem = error
-    shown = data.preview_table(splits.train, splits.label_names, tokenizer, sample=PREVIEW_SAMPLE)
-    model_name = models.resolve(model).name.split(" · ")[0] if tokenizer is not None else ""
-    return (
-        _summary(splits, problem),
-        class_balance_figure(shown.counts, "Examples per class in the training split"),
-        split_balance_figure(splits.class_counts()),
-        length_histogram_figure(shown.lengths, MAX_LENGTH if tokenizer is not None else None, shown.unit,
-                                f"Length in {model_name} tokens" if model_name else "Length in words"),
-        shown.examples,
-    )
+    bundled_preview(models.DEFAULT_MODEL, data.DEFAULT_DATASET)
 
 
 def _summary(splits: data.Splits, problem: Exception | None) -> str:
