@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 
 from . import data, models
 
@@ -177,8 +177,7 @@ SETTINGS = {spec.name: spec for spec in fields(RunConfig)}
 
 def default(name: str):
     """A setting's default value."""
-    spec = SETTINGS[name]
-    return spec.default if spec.default is not MISSING else spec.default_factory()
+    return SETTINGS[name].default
 
 
 def help_text(name: str) -> str:

@@ -502,7 +502,7 @@ class Session:
             splits = load_data(run.config if run else RunConfig(dataset=key))
         if splits.validation.empty:
             raise attention.InputError(f"{splits.name or key} has no validation examples to measure on.")
-        return splits.validation.sample(n=min(size, len(splits.validation)), random_state=0)
+        return _sample(splits.validation, size)
 
     # -- take-home files --------------------------------------------------------------------------------
 
@@ -599,7 +599,8 @@ def inside_views(run: RunResult, pretrained, sources: dict | None = None) -> Ins
 
 
 def _sample(frame, size: int):
-    return frame.sample(n=min(size, len(frame)), random_state=0) if len(frame) > size else frame
+    """A fixed sample of `size` rows (all of them, in order, when there are no more)."""
+    return frame.sample(n=size, random_state=0) if len(frame) > size else frame
 
 
 def _needed(run: RunResult | None, why: str) -> RunResult:

@@ -105,7 +105,7 @@ def run_transfer(config: RunConfig, log: TrainingLog | None = None, cancel: thre
     config, reasons = resolve(config, sources)
     run = _Run(config, reasons, log, cancel, sources)
     with _PeakMemory(run.device) as memory:
-        result = KINDS[config.kind](run, start_from)
+        result = KIND_FUNCTIONS[config.kind](run, start_from)
     result.stats.peak_memory_mb, result.stats.total_seconds = memory.peak_mb, round(run.log.elapsed(), 1)
     return result
 
@@ -163,8 +163,8 @@ def zero_shot(run: "_Run", start_from: str | None = None) -> RunResult:
                      stats=stats, log=log)
 
 
-KINDS = {"in_domain": in_domain, "cross_domain": cross_domain, "zero_shot": zero_shot, "sequential": sequential,
-         "from_scratch": from_scratch}
+KIND_FUNCTIONS = {"in_domain": in_domain, "cross_domain": cross_domain, "zero_shot": zero_shot,
+                  "sequential": sequential, "from_scratch": from_scratch}
 
 
 class _Run:

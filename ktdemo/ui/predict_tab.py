@@ -10,10 +10,10 @@ import numpy as np
 
 from .. import explain, exports
 from ..attention import Inspection, cls_attention, cls_rollout, inspection_view, view_attention, view_scores
-from ..figures.inside import cls_row_figure, layer_change_figure, norm_attention_figure, sentence_space_figure
 from ..figures.attention import (agreement_markdown, attention_change_figure, attention_heatmap_figure,
                                  attention_overview_figure, head_importance_figure, probabilities_figure,
                                  shaded_tokens_html)
+from ..figures.inside import cls_row_figure, layer_change_figure, norm_attention_figure, sentence_space_figure
 from ..session import RANK_EXAMPLES, NoRun, Session
 from .i18n import EN, language_of, t, tr, translated, warning, with_cjk_note
 
@@ -256,10 +256,8 @@ def compare(text, layer, head, unit=PIECES, special=True, session: Session = Non
     """The chosen head on `text` in the pretrained and the fine-tuned model, and how far every head moved."""
     try:
         moved = session.attention_change(text)
-    except NoRun:
-        return t("predict.not_trained", language_of(session)), None, None, None
     except ValueError as error:
-        return warning(error, language_of(session)), None, None, None
+        return _problem(error, session), None, None, None
     language = language_of(session)
     summary = _change_summary(moved.change, moved.sentences, moved.kind, language)
     if moved.after is None:
@@ -294,10 +292,8 @@ def representations(session: Session):
     cross-validated linear-probe accuracy. Needs a finished run; cached per run."""
     try:
         space = session.sentence_space()
-    except NoRun:
-        return t("predict.not_trained", language_of(session)), None
     except ValueError as error:
-        return warning(error, language_of(session)), None
+        return _problem(error, session), None
     return _space_note(space, language_of(session)), sentence_space_figure(space)
 
 
@@ -306,10 +302,8 @@ def layer_change(session: Session):
     and how linearly separable the task is in it, before and after. Needs a finished run; cached per run."""
     try:
         change = session.layer_change()
-    except NoRun:
-        return t("predict.not_trained", language_of(session)), None
     except ValueError as error:
-        return warning(error, language_of(session)), None
+        return _problem(error, session), None
     language = language_of(session)
     scratch = t("predict.layers_scratch", language) if session.current.config.kind == "from_scratch" else ""
     return (t("predict.layers_note", language, summary=translated(change.summary, language), scratch=scratch,
@@ -332,9 +326,14 @@ def norm_attention(text, layer, head, model, dataset, session: Session = None):
         norm = session.norm_attention(model, dataset, text)
     except ValueError as error:
         return warning(error, language_of(session)), None, None
-    layers, heads = norm.shape
-    l, h = min(max(int(layer), 1), layers) - 1, min(max(int(head), 1), heads) - 1
+    l, h = _selected(norm, layer, head)
     return _norm_note(norm, l, h, language_of(session)), norm_attention_figure(norm, l, h), cls_row_figure(norm, l)
+
+
+def _problem(error: ValueError, session: Session) -> str:
+    """The one sentence for a view that could not be made; a view that needs a run says so in this tab's words."""
+    language = language_of(session)
+    return t("predict.not_trained", language) if isinstance(error, NoRun) else warning(error, language)
 
 
 def _space_note(space, language: str = EN) -> str:
@@ -365,9 +364,9 @@ def _saliency_html(salient: explain.Saliency, unit: str, special: bool, language
 
 
 
-def _selected(inspection: Inspection, layer_no, head_no) -> tuple[int, int]:
-    """The chosen (layer, head), 0-based, clamped to the model's size."""
-    layers, heads = inspection.shape
+def _selected(view, layer_no, head_no) -> tuple[int, int]:
+    """The chosen (layer, head), 0-based, clamped to the model's size (`view`: an Inspection or a NormAttention)."""
+    layers, heads = view.shape
     return min(max(int(layer_no), 1), layers) - 1, min(max(int(head_no), 1), heads) - 1
 
 

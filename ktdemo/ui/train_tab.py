@@ -25,18 +25,8 @@ ADAPT_CHOICES = ["0", "8", "32", "128"]
 SOURCE = "rotten_tomatoes"  # the source dropdown's start: a run without a source leaves it here
 
 
-def choices(options: dict[str, runs.Choice]) -> list[tuple[str, str]]:
-    return [(option.name, key) for key, option in options.items()]
-
-
 def per_class_choices() -> list[tuple]:
     return [(tr("train.all"), runs.ALL)] + [(k, k) for k in PER_CLASS[1:]]
-
-
-def info(name: str) -> str:
-    """A control's info line: its setting's help text."""
-    text = runs.help_text(name)
-    return text[0].upper() + text[1:] + "."
 
 
 def build(model, dataset, session: gr.State, token: gr.BrowserState) -> tuple[dict, dict]:
