@@ -5,9 +5,56 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import urllib.request  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from pathlib import Path  # noqa: E402
+
 import pytest  # noqa: E402
 
 TINY_MODEL = "tiny-bert"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def app_process(argv: list[str], env: dict, log: Path, ready: str = "/", timeout: float = 150):
+    """`python *argv` (app.py) in its own interpreter on a free loopback port: yields (process, base URL) as soon
+    as `ready` serves; then stops it (killed if it will not end) and prints its log, which pytest shows when a
+    test failed."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**env, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port)}
+    with log.open("w") as output:
+        app = subprocess.Popen([sys.executable, *argv], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_served(url + ready, app, log, timeout)
+        yield app, url
+    finally:
+        app.terminate()
+        try:
+            app.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            app.kill()
+            app.wait(timeout=10)
+        print(log.read_text()[-3000:])
+
+
+def _wait_until_served(url: str, app: subprocess.Popen, log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if app.poll() is not None:
+            raise RuntimeError(f"app.py exited: {log.read_text()[-3000:]}")
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except OSError:  # not serving yet (HTTPError is an OSError too)
+            time.sleep(0.05)
+    raise TimeoutError(f"app.py did not serve {url} in time")
 
 
 def build_tiny_model(folder, **config_overrides) -> str:

@@ -9,28 +9,17 @@ import ast
 import asyncio
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import app_process
 
 pytest.importorskip("mcp.client.streamable_http", reason="the `mcp` package is missing: pip install 'gradio[mcp]'")
 
-ROOT = Path(__file__).resolve().parents[1]
 SENTENCE = "A gorgeous, witty and moving film."
 CORE_ENDPOINTS = ("predict", "attention", "train", "plan")
 pytestmark = pytest.mark.timeout(240)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _get(url: str, timeout: float = 5) -> bytes:
@@ -38,50 +27,21 @@ def _get(url: str, timeout: float = 5) -> bytes:
         return response.read()
 
 
-def _start_app(tmp_path: Path, *args: str, env_mcp: bool) -> tuple[subprocess.Popen, str, Path]:
-    """app.py in its own interpreter, on a free loopback port; returns once the MCP schema is served."""
-    port, log = _free_port(), tmp_path / "app.log"
-    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
-           "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "KTDEMO_TRAINING": "thread"}
+def _serve(tmp_path: Path, *args: str, env_mcp: bool):
+    """app.py in its own interpreter; (process, base URL) once the MCP schema is served."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "KTDEMO_TRAINING": "thread"}
     env.pop("GRADIO_MCP_SERVER", None)
     if env_mcp:
         env["GRADIO_MCP_SERVER"] = "True"
-    with log.open("w") as output:
-        app = subprocess.Popen([sys.executable, "app.py", *args], cwd=ROOT, env=env, stdout=output,
-                               stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 150
-    while time.monotonic() < deadline:
-        if app.poll() is not None:
-            raise RuntimeError(f"app.py exited: {log.read_text()[-3000:]}")
-        try:
-            _get(url + "/gradio_api/mcp/schema", timeout=2)
-            return app, url, log
-        except (OSError, urllib.error.HTTPError):
-            time.sleep(0.2)
-    _stop(app, log)
-    raise TimeoutError("app.py did not serve /gradio_api/mcp/schema in time")
-
-
-def _stop(app: subprocess.Popen, log: Path) -> None:
-    app.terminate()
-    try:
-        app.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        app.kill()
-        app.wait(timeout=10)
-    print(log.read_text()[-3000:])  # pytest shows it when a test failed
+    return app_process(["app.py", *args], env, tmp_path / "app.log", ready="/gradio_api/mcp/schema")
 
 
 @pytest.fixture(scope="module")
 def mcp_app(tmp_path_factory):
     """`GRADIO_MCP_SERVER=True python app.py`; yields (base URL, {endpoint name: tool as served by /schema})."""
-    app, url, log = _start_app(tmp_path_factory.mktemp("mcp-app"), env_mcp=True)
-    try:
+    with _serve(tmp_path_factory.mktemp("mcp-app"), env_mcp=True) as (_, url):
         schema = json.loads(_get(url + "/gradio_api/mcp/schema"))
         yield url, {tool["meta"]["endpoint_name"]: tool for tool in schema}
-    finally:
-        _stop(app, log)
 
 
 def _default_labels() -> list[str]:
@@ -164,9 +124,6 @@ def test_the_sse_transport_lists_the_same_tools(mcp_app):
 
 
 def test_the_mcp_flag_turns_the_server_on_without_the_environment_variable(tmp_path):
-    app, url, log = _start_app(tmp_path, "--mcp", env_mcp=False)
-    try:
+    with _serve(tmp_path, "--mcp", env_mcp=False) as (_, url):
         endpoints = {tool["meta"]["endpoint_name"] for tool in json.loads(_get(url + "/gradio_api/mcp/schema"))}
         assert set(CORE_ENDPOINTS) <= endpoints
-    finally:
-        _stop(app, log)

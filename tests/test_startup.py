@@ -4,40 +4,15 @@ The app runs in a fresh interpreter, so transformers is imported cold, as on a r
 were guarded, half of these requests failed with "cannot import name 'AutoModelForSequenceClassification'".
 """
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
+from conftest import app_process
 from gradio_client import Client, handle_file
 
-ROOT = Path(__file__).resolve().parents[1]
 # app.py as `python app.py` runs it, with the tiny test model in the catalog (registering it imports no transformers)
 LAUNCH = ("import os, runpy; from ktdemo import models; "
           "models.register_model(models.ModelSpec('tiny-bert', 'Tiny BERT', 'tiny-bert', 'tests', "
           "path=os.environ['TINY_MODEL_PATH'])); runpy.run_path('app.py', run_name='__main__')")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until_served(url: str, app: subprocess.Popen, log: Path, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if app.poll() is not None:
-            raise RuntimeError(f"app.py exited: {log.read_text()[-2000:]}")
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError("app.py did not start serving in time")
 
 
 @pytest.fixture
@@ -45,19 +20,9 @@ def fresh_app(tiny_model, tmp_path):
     """app.py in its own interpreter; yields its URL as soon as it serves. Its log is app.log (shown on failure)."""
     from ktdemo import models
 
-    port, log = free_port(), tmp_path / "app.log"
-    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "TINY_MODEL_PATH": models.resolve(tiny_model).path}
-    with log.open("w") as output:
-        app = subprocess.Popen([sys.executable, "-c", LAUNCH], cwd=ROOT, env=env, stdout=output,
-                               stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_until_served(url, app, log)
-        yield url
-    finally:
-        app.terminate()
-        app.wait(timeout=30)
-        print(log.read_text()[-3000:])  # pytest shows it when the test failed
+    env = {**os.environ, "TINY_MODEL_PATH": models.resolve(tiny_model).path}
+    with app_process(["-c", LAUNCH], env, tmp_path / "app.log", timeout=120) as (_, url):
+        yield url + "/"
 
 
 def test_the_first_requests_of_every_kind_all_succeed_during_warm_up(fresh_app, tiny_model, tmp_path):
