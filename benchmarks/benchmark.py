@@ -62,8 +62,9 @@ def stop_latency(after_s: float = 8.0) -> dict:
     """Seconds from pressing Stop to a finished run (best checkpoint restored and scored)."""
     import threading
 
-    from ktdemo.runs import RunConfig, TrainingLog
-    from ktdemo.transfer import run_transfer
+    from ktdemo.config import RunConfig
+    from ktdemo.progress import TrainingLog
+    from ktdemo.training.transfer import run_transfer
 
     log, cancel, done = TrainingLog(), threading.Event(), {}
     worker = threading.Thread(target=lambda: done.update(result=run_transfer(RunConfig(time_budget_s=120), log, cancel)))
@@ -83,8 +84,9 @@ def percentiles(samples: list[float]) -> dict:
 
 
 def prediction_latency(repeats: int = 60) -> dict:
-    from ktdemo import attention, explain, models
+    from ktdemo import models
     from ktdemo.figures.attention import attention_heatmap_figure, attention_overview_figure
+    from ktdemo.inspection import attention, explain
 
     model = models.pretrained_classifier("minilm", ["negative", "positive"])
     tokenizer = models.load_tokenizer("minilm")
@@ -114,8 +116,8 @@ def prediction_latency(repeats: int = 60) -> dict:
 
 
 def training(budget_s: float) -> dict:
-    from ktdemo.runs import RunConfig
-    from ktdemo.transfer import run_transfer
+    from ktdemo.config import RunConfig
+    from ktdemo.training.transfer import run_transfer
 
     config = RunConfig(time_budget_s=budget_s)
     result = run_transfer(config)

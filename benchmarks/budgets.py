@@ -51,8 +51,8 @@ def condition(name: str):
 
 def run_one(dataset: str, recipe: str, budget: float, seed: int, overrides: dict) -> dict:
     from ktdemo import data
-    from ktdemo.runs import RunConfig
-    from ktdemo.transfer import run_transfer
+    from ktdemo.config import RunConfig
+    from ktdemo.training.transfer import run_transfer
 
     settings = {**RECIPES[recipe], **overrides}
     if settings.pop("epochs", None):  # a step schedule over 3 epochs; the budget still stops it (training.fine_tune)

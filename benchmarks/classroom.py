@@ -29,7 +29,7 @@ PRESET = "Movie reviews → product reviews (cross-domain)"
 
 
 def preset_config(name: str, budget: float | None):
-    from ktdemo import presets
+    from ktdemo.training import presets
 
     config = presets.preset_config(name)
     return dataclasses.replace(config, time_budget_s=budget or config.time_budget_s)
@@ -51,7 +51,7 @@ def press(session, config, at: float, outcome: dict) -> None:
 
 
 def class_presses(configs: list, spread_s: float) -> list[dict]:
-    from ktdemo.session import Session, release
+    from ktdemo.serving.session import Session, release
 
     sessions = [Session() for _ in configs]
     outcomes = [{} for _ in configs]
@@ -75,8 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--different", type=int, default=10)
     args = parser.parse_args(argv)
     random.seed(0)
-    from ktdemo.session import warm_up
-    from ktdemo.shared import SHARED
+    from ktdemo.serving.session import warm_up
+    from ktdemo.serving.shared import SHARED
 
     warm_up()
     config = preset_config(args.preset, args.budget)

@@ -59,7 +59,7 @@ def train(config) -> tuple[dict, object]:
     """One in-process run: its figures and result."""
     import torch
 
-    from ktdemo.transfer import run_transfer
+    from ktdemo.training.transfer import run_transfer
 
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
@@ -87,7 +87,7 @@ def attention_agreement(result) -> float:
 
     import numpy as np
 
-    from ktdemo import attention
+    from ktdemo.inspection import attention
 
     on_cpu = copy.deepcopy(result.model).cpu()
     return float(max(np.abs(attention.inspect(result.model, result.tokenizer, text).attentions
@@ -96,8 +96,8 @@ def attention_agreement(result) -> float:
 
 
 def through_worker(config) -> dict:
-    from ktdemo.runs import TrainingLog
-    from ktdemo.worker import RunRequest, Worker
+    from ktdemo.progress import TrainingLog
+    from ktdemo.serving.worker import RunRequest, Worker
 
     worker = Worker()
     try:
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from ktdemo import models
-    from ktdemo.runs import RunConfig
+    from ktdemo.config import RunConfig
 
     if args.device == "cuda" and not torch.cuda.is_available():
         print("No CUDA device here; run with --device cpu for the dry run.")

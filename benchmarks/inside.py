@@ -90,10 +90,11 @@ def main() -> None:
     args = parser.parse_args()
 
     started = time.perf_counter()
-    from ktdemo import data, models, representations as rep
+    from ktdemo import data, models
     from ktdemo.figures import inside
+    from ktdemo.inspection import representations as rep
 
-    models.heavy_import("ktdemo.probe")  # the app imports it at its first run; here it is not a view's cost
+    models.heavy_import("ktdemo.training.probe")  # the app imports it at its first run; here it is not a view's cost
     imported = time.perf_counter() - started
     splits = data.load_splits(data.DEFAULT_DATASET)
     test = splits.test.iloc[:args.texts]

@@ -57,7 +57,7 @@ def worker_rss_mb() -> float:
 
 
 def series(mode: str, runs: int, config, trim: bool) -> list[float]:
-    from ktdemo.session import Session, release
+    from ktdemo.serving.session import Session, release
 
     print(f"\nmode {mode}: {runs} runs")
     shared, kept = Session(), []
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import tempfile
 
-    from ktdemo.runs import RunConfig
+    from ktdemo.config import RunConfig
 
     print(f"start: RSS {rss_mb(not args.no_trim):.1f} MB")
     model = args.model

@@ -47,8 +47,9 @@ def median_ms(run, repeats: int) -> float:
 
 
 def figures(text: str, repeats: int) -> dict:
-    from ktdemo import attention, models
+    from ktdemo import models
     from ktdemo.figures.attention import attention_heatmap_figure, attention_overview_figure
+    from ktdemo.inspection import attention
 
     model = models.pretrained_classifier(MODEL, ["negative", "positive"])
     inspection = attention.inspect(model, models.load_tokenizer(MODEL), text)

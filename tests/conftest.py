@@ -76,7 +76,7 @@ def assert_ablation_moves_the_output(model, tokenizer) -> None:
     """Switching heads off changes the output, and the output is as before once the block ends."""
     import torch
 
-    from ktdemo import attention
+    from ktdemo.inspection import attention
 
     encoded = tokenizer("A gorgeous, moving film.", return_tensors="pt")
 
@@ -111,7 +111,7 @@ TINY_RUN = dict(per_class=8, time_budget_s=None, max_steps=2, batch_size=8, max_
 @pytest.fixture(scope="session")
 def tiny_config(tiny_model):
     """Makes RunConfigs for quick runs of the tiny model: `base` (a dict) and keywords override TINY_RUN."""
-    from ktdemo.runs import RunConfig
+    from ktdemo.config import RunConfig
 
     def make(base: dict | None = None, **overrides) -> "RunConfig":
         return RunConfig(**{"model": tiny_model, **TINY_RUN, **(base or {}), **overrides})
@@ -162,6 +162,6 @@ def private_cache(tmp_path_factory):
 def _no_shared_results_between_tests():
     """Identical public runs are shared (`ktdemo.shared`): a test never gets another test's finished run."""
     yield
-    from ktdemo.shared import SHARED
+    from ktdemo.serving.shared import SHARED
 
     SHARED.clear()

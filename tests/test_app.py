@@ -104,7 +104,7 @@ def test_export_attention_gives_html_png_and_npz(app_url, tiny_model):
 def test_the_api_takes_run_config_field_names(app_url):
     from dataclasses import fields
 
-    from ktdemo.runs import RunConfig
+    from ktdemo.config import RunConfig
 
     endpoints = Client(app_url, verbose=False).view_api(print_info=False, return_format="dict")["named_endpoints"]
     names = {p["parameter_name"] for p in endpoints["/train"]["parameters"]} - {"probe_text", "own_copy"}

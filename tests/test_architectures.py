@@ -10,11 +10,12 @@ import zipfile
 
 import numpy as np
 import pytest
-from conftest import assert_ablation_moves_the_output
 
-from ktdemo import attention, models
-from ktdemo.runs import RunConfig
-from ktdemo.transfer import run_transfer
+from conftest import assert_ablation_moves_the_output
+from ktdemo import models
+from ktdemo.config import RunConfig
+from ktdemo.inspection import attention
+from ktdemo.training.transfer import run_transfer
 
 SENTENCE = "Unbelievably fine."  # "Unbelievably" splits into several pieces in every vocabulary here
 CORPUS = ["A fine film, a moving film.", "An unbelievable story, badly told.", "Believe it: the film is fine."] * 4
@@ -189,8 +190,9 @@ def test_bundled_mpnet(tmp_path):
 
 
 def test_every_family_takes_a_mean_pooled_head_that_starts_as_zero_shot(arch):
-    from ktdemo import heads, warmstart, zeroshot
-    from ktdemo.evaluation import predict_probabilities
+    from ktdemo.models import heads
+    from ktdemo.models.evaluation import predict_probabilities
+    from ktdemo.training import warmstart, zeroshot
 
     model = models.trainable_copy(models.pretrained_classifier(arch, LABELS, pooling="mean"))
     assert heads.pooling_of(model) == "mean" and [name for name, _ in model.named_children()][-1] == "classifier"

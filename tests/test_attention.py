@@ -1,10 +1,9 @@
 import numpy as np
 import pytest
+
 from conftest import assert_ablation_moves_the_output
-
-from ktdemo import attention, models
-
-
+from ktdemo import models
+from ktdemo.inspection import attention
 
 
 def test_inspection_has_every_layer_and_head(tiny):

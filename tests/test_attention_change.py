@@ -6,9 +6,10 @@ import pytest
 import torch
 from gradio_client import Client
 
-from ktdemo import attention, models
-from ktdemo.evaluation import predict_probabilities
+from ktdemo import models
 from ktdemo.figures.attention import attention_change_figure, head_importance_figure
+from ktdemo.inspection import attention
+from ktdemo.models.evaluation import predict_probabilities
 
 TEXTS = ["A fine film.", "Dull, long and far too loud for its own good.", "Wonderful!"]
 

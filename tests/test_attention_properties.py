@@ -3,7 +3,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ktdemo.attention import token_view, view_attention, word_groups
+from ktdemo.inspection.attention import token_view, view_attention, word_groups
 
 PIECE = st.sampled_from(["film", "un", "##believ", "##ably", "good", "##s", "!", "é", "🙂", "a"])
 SPECIAL = st.sampled_from(["[CLS]", "[SEP]", "[PAD]"])

@@ -3,14 +3,13 @@ import json
 import shutil
 import zipfile
 from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import fields
 
 import numpy as np
 import pytest
 
-from ktdemo.__main__ import main
-from dataclasses import fields
-
-from ktdemo.runs import RunConfig
+from ktdemo.cli import main
+from ktdemo.config import RunConfig
 
 
 def test_train_from_flags_prints_json(tiny_model, capsys):
@@ -133,7 +132,7 @@ def test_predict_texts_and_a_file(trained, tmp_path, capsys):
 
 
 def test_attention_prints_one_head_and_writes_every_head(trained, tmp_path, capsys):
-    from ktdemo.exports import load_attention_npz
+    from ktdemo.outputs.exports import load_attention_npz
 
     path = tmp_path / "gem.npz"
     code, out, _ = run_json(capsys, "attention", "--model", str(trained[1]), "A gem of a film.", "--layer", "2",
@@ -192,7 +191,7 @@ def test_each_command_has_help(command, options, capsys):
 
 
 def test_train_writes_a_report(tiny_model, tmp_path, capsys):
-    pytest.importorskip("ktdemo.report")
+    pytest.importorskip("ktdemo.outputs.report")
     path = tmp_path / "report.html"
     code, out, _ = run_json(capsys, "train", "--model", tiny_model, "--max-steps", "1", "--per-class", "8",
                             "--max-length", "32", "--report", str(path))

@@ -8,8 +8,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import pandas as pd
 import pytest
 
-from ktdemo.data import (DATASETS, DEFAULT_DATASET, DataError, Splits, clear_cache, load_splits,
-                         load_table, normalize_text, read_bundled)
+from ktdemo.data import (DATASETS, DEFAULT_DATASET, DataError, Splits, clear_cache, load_splits, load_table,
+                         normalize_text, read_bundled)
 from ktdemo.data.catalog import _cache_path, package_file, strip_usenet_header
 
 # rows and per-class counts after cleaning, from /work/shared/OFFLINE_RESOURCES.md (and the files)

@@ -11,8 +11,7 @@ import plotly.graph_objects as go
 import pytest
 
 from ktdemo.data import class_counts, examples_per_class, load_splits, preview_table, token_lengths
-from ktdemo.figures.data import (PALETTE, class_balance_figure, length_histogram_figure,
-                                 split_balance_figure)
+from ktdemo.figures.data import PALETTE, class_balance_figure, length_histogram_figure, split_balance_figure
 
 
 @pytest.fixture(scope="module")

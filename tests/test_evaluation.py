@@ -1,4 +1,4 @@
-from ktdemo.evaluation import misclassified, score
+from ktdemo.models.evaluation import misclassified, score
 
 
 def test_score_counts_every_class_even_unpredicted_ones():

@@ -1,9 +1,8 @@
 import numpy as np
 import pytest
 
-from ktdemo import attention, explain, models
-
-
+from ktdemo import models
+from ktdemo.inspection import attention, explain
 
 
 def test_integrated_gradients_are_complete_and_converge(tiny):

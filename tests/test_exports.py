@@ -4,8 +4,8 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from ktdemo import exports
-from ktdemo.attention import Inspection
+from ktdemo.inspection.attention import Inspection
+from ktdemo.outputs import exports
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

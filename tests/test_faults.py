@@ -10,10 +10,12 @@ import time
 import pytest
 import torch
 
-from ktdemo import attention, methods, models, transfer
-from ktdemo.runs import RunConfig
-from ktdemo.session import Run, Session, summarise
-from ktdemo.worker import Inline, Trainers
+from ktdemo import models, network
+from ktdemo.config import RunConfig
+from ktdemo.inspection import attention
+from ktdemo.serving.session import Run, Session, summarise
+from ktdemo.serving.worker import Inline, Trainers
+from ktdemo.training import methods, transfer
 
 SENTENCE = "A fine, moving film."
 
@@ -193,7 +195,7 @@ def test_a_model_missing_on_the_hub_is_named_as_missing():
 
 
 def test_an_unreachable_hub_is_said_fast(monkeypatch, tiny_model):
-    monkeypatch.setattr(models, "hub_unreachable", lambda timeout=3.0: True)
+    monkeypatch.setattr(network, "hub_unreachable", lambda timeout=3.0: True)
     started = time.monotonic()
     with pytest.raises(models.ModelError, match="Hub is unreachable") as caught:
         models.pretrained_classifier("someone/some-model", ["a", "b"])
@@ -204,7 +206,7 @@ def test_an_unreachable_hub_is_said_fast(monkeypatch, tiny_model):
 
 
 def test_an_unreachable_hub_fails_a_run_but_not_the_session(tiny_config, trained, monkeypatch):
-    monkeypatch.setattr(models, "hub_unreachable", lambda timeout=3.0: True)
+    monkeypatch.setattr(network, "hub_unreachable", lambda timeout=3.0: True)
     previous = trained.current
     job = trained.start(tiny_config(model="someone/some-model"))
     assert job.wait(30)

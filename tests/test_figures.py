@@ -54,7 +54,8 @@ def test_overview_tiles_every_head_with_gaps():
 
 
 def test_attention_figures_of_a_64_token_sentence_stay_light_and_keep_3_digits(tiny_model):
-    from ktdemo import attention, models
+    from ktdemo import models
+    from ktdemo.inspection import attention
 
     tokenizer = models.load_tokenizer(tiny_model)
     model = models.pretrained_classifier(tiny_model, ["neg", "pos"])

@@ -3,10 +3,9 @@ import math
 import numpy as np
 import pytest
 
-from ktdemo.figures.compare import (
-    COLUMNS, NO_RUNS, accuracy_vs_parameters_figure, accuracy_vs_time_figure, comparison_table,
-    domain_gap_figure, human_count, kshot_curve_figure, method_colour, transfer_matrix_figure,
-)
+from ktdemo.figures.compare import (COLUMNS, NO_RUNS, accuracy_vs_parameters_figure, accuracy_vs_time_figure,
+                                    comparison_table, domain_gap_figure, human_count, kshot_curve_figure,
+                                    method_colour, transfer_matrix_figure)
 
 
 def run(number, method, kind, accuracy, trainable, **extra):

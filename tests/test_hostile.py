@@ -15,9 +15,9 @@ import pytest
 from gradio_client import Client, handle_file
 
 from ktdemo import data, models
-from ktdemo.runs import RunConfig
-from ktdemo.session import Session, release
-from ktdemo.worker import Inline, Trainers
+from ktdemo.config import RunConfig
+from ktdemo.serving.session import Session, release
+from ktdemo.serving.worker import Inline, Trainers
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = "<script>alert('x')</script><img src=x onerror=alert(1)> great film"

@@ -1,7 +1,7 @@
 import sys
 import types
 
-from ktdemo.hosting import GPU_SECONDS, on_gpu
+from ktdemo.serving.hosting import GPU_SECONDS, on_gpu
 
 
 def test_without_spaces_the_function_is_unchanged():

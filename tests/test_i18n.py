@@ -7,7 +7,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from ktdemo import presets, runs, studies
+from ktdemo.config import KINDS, RunConfig, parse_label_map, parse_setting
+from ktdemo.models import catalog
+from ktdemo.progress import TrainingLog, failure_sentence
+from ktdemo.training import presets, studies
 from ktdemo.ui import i18n
 
 UI = Path(__file__).resolve().parents[1] / "ktdemo" / "ui"
@@ -43,7 +46,7 @@ def test_the_core_choices_studies_and_presets_have_a_key_each():
             assert f"{group}.{key}" in ZH and f"{group}.{key}.help" in ZH
     assert all(f"study.{key}" in ZH for key in studies.STUDIES)
     assert set(i18n.PRESET_KEYS) == set(presets.PRESETS)
-    assert EN["kind.from_scratch"] == runs.KINDS["from_scratch"].name  # English is the core's own
+    assert EN["kind.from_scratch"] == KINDS["from_scratch"].name  # English is the core's own
     assert EN["preset.spam.note"] == presets.PRESETS["Spam filter from 16 examples per class"].note
 
 
@@ -72,7 +75,7 @@ def test_the_language_comes_from_the_first_tag_of_accept_language(header, langua
 
 def test_the_page_load_stores_the_language_in_the_session(monkeypatch):
     import ktdemo.ui as ui
-    from ktdemo.session import Session, Sessions
+    from ktdemo.serving.session import Session, Sessions
 
     monkeypatch.setattr(ui, "SESSIONS", Sessions(grace_s=0))
     token, session = ui.attach(None, Session(), SimpleNamespace(headers={"accept-language": "zh-CN,zh;q=0.9"}))
@@ -92,7 +95,7 @@ def test_launch_gets_the_translations():
 
 
 def fake_job(phase="training on SMS spam", stage="", step=12, max_steps=40, evals=((10, 0.8125),), configs=1):
-    log = runs.TrainingLog(phase=phase, stage=stage, step=step, max_steps=max_steps, evals=list(evals))
+    log = TrainingLog(phase=phase, stage=stage, step=step, max_steps=max_steps, evals=list(evals))
     log.train_started, log.budget_s = log.started, 30.0
     return SimpleNamespace(log=log, index=0, configs=[None] * configs, run=SimpleNamespace(sharing=lambda: None))
 
@@ -145,7 +148,7 @@ def test_the_chinese_text_sentence():
 
 
 def test_chinese_input_gets_the_sentence_from_the_predict_and_learn_handlers(tiny_model):
-    from ktdemo.session import Session
+    from ktdemo.serving.session import Session
     from ktdemo.ui import learn_tab, predict_tab
 
     session = Session()
@@ -180,9 +183,12 @@ def _core_messages(tmp_path, monkeypatch, tiny_model) -> dict[str, list[str]]:
 
     import numpy as np
 
-    from ktdemo import attention, data, models, representations, training, transfer, worker
+    from ktdemo import data, models, network
     from ktdemo.data import hub, upload, validate
-    from ktdemo.session import Run, Session
+    from ktdemo.inspection import attention, representations
+    from ktdemo.serving import worker
+    from ktdemo.serving.session import Run, Session
+    from ktdemo.training import loop, transfer
 
     found: dict[str, list[str]] = {}
 
@@ -201,7 +207,7 @@ def _core_messages(tmp_path, monkeypatch, tiny_model) -> dict[str, list[str]]:
     look = session.look(tiny_model, "rotten_tomatoes", "fine " * 600)
     add("notice.untrained", session.model_view(tiny_model, "rotten_tomatoes").description)
     add("notice.truncated", look.description.split(": its predictions are chance until you train. ")[1])
-    current = SimpleNamespace(model=None, tokenizer=None, config=runs.RunConfig(model=tiny_model),
+    current = SimpleNamespace(model=None, tokenizer=None, config=RunConfig(model=tiny_model),
                               dataset_name="Rotten Tomatoes", after=SimpleNamespace(accuracy=0.8125))
     monkeypatch.setattr(Session, "current", property(lambda self: current))
     add("notice.fine_tuned", Session().model_view(tiny_model, "rotten_tomatoes").description)
@@ -209,12 +215,12 @@ def _core_messages(tmp_path, monkeypatch, tiny_model) -> dict[str, list[str]]:
     add("error.not_a_model", _raised(lambda: models.resolve("../x")))
     add("notice.model_bundled", models.check(tiny_model))
     spec = models.resolve("owner/model")
-    monkeypatch.setattr(models, "_offline", lambda: False)
-    monkeypatch.setattr(models, "hub_unreachable", lambda: False)
+    monkeypatch.setattr(catalog, "_offline", lambda: False)
+    monkeypatch.setattr(network, "hub_unreachable", lambda: False)
     add("notice.model_hub", models.check("owner/model"))
-    monkeypatch.setattr(models, "hub_unreachable", lambda: True)
+    monkeypatch.setattr(network, "hub_unreachable", lambda: True)
     add("error.model_offline", _raised(lambda: models.model_source(spec)))
-    monkeypatch.setattr(models, "MODELS", {})
+    monkeypatch.setattr(catalog, "MODELS", {})
     add("error.model_offline", _raised(lambda: models.model_source(spec)))
     for problem, key in (("no file named model.safetensors", "error.no_safetensors"),
                          ("needs trust_remote_code=True", "error.custom_code"),
@@ -223,7 +229,7 @@ def _core_messages(tmp_path, monkeypatch, tiny_model) -> dict[str, list[str]]:
                          ("something odd\nmore", "error.model_load")):
         add(key, str(models.explain_load_error(spec, OSError(problem))))
 
-    add("error.no_dataset", _raised(lambda: transfer.load_data(runs.RunConfig(dataset="nope"))))
+    add("error.no_dataset", _raised(lambda: transfer.load_data(RunConfig(dataset="nope"))))
     add("error.no_bundled_dataset", _raised(lambda: data.catalog.get_spec("nope")))
     add("error.dataset_offline", hub._offline_sentence("owner/data"))
     add("error.dataset_not_found", hub._explain(type("DatasetNotFoundError", (Exception,), {})(), "owner/data", None,
@@ -259,20 +265,20 @@ def _core_messages(tmp_path, monkeypatch, tiny_model) -> dict[str, list[str]]:
     add("error.one_column", _raised(lambda: upload.guess_columns(table[["text"]])))
     add("error.one_class", _raised(lambda: validate.check_class_sizes(table["label"].astype(int) * 0, ["neg", "pos"])))
 
-    add("error.unknown_choice", *(_raised(lambda: runs.RunConfig(**{name: "bogus"}))
+    add("error.unknown_choice", *(_raised(lambda: RunConfig(**{name: "bogus"}))
                                   for name in ("kind", "method", "pooling", "warm_start")))
-    add("error.needs_source", _raised(lambda: runs.RunConfig(kind="cross_domain")),
-        _raised(lambda: runs.RunConfig(kind="sequential")))
-    add("error.not_a_number", _raised(lambda: runs.parse_setting("learning_rate", "fast")))
-    add("error.label_map", _raised(lambda: runs.parse_label_map("fresh positive")))
-    add("notice.out_of_memory", runs.failure_sentence(MemoryError()))
-    add("notice.run_failed", runs.failure_sentence(KeyError("text")), runs.failure_sentence(RuntimeError()))
-    callback = training._RunCallback(runs.TrainingLog(), threading.Event(), None)
+    add("error.needs_source", _raised(lambda: RunConfig(kind="cross_domain")),
+        _raised(lambda: RunConfig(kind="sequential")))
+    add("error.not_a_number", _raised(lambda: parse_setting("learning_rate", "fast")))
+    add("error.label_map", _raised(lambda: parse_label_map("fresh positive")))
+    add("notice.out_of_memory", failure_sentence(MemoryError()))
+    add("notice.run_failed", failure_sentence(KeyError("text")), failure_sentence(RuntimeError()))
+    callback = loop._RunCallback(TrainingLog(), threading.Event(), None)
     callback.on_log(None, SimpleNamespace(global_step=3), SimpleNamespace(), logs={"loss": math.nan})
     add("notice.nan_loss", callback.failure)
     cancel = threading.Event()
     cancel.set()
-    add("notice.stopped_before", _raised(lambda: transfer._Run(runs.RunConfig(), [], runs.TrainingLog(), cancel,
+    add("notice.stopped_before", _raised(lambda: transfer._Run(RunConfig(), [], TrainingLog(), cancel,
                                                                 {}).enter("loading data")))
     dead = SimpleNamespace(_process=SimpleNamespace(is_alive=lambda: False, exitcode=-9), close=lambda: None)
     add("notice.worker_crashed", _raised(lambda: worker.Worker._check(dead, None)))
@@ -281,7 +287,7 @@ def _core_messages(tmp_path, monkeypatch, tiny_model) -> dict[str, list[str]]:
 
     def shared_run(members, reused=False):
         done = threading.Event()
-        return Run(1, runs.RunConfig(), runs.TrainingLog(), reused=reused,
+        return Run(1, RunConfig(), TrainingLog(), reused=reused,
                    shared=SimpleNamespace(members=members, peak=members, done=done)).sharing()
 
     add("notice.shared_reused", shared_run(2, reused=True))
@@ -290,9 +296,9 @@ def _core_messages(tmp_path, monkeypatch, tiny_model) -> dict[str, list[str]]:
 
     busy = Session()
     busy.job = SimpleNamespace(running=lambda: True)
-    add("error.run_in_progress", _raised(lambda: busy.start(runs.RunConfig())))
+    add("error.run_in_progress", _raised(lambda: busy.start(RunConfig())))
     busy.closed = True
-    add("error.session_ended", _raised(lambda: busy.start(runs.RunConfig())))
+    add("error.session_ended", _raised(lambda: busy.start(RunConfig())))
 
     for cka in ([0.995, 0.999, 0.998], [0.99, 0.9, 0.6, 0.3], [0.4, 0.9, 0.95, 0.96], [0.5, 0.4, 0.99, 0.98],
                 [0.99, 0.3, 0.97, 0.99], [0.99, 0.3, 0.4, 0.99], [0.99, 0.97, 0.5], [0.5, 0.4, 0.45]):
@@ -305,8 +311,8 @@ def _core_messages(tmp_path, monkeypatch, tiny_model) -> dict[str, list[str]]:
 
 # Sentences only a live run, a queue or a shared run says (the test cannot cheaply make them): their English
 # must still be the core's, word for word.
-SAID_IN_SOURCE = {"notice.stopped_first_stage": "transfer", "notice.stopped_waiting": "worker",
-                  "notice.stopped_probe": "probe", "notice.not_run": "session"}
+SAID_IN_SOURCE = {"notice.stopped_first_stage": "training.transfer", "notice.stopped_waiting": "serving.worker",
+                  "notice.stopped_probe": "training.probe", "notice.not_run": "serving.session"}
 
 
 def test_every_core_sentence_key_translates_a_sentence_of_the_core(tmp_path, monkeypatch, tiny_model):
@@ -334,7 +340,8 @@ def test_every_core_sentence_key_translates_a_sentence_of_the_core(tmp_path, mon
 
 
 def test_core_sentences_in_chinese_read_right(tiny_model):
-    from ktdemo import attention, models
+    from ktdemo import models
+    from ktdemo.inspection import attention
 
     zh = "zh-CN"
     assert i18n.translated(_raised(lambda: attention.clean_text("")), zh) == "请先输入一句话。"
@@ -342,7 +349,7 @@ def test_core_sentences_in_chinese_read_right(tiny_model):
         "“../x”既不是模型名称，也不是形如“owner/model”的 Hugging Face Hub id。"
     assert i18n.translated(_raised(lambda: attention.parse_heads("L9H1", 6, 12)), zh) == \
         "L9H1 不存在：这个模型有 6 层，每层 12 个头。"
-    assert i18n.translated(_raised(lambda: runs.RunConfig(kind="cross_domain")), zh) == \
+    assert i18n.translated(_raised(lambda: RunConfig(kind="cross_domain")), zh) == \
         "跨领域运行需要先有一个用来训练的源数据集。"
     assert i18n.translated("Finish a run first: the downloads are of its results.", zh) == "请先完成一次运行：下载的是它的结果。"
     # sentences joined with a space: each translated, an unknown one left as it is
@@ -360,7 +367,7 @@ def test_core_sentences_in_chinese_read_right(tiny_model):
 
 
 def test_the_handlers_show_core_sentences_in_the_page_language(tiny_model):
-    from ktdemo.session import Session
+    from ktdemo.serving.session import Session
     from ktdemo.ui import check_model, data_tab, learn_tab, predict_tab, train_tab
 
     session = Session()

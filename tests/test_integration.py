@@ -3,8 +3,8 @@ import dataclasses
 
 import pytest
 
-from ktdemo.runs import RunConfig
-from ktdemo.transfer import run_transfer
+from ktdemo.config import RunConfig
+from ktdemo.training.transfer import run_transfer
 
 pytestmark = pytest.mark.integration
 
@@ -59,8 +59,8 @@ def test_a_few_shot_run_on_minilm_ends_at_or_above_its_zero_shot_start():
 def test_the_exported_minilm_reproduces_the_apps_probabilities_through_sentence_transformers(pretrained_run, tmp_path):
     import numpy as np
 
-    from ktdemo import report
-    from ktdemo.evaluation import predict_probabilities
+    from ktdemo.models.evaluation import predict_probabilities
+    from ktdemo.outputs import report
 
     sentence_transformers = pytest.importorskip("sentence_transformers")
     texts = ["A gorgeous, moving film.", "Dull, predictable and far too long.", "It was fine, I guess."]

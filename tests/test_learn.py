@@ -3,8 +3,8 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from ktdemo import attention, learn
 from ktdemo.figures import learn as figures
+from ktdemo.inspection import attention, lessons
 
 SENTENCE = "A fine film, truly."
 
@@ -14,7 +14,7 @@ SENTENCE = "A fine film, truly."
 @pytest.mark.parametrize("layer, head, token", [(0, 0, 0), (1, 1, 3)])
 def test_walkthrough_weights_are_the_models_attention_row(tiny, layer, head, token):
     model, tokenizer = tiny
-    walk = learn.attention_walkthrough(model, tokenizer, SENTENCE, layer, head, token)
+    walk = lessons.attention_walkthrough(model, tokenizer, SENTENCE, layer, head, token)
     inspection = attention.inspect(model, tokenizer, SENTENCE)
     assert walk.tokens == inspection.tokens
     np.testing.assert_allclose(walk.weights, inspection.attentions[layer, head, token], atol=1e-5)
@@ -27,10 +27,10 @@ def test_walkthrough_output_is_the_heads_slice_of_the_context(tiny):
     model, tokenizer = tiny
     layer, head, token = 1, 1, 2
     captured = []
-    projection = learn.bert_layers(model)[layer].attention.output.dense
+    projection = lessons.bert_layers(model)[layer].attention.output.dense
     handle = projection.register_forward_pre_hook(lambda module, inputs: captured.append(inputs[0][0].clone()))
     try:
-        walk = learn.attention_walkthrough(model, tokenizer, SENTENCE, layer, head, token)
+        walk = lessons.attention_walkthrough(model, tokenizer, SENTENCE, layer, head, token)
     finally:
         handle.remove()
     context = captured[-1][token, head * walk.size:(head + 1) * walk.size].numpy()
@@ -42,35 +42,35 @@ def test_walkthrough_output_is_the_heads_slice_of_the_context(tiny):
 def test_walkthrough_refuses_what_does_not_exist(tiny):
     model, tokenizer = tiny
     with pytest.raises(attention.InputError, match="no head 3"):
-        learn.attention_walkthrough(model, tokenizer, SENTENCE, 0, 2, 0)
+        lessons.attention_walkthrough(model, tokenizer, SENTENCE, 0, 2, 0)
     with pytest.raises(attention.InputError, match="Type a sentence"):
-        learn.attention_walkthrough(model, tokenizer, " ", 0, 0, 0)
+        lessons.attention_walkthrough(model, tokenizer, " ", 0, 0, 0)
 
 
 def test_heads_for_token_is_one_row_per_head(tiny):
     inspection = attention.inspect(*tiny, SENTENCE)
-    rows = learn.heads_for_token(inspection, 1, 2)
+    rows = lessons.heads_for_token(inspection, 1, 2)
     assert rows.shape == (2, len(inspection.tokens))
     np.testing.assert_allclose(rows.sum(axis=1), 1, atol=1e-5)
 
 
 def test_sinusoidal_encoding_known_values():
-    encoding = learn.sinusoidal_encoding(50, 16)
+    encoding = lessons.sinusoidal_encoding(50, 16)
     assert encoding.shape == (50, 16)
     np.testing.assert_allclose(encoding[0, 0::2], 0)  # sin 0
     np.testing.assert_allclose(encoding[0, 1::2], 1)  # cos 0
     assert encoding[1, 0] == pytest.approx(np.sin(1.0)) and encoding[1, 1] == pytest.approx(np.cos(1.0))
     assert encoding[3, 2] == pytest.approx(np.sin(3 / 10000 ** (2 / 16)))
-    assert learn.sinusoidal_encoding(4, 5).shape == (4, 5)  # an odd size has one sine more
-    assert learn.showcase_dimensions(384) == [0, 1, 48, 96]
+    assert lessons.sinusoidal_encoding(4, 5).shape == (4, 5)  # an odd size has one sine more
+    assert lessons.showcase_dimensions(384) == [0, 1, 48, 96]
 
 
 def test_position_similarity_is_a_cosine_matrix(tiny):
-    similarity = learn.position_similarity(tiny[0], count=20)
+    similarity = lessons.position_similarity(tiny[0], count=20)
     assert similarity.shape == (20, 20)
     np.testing.assert_allclose(np.diag(similarity), 1, atol=1e-6)
     np.testing.assert_allclose(similarity, similarity.T, atol=1e-6)
-    near, far = learn.similarity_by_distance(similarity, 16)
+    near, far = lessons.similarity_by_distance(similarity, 16)
     assert -1 <= near <= 1 and -1 <= far <= 1
 
 
@@ -79,18 +79,18 @@ def test_models_without_learned_positions_or_bert_layers_get_a_clear_message():
         base_model = object()
 
     with pytest.raises(ValueError, match="no learned absolute position"):
-        learn.position_similarity(Plain())
+        lessons.position_similarity(Plain())
     with pytest.raises(ValueError, match="BERT-style layers"):
-        learn.bert_layers(Plain())
+        lessons.bert_layers(Plain())
 
 
 def test_residual_norms_per_layer(tiny):
     model, tokenizer = tiny
-    norms = learn.residual_norms(model, tokenizer, SENTENCE)
+    norms = lessons.residual_norms(model, tokenizer, SENTENCE)
     assert set(norms) == {"stream", "attention", "feed_forward"}
     for values in norms.values():
         assert values.shape == (2,) and (values > 0).all()
-    assert not learn.bert_layers(model)[0].output.dense._forward_hooks  # the hooks were removed
+    assert not lessons.bert_layers(model)[0].output.dense._forward_hooks  # the hooks were removed
 
 
 def test_figures_from_synthetic_arrays():
@@ -102,7 +102,7 @@ def test_figures_from_synthetic_arrays():
                                              rng.normal(size=(5, 4)), rng.normal(size=4), "t")
     assert len(vectors.data) == 4
     assert len(figures.heads_figure(np.full((6, 5), 0.2), tokens, 1, 0).data) == 6
-    assert len(figures.sinusoid_figure(learn.sinusoidal_encoding(10, 8), [0, 1, 4]).data) == 4
+    assert len(figures.sinusoid_figure(lessons.sinusoidal_encoding(10, 8), [0, 1, 4]).data) == 4
     assert isinstance(figures.position_similarity_figure(np.eye(4), "t"), go.Figure)
     residual = figures.residual_norms_figure({"stream": np.ones(3), "attention": np.ones(3),
                                               "feed_forward": np.ones(3)})

@@ -4,11 +4,11 @@ import pandas as pd
 import pytest
 import torch
 
-from ktdemo import data, models, probe
-from ktdemo.planning import plan
-from ktdemo.runs import RunConfig
-from ktdemo.transfer import run_transfer
-
+from ktdemo import data, models
+from ktdemo.config import RunConfig
+from ktdemo.training import probe
+from ktdemo.training.planning import plan
+from ktdemo.training.transfer import run_transfer
 
 TRANSFER = dict(dataset="rotten_tomatoes", per_class=16, max_steps=4, eval_every_s=0.0)  # four steps on 16 per class
 
@@ -28,7 +28,7 @@ def test_every_method_replays_exactly(tiny_config, tiny_model, method):
 
 
 def test_lora_merges_into_a_plain_model_that_changed_only_where_adapted(tiny_config, tiny_model):
-    from ktdemo import methods
+    from ktdemo.training import methods
 
     # Trained directly: through run_transfer, the best checkpoint may legitimately be the untouched start.
     labels = data.DATASETS["rotten_tomatoes"].label_names

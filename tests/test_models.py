@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from ktdemo import models
+from ktdemo.models import loading
 
 
 def test_catalog_default_is_available_offline():
@@ -84,6 +85,6 @@ def test_the_bundled_model_never_asks_the_hub(monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", "https://127.0.0.1:9")
     monkeypatch.setattr(network, "_CHECKED", {})
     models.load_tokenizer.cache_clear()
-    models._pretrained.cache_clear()
+    loading._pretrained.cache_clear()
     assert models.load_tokenizer(models.DEFAULT_MODEL).vocab_size == 30522
     assert models.pretrained_classifier(models.DEFAULT_MODEL, ["a", "b"]).config.num_hidden_layers == 6

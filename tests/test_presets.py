@@ -2,19 +2,21 @@
 import pytest
 from gradio_client import Client
 
-from ktdemo import data, presets, runs
+from ktdemo import data
+from ktdemo.config import SETTINGS, config_from
+from ktdemo.training import presets
 from ktdemo.ui import train_tab
 
 
 @pytest.mark.parametrize("name", list(presets.PRESETS))
 def test_each_preset_is_a_partial_config_that_makes_a_valid_run(name):
-    assert set(presets.PRESETS[name].settings) <= set(runs.SETTINGS)
+    assert set(presets.PRESETS[name].settings) <= set(SETTINGS)
     config = presets.preset_config(name)
     assert config.dataset in data.DATASETS and presets.PRESETS[name].note
     settings = presets.preset_settings(name)
     shown = {field: train_tab.shown(field, settings[field], settings) for field in settings}
     assert shown["per_class"] in train_tab.PER_CLASS and shown["adapt_per_class"] in train_tab.ADAPT_CHOICES
-    assert runs.config_from(shown) == config  # what the controls show makes the same run again
+    assert config_from(shown) == config  # what the controls show makes the same run again
 
 
 def test_the_lessons_the_issue_asks_for():

@@ -9,15 +9,15 @@ import pytest
 import torch
 from gradio_client import Client
 
-from ktdemo import report
-from ktdemo.runs import RunConfig
+from ktdemo.config import RunConfig
+from ktdemo.outputs import report
 
 SCRIPT = "<script>alert('x')</script> & more"
 
 
 @pytest.fixture(scope="module")
 def result(tiny_model):
-    from ktdemo.transfer import run_transfer
+    from ktdemo.training.transfer import run_transfer
 
     return run_transfer(RunConfig(model=tiny_model, per_class=8, max_steps=2, time_budget_s=None, batch_size=8,
                                   max_length=32))
@@ -104,8 +104,8 @@ def test_report_and_model_zip_endpoints(app_url, tiny_model):
 @pytest.mark.parametrize("kind, figure", [("zero_shot", "Held-out test set: before vs after"),
                                           ("cross_domain", "Domain gap")])
 def test_report_of_other_kinds(result, tmp_path, kind, figure):
-    from ktdemo.evaluation import Metrics
-    from ktdemo.runs import TrainingLog
+    from ktdemo.models.evaluation import Metrics
+    from ktdemo.progress import TrainingLog
 
     config = dataclasses.replace(result.config, kind=kind, source_dataset="vader_tweets")
     other = dataclasses.replace(result, config=config, model=None, log=TrainingLog(),

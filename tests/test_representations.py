@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from ktdemo import attention, models, representations
-from ktdemo.evaluation import predict_probabilities
+from ktdemo import models
 from ktdemo.figures import inside
-from ktdemo.representations import RepresentationError, linear_cka
+from ktdemo.inspection import attention, representations
+from ktdemo.inspection.representations import RepresentationError, linear_cka
+from ktdemo.models.evaluation import predict_probabilities
 
 TEXTS = ["A fine film.", "Dull, long and far too loud for its own good.", "Wonderful!", "Not for me.",
          "The cast is wonderful and the script is sharp.", "It never quite decides what it wants to be.",

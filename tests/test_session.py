@@ -1,10 +1,8 @@
 import time
 from pathlib import Path
 
-from ktdemo.runs import RunConfig
-from ktdemo.session import Session, release
-
-
+from ktdemo.config import RunConfig
+from ktdemo.serving.session import Session, release
 
 
 def test_a_failed_run_keeps_the_previous_model(tiny_config, tiny_model):
@@ -65,7 +63,7 @@ def test_only_the_current_model_stays_in_memory_the_others_on_disk(tiny_config, 
 
 
 def test_a_study_runs_its_configs_in_turn_and_fills_the_history(tiny_config, tiny_model):
-    from ktdemo import studies
+    from ktdemo.training import studies
 
     session = Session()
     configs = studies.build("pretraining", tiny_config())
@@ -77,7 +75,7 @@ def test_a_study_runs_its_configs_in_turn_and_fills_the_history(tiny_config, tin
 
 
 def test_sequential_reuses_a_matching_earlier_run(tiny_config, tiny_model):
-    from ktdemo.transfer import first_stage_config
+    from ktdemo.training.transfer import first_stage_config
 
     session = Session()
     sequential = tiny_config(kind="sequential", source_dataset="trec")
@@ -97,7 +95,7 @@ def test_zero_shot_runs_keep_the_model_predictions_use(tiny_config, tiny_model):
 
 
 def test_a_second_session_waits_its_turn_and_says_its_place_and_wait(tiny_config, tiny_model):
-    from ktdemo.worker import Inline, Trainers
+    from ktdemo.serving.worker import Inline, Trainers
 
     slots = Trainers(Inline)  # one run at a time, as on a CPU machine
     first, second = Session(slots), Session(slots)

@@ -4,9 +4,9 @@ import time
 import pytest
 
 from ktdemo import data
-from ktdemo.runs import RunConfig
-from ktdemo.session import Session, release
-from ktdemo.worker import Inline, Trainers
+from ktdemo.config import RunConfig
+from ktdemo.serving.session import Session, release
+from ktdemo.serving.worker import Inline, Trainers
 
 
 class Counting(Inline):

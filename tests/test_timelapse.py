@@ -1,13 +1,13 @@
 import numpy as np
 import pytest
-
-from ktdemo import models, training
-from ktdemo.figures.timelapse import timelapse_figure
-from ktdemo.runs import TrainingLog
-from ktdemo.transfer import run_transfer
-from ktdemo.timelapse import Recorder, Snapshot, snapshot, snapshot_every
-
 from test_transfer import TRANSFER
+
+from ktdemo import models
+from ktdemo.figures.timelapse import timelapse_figure
+from ktdemo.progress import TrainingLog
+from ktdemo.training import loop
+from ktdemo.training.timelapse import Recorder, Snapshot, snapshot, snapshot_every
+from ktdemo.training.transfer import run_transfer
 
 PROBE = "A gorgeous, witty and moving film."
 
@@ -33,13 +33,13 @@ def test_a_run_with_a_probe_snapshots_its_attention_from_step_0_to_the_last(tiny
 
 def test_snapshots_leave_training_exactly_as_it_was(tiny_config, tiny_model, monkeypatch):
     seen = []  # the attention kernel at every step: snapshots switch to eager and back
-    on_step_end = training._RunCallback.on_step_end
+    on_step_end = loop._RunCallback.on_step_end
 
     def spy(self, args, state, control, model=None, **kwargs):
         seen.append(model.config._attn_implementation)
         return on_step_end(self, args, state, control, model=model, **kwargs)
 
-    monkeypatch.setattr(training._RunCallback, "on_step_end", spy)
+    monkeypatch.setattr(loop._RunCallback, "on_step_end", spy)
     plain = run_transfer(tiny_config(TRANSFER, seed=3))
     watched = run_transfer(tiny_config(TRANSFER, seed=3), TrainingLog(probe_text=PROBE))
     assert len(watched.log.snapshots) > 1 and plain.log.snapshots == []
@@ -60,8 +60,8 @@ def test_snapshot_restores_the_kernel_and_every_module_mode(tiny_model):
 
 
 def test_snapshot_of_a_lora_model_sees_its_adapters(tiny_model):
-    from ktdemo import methods
-    from ktdemo.runs import RunConfig
+    from ktdemo.config import RunConfig
+    from ktdemo.training import methods
 
     model = methods.prepare(trainable(tiny_model), RunConfig(method="lora"))
     shot = snapshot(model, models.load_tokenizer(tiny_model), PROBE, step=0, loss=None)

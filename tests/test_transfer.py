@@ -5,10 +5,10 @@ import time
 
 import pytest
 
-from ktdemo import training, transfer
-from ktdemo.runs import RunCancelled, RunConfig, TrainingLog
-from ktdemo.transfer import run_transfer
-
+from ktdemo.config import RunConfig
+from ktdemo.progress import RunCancelled, TrainingLog
+from ktdemo.training import loop, transfer
+from ktdemo.training.transfer import run_transfer
 
 TRANSFER = dict(dataset="rotten_tomatoes", per_class=16, max_steps=4, eval_every_s=0.0)  # four steps on 16 per class
 
@@ -79,7 +79,7 @@ def test_stop_mid_run_ends_fast_and_keeps_the_best_checkpoint(tiny_config, tiny_
 
 def test_nan_loss_is_reported_as_a_failure():
     log = TrainingLog(train_started=time.monotonic())
-    callback = training._RunCallback(log, threading.Event(), None)
+    callback = loop._RunCallback(log, threading.Event(), None)
 
     class Control:
         should_training_stop = False

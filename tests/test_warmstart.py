@@ -5,10 +5,13 @@ import numpy as np
 import pytest
 import torch
 
-from ktdemo import heads, models, report, warmstart, zeroshot
-from ktdemo.evaluation import predict_probabilities
-from ktdemo.runs import RunConfig
-from ktdemo.transfer import run_transfer
+from ktdemo import models
+from ktdemo.config import RunConfig
+from ktdemo.models import heads
+from ktdemo.models.evaluation import predict_probabilities
+from ktdemo.outputs import report
+from ktdemo.training import warmstart, zeroshot
+from ktdemo.training.transfer import run_transfer
 
 TEXTS = ["A gorgeous, moving film.", "Dull and far too long.", "I laughed, I cried.", "Not worth the ticket.",
          "An instant classic with a weak second half that drags on"]

@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ktdemo import attention, data
-from ktdemo.runs import RunConfig
-from ktdemo.session import Session, release
-from ktdemo.worker import STOP_GRACE_S, Inline, Trainers, Worker
+from ktdemo import data
+from ktdemo.config import RunConfig
+from ktdemo.inspection import attention
+from ktdemo.serving.session import Session, release
+from ktdemo.serving.worker import STOP_GRACE_S, Inline, Trainers, Worker
 
 SENTENCE = "A fine, moving film."
 PHASES = ["loading data", "loading model", "scoring the untrained head", "warm start", "training on"]
@@ -27,7 +28,7 @@ PHASES = ["loading data", "loading model", "scoring the untrained head", "warm s
 
 def slow_phases(seconds: float) -> None:
     """In the worker: each phase lasts `seconds` more, without looking at Stop meanwhile (a slow machine)."""
-    from ktdemo.runs import TrainingLog
+    from ktdemo.progress import TrainingLog
 
     enter = TrainingLog.enter
 

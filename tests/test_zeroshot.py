@@ -3,7 +3,9 @@ import numpy as np
 import pytest
 
 from conftest import build_tiny_model
-from ktdemo import models, zeroshot
+from ktdemo import models, network
+from ktdemo.data.descriptions import default_descriptions, format_descriptions, parse_descriptions
+from ktdemo.training import zeroshot
 
 NLI_LABELS = {0: "contradiction", 1: "neutral", 2: "entailment"}
 
@@ -21,24 +23,24 @@ def tiny_nli(tmp_path_factory):
 
 
 def test_default_descriptions_follow_the_task():
-    assert zeroshot.default_descriptions(["negative", "positive"], "sentiment") == [
+    assert default_descriptions(["negative", "positive"], "sentiment") == [
         "This text expresses a negative opinion.", "This text expresses a positive opinion."]
-    assert zeroshot.default_descriptions(["business"], "topic") == ["This text is about business."]
-    assert zeroshot.default_descriptions(["location", "human: individual"], "question type") == [
+    assert default_descriptions(["business"], "topic") == ["This text is about business."]
+    assert default_descriptions(["location", "human: individual"], "question type") == [
         "This question asks for a location.", "This question asks for an individual."]
-    assert zeroshot.default_descriptions(["ham", "spam"], "spam detection") == [
+    assert default_descriptions(["ham", "spam"], "spam detection") == [
         "This message is an ordinary message (ham).", "This message is spam."]
-    assert zeroshot.default_descriptions(["cats"]) == ["This text is about cats."]
+    assert default_descriptions(["cats"]) == ["This text is about cats."]
 
 
 def test_descriptions_round_trip_in_any_order_with_defaults():
     labels = ["location", "location: city", "number"]
     descriptions = ["Where is it?", "Which city?", "How many?"]
-    text = zeroshot.format_descriptions(labels, descriptions)
-    assert zeroshot.parse_descriptions(text, labels) == descriptions
+    text = format_descriptions(labels, descriptions)
+    assert parse_descriptions(text, labels) == descriptions
     shuffled = "\n".join(reversed(text.splitlines())) + "\n\n"
-    assert zeroshot.parse_descriptions(shuffled, labels) == descriptions
-    assert zeroshot.parse_descriptions("number:  How many? ", labels) == [
+    assert parse_descriptions(shuffled, labels) == descriptions
+    assert parse_descriptions("number:  How many? ", labels) == [
         "This text is about location.", "This text is about location: city.", "How many?"]
 
 
@@ -46,7 +48,7 @@ def test_descriptions_round_trip_in_any_order_with_defaults():
                                            ("number:  ", "description of 'number' is empty")])
 def test_parse_descriptions_rejects_bad_lines(text, message):
     with pytest.raises(ValueError, match=message):
-        zeroshot.parse_descriptions(text, ["location", "number"])
+        parse_descriptions(text, ["location", "number"])
 
 
 def test_embed_is_normalised_ordered_and_padding_invariant(tiny_model):
@@ -84,7 +86,7 @@ def test_a_checkpoint_without_entailment_is_not_an_nli_model(tmp_path):
 
 
 def test_an_unreachable_hub_model_gives_a_model_error(monkeypatch):
-    monkeypatch.setattr(models, "hub_unreachable", lambda: True)
+    monkeypatch.setattr(network, "hub_unreachable", lambda: True)
     with pytest.raises(models.ModelError, match="unreachable"):
         zeroshot.nli_probabilities("nobody/no-such-nli-model", ["text"], ["a", "b"])
 
@@ -94,7 +96,7 @@ def test_zero_shot_metrics_agree_with_probabilities(tiny_model):
     result = zeroshot.zero_shot(texts, [1, 0, 1, 0], ["negative", "positive"], model_key=tiny_model,
                                 task="sentiment")
     assert (result.method, result.model, result.metrics.examples) == ("similarity", tiny_model, 4)
-    assert result.descriptions == zeroshot.default_descriptions(["negative", "positive"], "sentiment")
+    assert result.descriptions == default_descriptions(["negative", "positive"], "sentiment")
     assert result.metrics.predictions == result.probabilities.argmax(axis=1).tolist()
     np.testing.assert_allclose(result.metrics.probabilities, result.probabilities.max(axis=1))
     assert result.metrics.accuracy == np.mean(np.array(result.metrics.predictions) == [1, 0, 1, 0])

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..runs import KINDS, METHODS, ZERO_SHOT_METHODS
+from ..config import KINDS, METHODS, ZERO_SHOT_METHODS
 from .style import PALETTE, SEQUENTIAL, layout
 
 METHOD_NAMES = {key: choice.name for key, choice in {**METHODS, **ZERO_SHOT_METHODS}.items() if key != "auto"}

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import gradio as gr
 
-from .. import data, models, session as sessions
-from ..session import SESSIONS, Session
+from .. import data, models
+from ..serving import session as sessions
+from ..serving.session import SESSIONS, Session
 from . import compare_tab, data_tab, learn_tab, predict_tab, train_tab
 from .i18n import I18N, language_of, language_of_header, tr, translated, warning
 

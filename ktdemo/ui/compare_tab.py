@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import data, runs, studies
+from .. import data
+from ..config import config_from
 from ..figures.compare import (accuracy_vs_parameters_figure, accuracy_vs_time_figure, comparison_table,
                                kshot_curve_figure, transfer_matrix_figure)
 from ..figures.training import training_curves_figure
-from ..session import SESSIONS, Session
+from ..serving.session import SESSIONS, Session
+from ..training import studies
 from . import train_tab
 from .i18n import language_of, t, tr, tr_each
 
@@ -56,7 +58,7 @@ def study(session: Session, study: str = "methods", kshot_methods=("full", "line
     each with these settings (RunConfig's names; `time_budget_s` is per run); yields the live status, then the
     table and figures of every run of the session."""
     try:
-        configs = studies.build(study, runs.config_from(settings), tuple(kshot_methods or ()) or ("full",))
+        configs = studies.build(study, config_from(settings), tuple(kshot_methods or ()) or ("full",))
         job = session.start(configs, study=study)
     except (RuntimeError, ValueError, TypeError) as error:
         yield (train_tab.status_html(None, message=str(error), language=language_of(session)), gr.skip(),

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import data, models, runs
+from .. import data, models
+from ..config import RunConfig
 from ..figures.data import class_balance_figure, length_histogram_figure, split_balance_figure
-from ..session import UPLOAD_PREFIX, Session, bundled_preview
+from ..serving.session import UPLOAD_PREFIX, Session, bundled_preview
 from .i18n import language_of, t, tr, warning
 
 PREVIEWS = 5  # the preview's outputs: summary, three figures, examples
-MAX_LENGTH = runs.RunConfig().max_length  # the Train tab's default cut, marked on the histogram
+MAX_LENGTH = RunConfig().max_length  # the Train tab's default cut, marked on the histogram
 FORMATS = ", ".join(suffix[1:].upper() for suffix in data.UPLOAD_FORMATS)
 
 

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from .. import presets, runs, studies
+from ..config import KINDS, METHODS, POOLINGS, WARM_STARTS, help_text
+from ..training import presets, studies
 
 LOCALES = Path(__file__).resolve().parent / "locales"
 EN, ZH = "en", "zh-CN"
@@ -31,8 +32,8 @@ LANGUAGES = (EN, ZH)
 # Gradio's frontend takes a navigator.language only when it ships that locale; for Chinese these two.
 CHINESE_TAGS = {"zh-cn": ZH, "zh-tw": ZH}
 # The core's choices, translated by key: "kind.in_domain" (its name) and "kind.in_domain.help" (its help).
-CHOICE_GROUPS = {"kind": runs.KINDS, "method": runs.METHODS, "pooling": runs.POOLINGS,
-                 "warm_start": runs.WARM_STARTS}
+CHOICE_GROUPS = {"kind": KINDS, "method": METHODS, "pooling": POOLINGS,
+                 "warm_start": WARM_STARTS}
 INFO_SETTINGS = ("adapt_per_class", "learning_rate")  # RunConfig help lines the Train tab shows as info lines
 # A preset's name is its API value; its key names its label and note here.
 PRESET_KEYS = {
@@ -46,7 +47,7 @@ PRESET_KEYS = {
 
 def info_line(name: str) -> str:
     """A setting's help text as an info line shows it."""
-    text = runs.help_text(name)
+    text = help_text(name)
     return text[0].upper() + text[1:] + "."
 
 

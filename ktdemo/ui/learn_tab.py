@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import learn
-from ..figures.learn import (attention_steps_figure, heads_figure, position_similarity_figure,
-                             query_key_value_figure, residual_norms_figure, sinusoid_figure, token_labels)
-from ..session import Session
+from ..figures.learn import (attention_steps_figure, heads_figure, position_similarity_figure, query_key_value_figure,
+                             residual_norms_figure, sinusoid_figure, token_labels)
+from ..inspection import lessons
+from ..serving.session import Session
 from .i18n import EN, language_of, t, tr, translated, warning, with_cjk_note
 
 DEFAULT_SENTENCE = "The film was not bad at all."
@@ -66,9 +66,9 @@ def show_all(text, layer, head, token, model, dataset, session: Session = None):
     steps = _attention_section(view, text, l, h, q, language)
     positions = _positions_section(view.model, language)
     residual = _residual_section(view, text, language)
-    heads_fig = heads_figure(learn.heads_for_token(inspection, l, q), tokens, q, l)
+    heads_fig = heads_figure(lessons.heads_for_token(inspection, l, q), tokens, q, l)
     size = view.model.config.hidden_size
-    sinusoids = sinusoid_figure(learn.sinusoidal_encoding(POSITIONS, size), learn.showcase_dimensions(size))
+    sinusoids = sinusoid_figure(lessons.sinusoidal_encoding(POSITIONS, size), lessons.showcase_dimensions(size))
     choices = [(label.replace(" ", " · ", 1), i) for i, label in enumerate(token_labels(tokens))]
     return (with_cjk_note(translated(view.description, language), text, look, language), *steps, heads_fig, sinusoids,
             *positions, *residual,
@@ -89,7 +89,7 @@ def _clamp(number, count: int, first: int = 1) -> int:
 def _attention_section(view, sentence: str, layer: int, head: int, token: int, language: str = EN) -> tuple:
     """(text, steps figure, vectors figure) for one head and query token."""
     try:
-        walk = learn.attention_walkthrough(view.model, view.tokenizer, sentence, layer, head, token)
+        walk = lessons.attention_walkthrough(view.model, view.tokenizer, sentence, layer, head, token)
     except ValueError as error:
         return warning(error, language), None, None
     top = int(walk.weights.argmax())
@@ -107,12 +107,12 @@ def _attention_section(view, sentence: str, layer: int, head: int, token: int, l
 def _positions_section(model, language: str = EN) -> tuple:
     """(text, figure) for the model's learned position embeddings, or why it has none."""
     try:
-        similarity = learn.position_similarity(model, POSITIONS)
+        similarity = lessons.position_similarity(model, POSITIONS)
     except ValueError as error:
         return warning(error, language), None
-    total = learn.position_embeddings(model).shape[0]
+    total = lessons.position_embeddings(model).shape[0]
     count = len(similarity)
-    near, far = learn.similarity_by_distance(similarity, FAR)
+    near, far = lessons.similarity_by_distance(similarity, FAR)
     text = t("learn.positions_text", language, count=count, total=total, near=f"{near:.2f}", far_n=FAR,
              far=f"{far:.2f}")
     return text, position_similarity_figure(similarity, t("learn.positions_title", language))
@@ -121,7 +121,7 @@ def _positions_section(model, language: str = EN) -> tuple:
 def _residual_section(view, sentence: str, language: str = EN) -> tuple:
     """(text, figure) for the residual stream and each sub-block's update."""
     try:
-        norms = learn.residual_norms(view.model, view.tokenizer, sentence)
+        norms = lessons.residual_norms(view.model, view.tokenizer, sentence)
     except ValueError as error:
         return warning(error, language), None
     attention = (norms["attention"] / norms["stream"]).mean()

@@ -8,13 +8,15 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from .. import explain, exports
-from ..attention import Inspection, cls_attention, cls_rollout, inspection_view, view_attention, view_scores
 from ..figures.attention import (agreement_markdown, attention_change_figure, attention_heatmap_figure,
                                  attention_overview_figure, head_importance_figure, probabilities_figure,
                                  shaded_tokens_html)
 from ..figures.inside import cls_row_figure, layer_change_figure, norm_attention_figure, sentence_space_figure
-from ..session import RANK_EXAMPLES, NoRun, Session
+from ..inspection import explain
+from ..inspection.attention import (Inspection, cls_attention, cls_rollout, inspection_view, view_attention,
+                                    view_scores)
+from ..outputs import exports
+from ..serving.session import RANK_EXAMPLES, NoRun, Session
 from .i18n import EN, language_of, t, tr, translated, warning, with_cjk_note
 
 WORDS, PIECES = "Words", "Word pieces"

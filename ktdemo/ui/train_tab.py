@@ -1,7 +1,7 @@
 """Train tab: choose the kind of transfer and the method, start, watch the curves, stop, read the results.
 
 Its controls are keyed by RunConfig field: the API takes the same names (`inputs_kwargs`), a preset fills them by
-name, and `runs.config_from` turns them into a run. A new setting is its field plus its widget here.
+name, and `config_from` turns them into a run. A new setting is its field plus its widget here.
 """
 from __future__ import annotations
 
@@ -9,24 +9,30 @@ import html
 
 import gradio as gr
 
-from .. import data, presets, report, runs, zeroshot
+from .. import data
+from ..config import ALL, KINDS, METHODS, POOLINGS, SOURCE_KINDS, WARM_STARTS, config_from, default, help_text
+from ..data.descriptions import default_descriptions, format_descriptions
 from ..figures.attention import attention_heatmap_figure, attention_overview_figure
 from ..figures.timelapse import timelapse_figure
 from ..figures.training import confusion_figure, training_curves_figure
-from ..session import SESSIONS, Job, NoRun, Session
-from ..timelapse import DEFAULT_PROBE, last_layer_frames
+from ..outputs import report
+from ..progress import RunStats
+from ..serving.session import SESSIONS, Job, NoRun, Session
+from ..training import presets
+from ..training.timelapse import DEFAULT_PROBE, last_layer_frames
 from .data_tab import dataset_choices
-from .i18n import EN, PRESET_KEYS, language_of, phase_text, preset_choices, t, tr, tr_each, translated, warning
+from .i18n import EN, PRESET_KEYS
 from .i18n import choices as translated_choices
+from .i18n import language_of, phase_text, preset_choices, t, tr, tr_each, translated, warning
 
 POLL_S = 1.0  # how often the live view refreshes while training
-PER_CLASS = [runs.ALL] + [str(k) for k in data.PER_CLASS_CHOICES if k]
+PER_CLASS = [ALL] + [str(k) for k in data.PER_CLASS_CHOICES if k]
 ADAPT_CHOICES = ["0", "8", "32", "128"]
 SOURCE = "rotten_tomatoes"  # the source dropdown's start: a run without a source leaves it here
 
 
 def per_class_choices() -> list[tuple]:
-    return [(tr("train.all"), runs.ALL)] + [(k, k) for k in PER_CLASS[1:]]
+    return [(tr("train.all"), ALL)] + [(k, k) for k in PER_CLASS[1:]]
 
 
 def build(model, dataset, session: gr.State, token: gr.BrowserState) -> tuple[dict, dict]:
@@ -37,9 +43,9 @@ def build(model, dataset, session: gr.State, token: gr.BrowserState) -> tuple[di
                               info=tr("train.presets.info"))
     preset_note = gr.Markdown(elem_id="preset-note")
     with gr.Row():
-        kind = controls["kind"] = gr.Radio(translated_choices("kind", runs.KINDS), value="in_domain", label=tr("train.kind"),
+        kind = controls["kind"] = gr.Radio(translated_choices("kind", KINDS), value="in_domain", label=tr("train.kind"),
                                            elem_id="kind", scale=3)
-        method = controls["method"] = gr.Radio(translated_choices("method", runs.METHODS), value="full", elem_id="method",
+        method = controls["method"] = gr.Radio(translated_choices("method", METHODS), value="full", elem_id="method",
                                                scale=2, label=tr("train.method"))
     kind_help = gr.Markdown(tr_each("train.kind_help", lambda language: _kind_help("in_domain", "full", language)))
     with gr.Group(visible=False) as source_group:
@@ -58,27 +64,27 @@ def build(model, dataset, session: gr.State, token: gr.BrowserState) -> tuple[di
     with gr.Group(visible=False) as zero_group:
         controls["nli_model"] = gr.Textbox("", label=tr("train.nli"), placeholder=tr("train.nli.placeholder"))
     with gr.Row():
-        budget = controls["time_budget_s"] = gr.Slider(5, 600, value=runs.default("time_budget_s"), step=5,
+        budget = controls["time_budget_s"] = gr.Slider(5, 600, value=default("time_budget_s"), step=5,
                                                        label=tr("train.budget"), elem_id="budget",
                                                        info=tr("train.budget.info"))
         per_class = controls["per_class"] = gr.Dropdown(
-            per_class_choices(), value=runs.ALL, label=tr("train.per_class"), info=tr("train.per_class.info"))
+            per_class_choices(), value=ALL, label=tr("train.per_class"), info=tr("train.per_class.info"))
     with gr.Accordion(tr("train.advanced"), open=False):
         with gr.Row():
             controls["learning_rate"] = gr.Textbox("", label=tr("train.learning_rate"),
                                                    placeholder=tr("train.learning_rate.placeholder"),
                                                    info=tr("help.learning_rate"))
-            max_length = controls["max_length"] = gr.Slider(16, 256, value=runs.default("max_length"), step=8,
+            max_length = controls["max_length"] = gr.Slider(16, 256, value=default("max_length"), step=8,
                                                             label=tr("train.max_length"))
-            controls["top_layers"] = gr.Slider(1, 12, value=runs.default("top_layers"), step=1,
+            controls["top_layers"] = gr.Slider(1, 12, value=default("top_layers"), step=1,
                                                label=tr("train.top_layers"))
-            controls["lora_rank"] = gr.Slider(1, 64, value=runs.default("lora_rank"), step=1, label=tr("train.lora_rank"))
-            controls["lora_alpha"] = gr.Slider(1, 128, value=runs.default("lora_alpha"), step=1, label=tr("train.lora_alpha"))
+            controls["lora_rank"] = gr.Slider(1, 64, value=default("lora_rank"), step=1, label=tr("train.lora_rank"))
+            controls["lora_alpha"] = gr.Slider(1, 128, value=default("lora_alpha"), step=1, label=tr("train.lora_alpha"))
         with gr.Row():
-            controls["warm_start"] = gr.Dropdown(translated_choices("warm_start", runs.WARM_STARTS), value="auto",
+            controls["warm_start"] = gr.Dropdown(translated_choices("warm_start", WARM_STARTS), value="auto",
                                                  label=tr("train.warm_start"),
                                                  info=tr_each("warm_start.auto.info", _auto_info("warm_start")))
-            controls["pooling"] = gr.Dropdown(translated_choices("pooling", runs.POOLINGS), value="auto",
+            controls["pooling"] = gr.Dropdown(translated_choices("pooling", POOLINGS), value="auto",
                                               label=tr("train.pooling"),
                                               info=tr_each("pooling.auto.info", _auto_info("pooling")))
     plan_note = gr.Markdown(elem_id="plan")
@@ -160,7 +166,7 @@ def build(model, dataset, session: gr.State, token: gr.BrowserState) -> tuple[di
 def document_settings(handler, controls: dict, **more: str) -> None:
     """Give `handler`'s docstring an Args line per setting, from RunConfig's help texts, and one per `more`
     (the API page and MCP clients read them); once."""
-    lines = {**{name: runs.help_text(name) for name in controls}, **more}
+    lines = {**{name: help_text(name) for name in controls}, **more}
     if "\n    Args:" not in (handler.__doc__ or ""):
         handler.__doc__ += "\n\n    Args:\n" + "\n".join(f"        {name}: {text}." for name, text in lines.items())
 
@@ -169,7 +175,7 @@ def train(session: Session, probe_text: str | None = DEFAULT_PROBE, own_copy: bo
     """Fine-tune the model on the dataset with these settings (all optional; RunConfig's names); yields the
     live status and curves every second, then the held-out results before and after transfer."""
     try:
-        job = session.start(runs.config_from(settings), probe_text=(probe_text or "").strip() or None,
+        job = session.start(config_from(settings), probe_text=(probe_text or "").strip() or None,
                             own_copy=bool(own_copy))
     except (RuntimeError, ValueError, TypeError) as error:
         yield status_html(None, message=str(error), language=language_of(session)), *[gr.skip()] * 5
@@ -199,7 +205,7 @@ def plan(session: Session, **settings) -> str:
     """What a run with these settings (RunConfig's names, all optional) would do and how long it would take,
     before it starts; the choices "auto" would make, with reasons."""
     try:
-        chosen = session.plan(runs.config_from(settings))
+        chosen = session.plan(config_from(settings))
     except Exception as error:  # noqa: BLE001 - a plan is a hint: never an error dialog
         return html.escape(warning(str(error).splitlines()[0][:300], language_of(session)))
     reasons = "".join(f"\n- {html.escape(reason)}" for reason in chosen.reasons)
@@ -221,14 +227,14 @@ def fill_preset(name: str | None, fields: tuple[str, ...], language: str = EN):
 def shown(name: str, value, settings: dict):
     """A setting's value as its control shows it (text where the control holds text)."""
     if name == "per_class":
-        return runs.ALL if value is None else str(value)
+        return ALL if value is None else str(value)
     if name == "adapt_per_class":
         return str(value)
     if name == "label_map":
         return ", ".join(f"{source}={target}" for source, target in (value or {}).items())
     if name == "label_descriptions":
         spec = data.DATASETS.get(settings["dataset"])
-        return zeroshot.format_descriptions(spec.label_names, value) if value and spec else \
+        return format_descriptions(spec.label_names, value) if value and spec else \
             _default_descriptions(settings["dataset"])
     if name == "source_dataset":
         return value or SOURCE
@@ -238,7 +244,7 @@ def shown(name: str, value, settings: dict):
 
 
 def _kind_changed(kind: str, method: str, session: Session = None):
-    return (gr.update(visible=kind in runs.SOURCE_KINDS), gr.update(visible=kind == "zero_shot"),
+    return (gr.update(visible=kind in SOURCE_KINDS), gr.update(visible=kind == "zero_shot"),
             gr.update(visible=kind != "from_scratch"), _kind_help(kind, method, language_of(session)))
 
 
@@ -336,7 +342,7 @@ def results_markdown(run, language: str = EN) -> str:
     return "\n\n".join(lines)
 
 
-def _work_line(s: runs.RunStats, language: str = EN) -> str:
+def _work_line(s: RunStats, language: str = EN) -> str:
     probe = s.warm_start_probe
     warm = [t("train.work.warm", language, n=f"{probe['examples_seen']:,}", s=f"{probe['seconds']:.0f}")
             ] if probe else []
@@ -401,7 +407,7 @@ def _default_descriptions(dataset_key: str) -> str:
     spec = data.DATASETS.get(dataset_key)
     if spec is None:
         return ""
-    return zeroshot.format_descriptions(spec.label_names, zeroshot.default_descriptions(list(spec.label_names), spec.task))
+    return format_descriptions(spec.label_names, default_descriptions(list(spec.label_names), spec.task))
 
 
 def export_config(session: Session):

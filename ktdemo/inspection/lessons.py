@@ -15,14 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..models.anatomy import bert_layers
 from .attention import DISPLAY_TOKENS, InputError, Inspection, clean_text
-from .methods import encoder_layers
-
-# Each BERT-style layer: self-attention projections, the attention output projection, the feed-forward output.
-_BERT_PARTS = ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
-               "output.dense")
-NOT_BERT = ("The Learn views read BERT-style layers (BERT, MiniLM, RoBERTa, ELECTRA); "
-            "this model's layers are laid out otherwise.")
 
 
 @dataclass
@@ -43,18 +37,6 @@ class Walkthrough:
     @property
     def size(self) -> int:
         return self.query.shape[0]
-
-
-def bert_layers(model) -> list:
-    """The encoder's layers, checked to have the BERT layout that the Learn views read."""
-    try:
-        layers = list(encoder_layers(model))
-        for layer in layers:
-            for path in _BERT_PARTS:
-                layer.get_submodule(path)
-    except AttributeError:
-        raise ValueError(NOT_BERT) from None
-    return layers
 
 
 def _encode(tokenizer, text: str):

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .evaluation import length_sorted_batches, predict_probabilities
-from .methods import encoder_layers
+from ..models.anatomy import head_output_projections
+from ..models.evaluation import length_sorted_batches, predict_probabilities
 
 MAX_CHARS = 20_000  # longer text is cut before tokenising: the display shows at most max_length tokens anyway
 DISPLAY_TOKENS = 128
@@ -236,32 +236,6 @@ def parse_heads(spec: str | None, layers: int, heads: int) -> list[tuple[int, in
             raise InputError(f"L{layer}H{head} does not exist: this model has {layers} layers of {heads} heads.")
         chosen.append((layer - 1, head - 1))
     return sorted(set(chosen))
-
-
-# Where each family projects the concatenated heads back to the hidden size (BERT, RoBERTa, ELECTRA first).
-_OUTPUT_PROJECTIONS = ("attention.output.dense", "attention.out_lin", "attention.attn.o")
-
-
-def head_output_projections(model) -> list:
-    """Each layer's attention output projection, in layer order: its input is the heads' outputs side by side."""
-    try:
-        layers = encoder_layers(model)
-    except AttributeError:
-        layers = []
-    found = [layer.get_submodule(path) for layer in layers for path in _OUTPUT_PROJECTIONS
-             if _has_submodule(layer, path)]
-    if not found or len(found) != model.config.num_hidden_layers:
-        raise ValueError("Head ablation works on BERT, RoBERTa, ELECTRA, DistilBERT and MPNet encoders; "
-                         "this model's attention is laid out otherwise.")
-    return found
-
-
-def _has_submodule(module, path: str) -> bool:
-    try:
-        module.get_submodule(path)
-        return True
-    except AttributeError:
-        return False
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .runs import RunCancelled, TrainingLog
+from ..progress import RunCancelled, TrainingLog
 
 KEEP_FINISHED = 16  # finished public runs kept for reuse (a model each, in memory while a session holds it)
 

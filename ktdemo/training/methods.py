@@ -8,22 +8,11 @@ from __future__ import annotations
 
 from torch import nn
 
-from .runs import RunConfig
+from ..config import RunConfig
+from ..models.anatomy import encoder_layers, head_modules
 
 # Attention projections to adapt where peft has no default for the architecture.
 LORA_TARGETS = {"distilbert": ["q_lin", "v_lin"], "mpnet": ["q", "v"]}
-
-
-def encoder_layers(model) -> nn.ModuleList:
-    """The stack of Transformer blocks (BERT, RoBERTa, ELECTRA, MPNet: `encoder.layer`; DistilBERT: `transformer.layer`)."""
-    base = model.base_model
-    return base.encoder.layer if hasattr(base, "encoder") else base.transformer.layer
-
-
-def head_modules(model) -> list[str]:
-    """Names of the modules on top of the encoder (classifier, DistilBERT's pre_classifier...)."""
-    return [name for name, module in model.named_children()
-            if name != model.base_model_prefix and any(True for _ in module.parameters())]
 
 
 def prepare(model, config: RunConfig):

@@ -16,10 +16,11 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .evaluation import length_sorted_batches
-from .methods import head_modules
-from .runs import RunCancelled, RunConfig, TrainingLog
-from .training import FitOutcome
+from ..config import RunConfig
+from ..models.anatomy import last_linear
+from ..models.evaluation import length_sorted_batches
+from ..progress import RunCancelled, TrainingLog
+from .loop import FitOutcome
 
 CHUNK = 256  # texts encoded between budget checks: ~2 s on 2 CPU cores
 FIT_SHARE = 0.15  # of the budget kept for the logistic-regression fit
@@ -34,12 +35,6 @@ _FEATURES: dict[tuple, dict[str, np.ndarray]] = {}
 def feature_cache(cache_key: tuple | None) -> dict[str, np.ndarray]:
     """The process-wide cache for `cache_key`, or a fresh dict (not kept) for None."""
     return _FEATURES.setdefault(cache_key, {}) if cache_key else {}
-
-
-def last_linear(model) -> nn.Linear:
-    """The layer that turns features into logits."""
-    linears = [m for name in head_modules(model) for m in getattr(model, name).modules() if isinstance(m, nn.Linear)]
-    return linears[-1]
 
 
 def fit_linear_probe(model, tokenizer, train: pd.DataFrame, validation: pd.DataFrame, config: RunConfig,

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import data, models
-from .data.preview import token_lengths
-from .runs import RunConfig
+from .. import data, models
+from ..config import RunConfig
+from ..data.preview import token_lengths
 
 TRAIN_COST = 3.0  # a training step costs about three forward passes (forward, backward, optimiser)
 PROBE_BELOW_EXAMPLES = 400  # full fine-tuning that sees fewer examples than this loses to a linear probe

@@ -15,10 +15,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import heads
-from .evaluation import Metrics, score
-from .probe import features, last_linear
-from .runs import RunConfig
+from ..config import RunConfig
+from ..models import heads
+from ..models.anatomy import last_linear
+from ..models.evaluation import Metrics, score
+from .probe import features
 from .zeroshot import TEMPERATURE, embed
 
 PROBE_SHARE = 0.2  # of a stage's budget spent on the linear probe before fine-tuning

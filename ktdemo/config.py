@@ -1,29 +1,20 @@
-"""What a run is: its config (print it, save it, replay it), its live log, and how it can end.
+"""What a run is: its config (print it, save it, replay it) and the choices each setting offers.
 
 `RunConfig`'s field names are the only names a setting has: the Train tab's controls are keyed by them, the
 API takes them, the CLI makes one flag of each, presets and the exported JSON use them. Each field carries its
 help text (and its choices), from which the CLI's --help and the UI's info lines are made.
 
-Light on purpose: the UI imports this at start-up; the heavy training code (`transfer`) loads on the first run.
+Light on purpose (no torch): the UI imports this at start-up; the training stack loads on the first run.
 """
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 
 from . import data, models
 
 HUB_PREFIX = "hub:"
-
-
-class RunCancelled(Exception):
-    """Stopped before a new model existed; the previous model stays."""
-
-
-class RunFailed(RuntimeError):
-    """Training broke down (e.g. the loss became NaN); the message is one sentence."""
 
 
 @dataclass(frozen=True)
@@ -229,43 +220,10 @@ def _described(text: str, dataset: str) -> list[str] | None:
     spec = data.DATASETS.get(dataset)
     if spec is None:
         return None
-    from .zeroshot import default_descriptions, parse_descriptions
+    from .data.descriptions import default_descriptions, parse_descriptions
 
     described = parse_descriptions(text, list(spec.label_names), spec.task)
     return None if described == default_descriptions(list(spec.label_names), spec.task) else described
-
-
-@dataclass
-class RunStats:
-    """What a run did and what it cost (the report and the exported JSON hold it as `asdict`)."""
-
-    device: str
-    kind: str
-    method: str
-    steps: int = 0
-    epochs: float = 0.0
-    examples_seen: int = 0
-    train_seconds: float = 0.0
-    examples_per_s: float | None = None
-    tokens_per_s: int | None = None
-    trainable_params: int = 0
-    total_params: int = 0
-    trainable_pct: float = 0.0
-    train_examples: int = 0
-    test_examples: int = 0  # test texts scored (a sample after Stop)
-    test_split_examples: int = 0  # test texts in the split, unseen in training
-    best_step: int = 0  # the checkpoint kept (0: the start was never beaten)
-    warm_start: str = "none"
-    warm_start_probe: dict | None = None  # {"examples_seen", "seconds"} of a linear-probe warm start
-    stopped_by_user: bool = False
-    stages: list[dict] = field(default_factory=list)  # {"stage", "seconds", "steps", "examples_seen", ...} each
-    accuracy_by_dataset: dict[str, float] = field(default_factory=dict)  # a row of the transfer matrix
-    plan: list[str] = field(default_factory=list)  # why "auto" chose what it chose
-    notices: list[str] = field(default_factory=list)  # what the user should know about the data or the run
-    peak_memory_mb: float | None = None
-    total_seconds: float | None = None  # loading, scoring and training
-    descriptions: list[str] | None = None  # zero-shot: the label descriptions used
-    zero_shot_method: str | None = None  # zero-shot: "similarity" or "nli"
 
 
 def parse_label_map(text: str | None) -> dict[str, str] | None:
@@ -278,53 +236,3 @@ def parse_label_map(text: str | None) -> dict[str, str] | None:
     return {source.strip(): target.strip() for source, target in (pair.split("=") for pair in pairs)}
 
 
-@dataclass
-class TrainingLog:
-    """Live state of a run, written by the training thread and read by the UI."""
-
-    phase: str = "waiting"
-    stage: str = ""  # "stage 1 of 2 (...)" in runs with several training stages
-    step: int = 0
-    max_steps: int = 0  # 0 when the time budget decides
-    started: float = field(default_factory=time.monotonic)
-    train_started: float | None = None
-    budget_s: float | None = None
-    losses: list[tuple[int, float]] = field(default_factory=list)  # (step, training loss)
-    evals: list[tuple[int, float]] = field(default_factory=list)  # (step, validation accuracy)
-    probe_text: str | None = None  # set: training snapshots the attention on this sentence (see `timelapse`)
-    snapshots: list = field(default_factory=list)  # timelapse.Snapshot of the last training stage, by step
-    # Sees each phase as the run enters it: a tool (or a test) may set the run's cancel event there, which the
-    # run notices at its next check (the next phase, or the next training step). Never crosses the process
-    # boundary: it lives where the run does.
-    on_phase: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
-
-    def enter(self, phase: str) -> None:
-        if self.on_phase is not None:
-            self.on_phase(phase)
-        self.phase = phase
-
-    def elapsed(self) -> float:
-        return time.monotonic() - self.started
-
-    def fraction(self) -> float:
-        if not self.train_started:
-            return 0.0
-        by_steps = self.step / self.max_steps if self.max_steps else 0.0
-        by_time = (time.monotonic() - self.train_started) / self.budget_s if self.budget_s else 0.0
-        return min(1.0, max(by_steps, by_time))
-
-    def eta_s(self) -> float | None:
-        fraction = self.fraction()
-        if not self.train_started or fraction <= 0:
-            return None
-        spent = time.monotonic() - self.train_started
-        return max(0.0, spent / fraction - spent)
-
-
-def failure_sentence(error: BaseException) -> str:
-    """An unexpected error as one sentence; running out of memory gets advice."""
-    text = str(error).strip()
-    if isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError" or "out of memory" in text.lower():
-        return ("The run ran out of memory; try a smaller model, batch size or max length. "
-                "The previous model is unchanged.")
-    return f"The run failed: {type(error).__name__}: {text.splitlines()[0][:200] if text else 'no details'}"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .attention import Inspection
+from ..inspection.attention import Inspection
 
 DEFAULT_SIZE = (800, 500)  # px, for a figure whose layout leaves width/height to the browser
 PNG_SCALE = 2  # sharp on high-density screens and in slides

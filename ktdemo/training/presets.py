@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from .runs import RunConfig
+from ..config import RunConfig
 
 
 @dataclass(frozen=True)

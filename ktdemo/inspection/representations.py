@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..models.anatomy import bert_layers, last_linear
+from ..models.evaluation import length_sorted_batches
 from .attention import DISPLAY_TOKENS, clean_text
-from .evaluation import length_sorted_batches
-from .learn import bert_layers
 
 MAX_ITER = 1000  # logistic regression on standardised features converges well within this
 NOT_SUPPORTED = ("Norm-based attention reads BERT-style layers (BERT, MiniLM, RoBERTa, ELECTRA); "
@@ -52,14 +52,6 @@ class Encoded:
     @property
     def predictions(self) -> np.ndarray:
         return self.logits.argmax(axis=1)
-
-
-def _last_linear(model):
-    # probe imports the Trainer (seconds) at its top: imported on first use, under the app's import lock
-    from .models import heavy_import
-
-    (last_linear,) = heavy_import("ktdemo.probe", "last_linear")
-    return last_linear(model)
 
 
 @contextmanager
@@ -111,7 +103,7 @@ def encode(model, tokenizer, texts, max_length: int = 64, batch_size: int = 64) 
     if not texts:
         raise RepresentationError("This view needs at least one sentence.")
     order, sentences, layers, logits = [], [], [], []
-    with _in_eval_mode(model), _captured_inputs(_last_linear(model)) as pooled:
+    with _in_eval_mode(model), _captured_inputs(last_linear(model)) as pooled:
         for batch, encoded in length_sorted_batches(tokenizer, texts, max_length, model.device, batch_size):
             pooled.clear()
             output = model(**encoded, output_hidden_states=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from .runs import RunConfig
+from ..config import RunConfig
 
 SENTIMENT_DOMAINS = ("rotten_tomatoes", "vader_tweets", "vader_amazon", "vader_nyt")  # same labels, four domains
 KSHOT_SIZES = (8, 32, 128, None)  # None: all training examples

@@ -20,7 +20,8 @@ import torch
 from datasets import Dataset
 from transformers import DataCollatorWithPadding, PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 
-from .runs import RunConfig, RunFailed, TrainingLog
+from ..config import RunConfig
+from ..progress import RunFailed, TrainingLog
 from .timelapse import PROBE_TOKENS, Recorder, snapshot_every
 
 THREAD_PROBE_EVERY_S = 20.0  # how often training re-checks whether fewer threads are faster (the load changes)
@@ -108,7 +109,7 @@ def fine_tune(model, tokenizer, train: pd.DataFrame, validation: pd.DataFrame, c
 
 def _beats_start(model, tokenizer, keeper: "_RunCallback", validation: pd.DataFrame, config: RunConfig) -> bool:
     """Does the model (at its best checkpoint) beat its step-0 weights on a larger validation sample?"""
-    from .evaluation import evaluate
+    from ..models.evaluation import evaluate
 
     sample = validation.sample(min(FINAL_CHECK_SAMPLE, len(validation)), random_state=config.seed + 1)
     if len(sample) <= VALIDATION_SAMPLE:  # nothing more to look at than the checks already saw

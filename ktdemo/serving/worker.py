@@ -28,9 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import models
+from .. import models
+from ..config import RunConfig
+from ..progress import RunCancelled, RunFailed, TrainingLog, failure_sentence
 from .hosting import on_gpu, zero_gpu
-from .runs import RunCancelled, RunConfig, RunFailed, TrainingLog, failure_sentence
 
 NICE = 10  # interactive requests in the app preempt training
 MIRROR_S = 0.2  # how often the worker sends its log
@@ -54,7 +55,7 @@ class RunRequest:
 
 def execute(request: RunRequest, log: TrainingLog, cancel) -> tuple:
     """Run `request` here: (its RunResult, the path of its weights or None for zero-shot)."""
-    (run_transfer,) = models.heavy_import("ktdemo.transfer", "run_transfer")
+    (run_transfer,) = models.heavy_import("ktdemo.training.transfer", "run_transfer")
 
     result = run_transfer(request.config, log, cancel, sources=request.sources, start_from=request.start_from)
     if result.model is None:
@@ -192,7 +193,7 @@ def _serve(requests, events, cancel, threads: int | None, setup: Callable | None
         torch.set_num_threads(threads)
     if setup is not None:
         setup()
-    models.heavy_import("ktdemo.transfer")
+    models.heavy_import("ktdemo.training.transfer")
     events.put(("ready",))
     while (request := requests.get()) is not None:
         for spec in request.catalog:

@@ -21,10 +21,12 @@ import pandas as pd
 import psutil
 import torch
 
-from . import data, methods, models, probe, warmstart
-from .evaluation import Metrics, evaluate, misclassified
-from .runs import HUB_PREFIX, RunCancelled, RunConfig, RunStats, TrainingLog
-from .training import FitOutcome, fine_tune
+from .. import data, models
+from ..config import HUB_PREFIX, RunConfig
+from ..models.evaluation import Metrics, evaluate, misclassified
+from ..progress import RunCancelled, RunStats, TrainingLog
+from . import methods, probe, warmstart
+from .loop import FitOutcome, fine_tune
 
 STOPPED_TEST_SAMPLE = 256  # after Stop, test metrics on a sample: ~2 s on 2 CPU cores instead of ~10
 ADAPT_SHARE = 0.25  # cross-domain: the share of the budget (or steps) spent adapting to target examples
@@ -401,7 +403,7 @@ def resolve_head(config: RunConfig) -> RunConfig:
 
 def descriptions_for(config: RunConfig, dataset: str, label_names: list[str]) -> list[str]:
     """The run's label descriptions, or the defaults for the dataset's task."""
-    from .zeroshot import default_descriptions
+    from ..data.descriptions import default_descriptions
 
     spec = data.DATASETS.get(dataset)
     return list(config.label_descriptions or default_descriptions(label_names, spec.task if spec else ""))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import attention
+from ..inspection import attention
 
 DEFAULT_PROBE = "A gorgeous, witty and moving film."
 MAX_SNAPSHOTS = 40  # a slider's worth; also bounds the cost (~20 ms each for MiniLM on a CPU) and the memory

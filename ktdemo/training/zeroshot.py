@@ -13,54 +13,16 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import heads, models
-from .data import DATASETS, DEFAULT_DATASET
-from .evaluation import Metrics, length_sorted_batches, score
+from .. import models
+from ..data import DATASETS, DEFAULT_DATASET
+from ..data.descriptions import default_descriptions
+from ..models import heads
+from ..models.evaluation import Metrics, length_sorted_batches, score
 
 # The encoder is taken from the cached classifier that the app preloads for the default dataset;
 # its head is ignored, so any label names work and these ones reuse that cache entry.
 _CACHED_LABELS = DATASETS[DEFAULT_DATASET].label_names
 TEMPERATURE = 0.05  # cosine similarities (-1..1) / T: logits that make confident, well-spread probabilities
-
-
-def _article(word: str) -> str:
-    return "an" if word[:1].lower() in "aeiou" else "a"
-
-
-def _describe(label: str, task: str) -> str:
-    task = task.lower()
-    if "sentiment" in task:
-        return f"This text expresses {_article(label)} {label} opinion."
-    if "question" in task:
-        kind = label.split(": ")[-1]  # fine TREC labels read 'location: city'
-        return f"This question asks for {_article(kind)} {kind}."
-    if "spam" in task:
-        return "This message is an ordinary message (ham)." if label == "ham" else f"This message is {label}."
-    return f"This text is about {label}."
-
-
-def default_descriptions(label_names: list[str], task: str = "") -> list[str]:
-    """One natural-language description per label, for the user to edit."""
-    return [_describe(label, task) for label in label_names]
-
-
-def format_descriptions(label_names, descriptions) -> str:
-    return "\n".join(f"{label}: {description}" for label, description in zip(label_names, descriptions))
-
-
-def parse_descriptions(text: str, label_names: list[str], task: str = "") -> list[str]:
-    """'label: description' lines in any order; labels left out keep their default description."""
-    descriptions = dict(zip(label_names, default_descriptions(label_names, task)))
-    by_length = sorted(label_names, key=len, reverse=True)  # labels may contain ':' themselves
-    for line in filter(None, map(str.strip, text.splitlines())):
-        label = next((name for name in by_length if line.startswith(f"{name}:")), None)
-        if label is None:
-            raise ValueError(f"Unknown label '{line.split(':')[0][:60]}': use one of {', '.join(label_names)}.")
-        description = line[len(label) + 1:].strip()
-        if not description:
-            raise ValueError(f"The description of '{label}' is empty: write a sentence after '{label}:'.")
-        descriptions[label] = description
-    return [descriptions[label] for label in label_names]
 
 
 @torch.inference_mode()

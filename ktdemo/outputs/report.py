@@ -17,10 +17,11 @@ import time
 import zipfile
 from pathlib import Path
 
-from . import data, heads, models
-from .figures.compare import domain_gap_figure
-from .figures.training import before_after_figure, confusion_figure, training_curves_figure
-from .runs import HUB_PREFIX
+from .. import data, models
+from ..config import HUB_PREFIX
+from ..figures.compare import domain_gap_figure
+from ..figures.training import before_after_figure, confusion_figure, training_curves_figure
+from ..models import heads
 
 NO_MODEL = "A zero-shot run trains no model; there is nothing to export."
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -124,7 +125,7 @@ def _figures_html(result, inside=None) -> list[str]:
     parts = [figure.to_html(full_html=False, include_plotlyjs=i == 0, config={"displaylogo": False})
              for i, figure in enumerate(figures)]
     if inside is not None:
-        from .figures.inside import layer_change_figure, sentence_space_figure
+        from ..figures.inside import layer_change_figure, sentence_space_figure
 
         parts += ["<h2>What transfer changed inside the model</h2>",
                   f"<p>{_e(inside.layers.summary)}</p>",

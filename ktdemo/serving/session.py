@@ -27,9 +27,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import attention, data, explain, models
-from .network import is_hub_id
-from .runs import HUB_PREFIX, RunCancelled, RunConfig, RunFailed, TrainingLog, failure_sentence
+from .. import data, models
+from ..config import HUB_PREFIX, RunConfig
+from ..inspection import attention, explain
+from ..network import is_hub_id
+from ..progress import RunCancelled, RunFailed, TrainingLog, failure_sentence
 from .shared import SHARED, SharedRun, run_key
 from .worker import RunRequest, Trainers, WorkerCrashed, default_trainers
 
@@ -41,7 +43,7 @@ COMPARE_SENTENCES, RANK_EXAMPLES = 32, 64  # fixed validation samples: fast enou
 GRACE_S = 600  # a session no page holds any more (closed, or reloading) is released after this
 
 if TYPE_CHECKING:
-    from .transfer import RunResult
+    from ..training.transfer import RunResult
 
 
 class NoRun(ValueError):
@@ -311,7 +313,7 @@ class Session:
         """A sequential run's first stage, when this session has trained it already (its weights)."""
         if config.kind != "sequential":
             return None
-        first_stage_config, resolve_head = models.heavy_import("ktdemo.transfer", "first_stage_config",
+        first_stage_config, resolve_head = models.heavy_import("ktdemo.training.transfer", "first_stage_config",
                                                                "resolve_head")
         first = resolve_head(first_stage_config(config))
         return next((r.weights for r in reversed(self.runs)
@@ -379,9 +381,9 @@ class Session:
 
     def plan(self, config: RunConfig):
         """What a run of `config` would do and how long it would take, before it starts."""
-        from .planning import plan
+        from ..training.planning import plan
 
-        load_data, relabel = models.heavy_import("ktdemo.transfer", "load_data", "relabel")
+        load_data, relabel = models.heavy_import("ktdemo.training.transfer", "load_data", "relabel")
 
         key = config.source_dataset if config.kind == "cross_domain" else config.dataset
         splits = self.datasets.get(key) or load_data(config, key, config.per_class)
@@ -467,7 +469,7 @@ class Session:
 
     def norm_attention(self, model: str, dataset: str, text: str):
         """`text`'s attention in the model that answers, weighed by what each token moves (Kobayashi et al.)."""
-        from . import representations
+        from ..inspection import representations
 
         view = self.model_view(model, dataset)
         return representations.norm_attention(view.model, view.tokenizer, text)
@@ -498,7 +500,7 @@ class Session:
         key = run.config.dataset if run else dataset
         splits = self.datasets.get(key)
         if splits is None:
-            (load_data,) = models.heavy_import("ktdemo.transfer", "load_data")  # the training stack: seconds, once
+            (load_data,) = models.heavy_import("ktdemo.training.transfer", "load_data")  # the training stack: seconds, once
             splits = load_data(run.config if run else RunConfig(dataset=key))
         if splits.validation.empty:
             raise attention.InputError(f"{splits.name or key} has no validation examples to measure on.")
@@ -508,7 +510,7 @@ class Session:
 
     def report_files(self) -> list[Path]:
         """The last run's report: one HTML page with its figures inside, and its numbers as JSON."""
-        from . import report
+        from ..outputs import report
 
         run = _needed(self.latest, "the downloads are of its results")
         folder = Path(tempfile.mkdtemp(prefix="report-", dir=self.folder))
@@ -519,7 +521,7 @@ class Session:
 
     def model_zip(self) -> Path:
         """The model predictions use, as a zip of a folder `from_pretrained` loads (ValueError: none trained)."""
-        from . import report
+        from ..outputs import report
 
         run = _needed(self.current, "the downloads are of its results")
         return report.model_zip(run, Path(tempfile.mkdtemp(prefix="model-", dir=self.folder)) / "model.zip")
@@ -575,8 +577,8 @@ INSIDE_SENTENCES = 256  # per view: under 5 s for MiniLM on 2 CPU cores (benchma
 def inside_views(run: RunResult, pretrained, sources: dict | None = None) -> InsideViews:
     """The sentence space on test sentences (a cross-domain run's source and target test sets, half each) and
     the layer change on validation sentences, from one forward pass per model and sample."""
-    from . import representations
-    from .transfer import training_data
+    from ..inspection import representations
+    from ..training.transfer import training_data
 
     config = run.config
     target, train = training_data(dataclasses.replace(config, per_class=None), sources)
@@ -678,7 +680,7 @@ def summarise(run: RunResult, number: int, study: str | None = None) -> RunSumma
 def warm_up(model: str = models.DEFAULT_MODEL) -> None:
     """Start the training worker and load the default model ahead of the first click (run in a thread)."""
     default_trainers()  # spawns the warm worker, which imports the training stack in its own process
-    models.heavy_import("ktdemo.transfer")  # plans and views use its data helpers; first requests wait for it
+    models.heavy_import("ktdemo.training.transfer")  # plans and views use its data helpers; first requests wait for it
     models.load_tokenizer(model)
     models.pretrained_classifier(model, data.DATASETS[data.DEFAULT_DATASET].label_names)
 
