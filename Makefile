@@ -7,13 +7,17 @@ TORCH := torch==2.13.0
 export HF_HUB_DISABLE_TELEMETRY := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: run test bench setup clean gpu-bundle spaces-check
+.PHONY: run test test-fast bench setup clean gpu-bundle spaces-check
 
 run: $(READY)
 	$(PY) app.py
 
 test: $(READY) $(VENV)/.ready-dev
 	$(PY) -m pytest
+
+# The fast lane: unit tests on tiny models and the app's mechanics, no real-model training, no browser.
+test-fast: $(READY) $(VENV)/.ready-dev
+	$(PY) -m pytest -m "not integration and not browser"
 
 bench: $(READY)
 	$(PY) benchmarks/benchmark.py

@@ -7,7 +7,8 @@ import pytest
 
 from test_browser import ARTIFACTS, CHROMIUM, FLAGS, choose
 
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")]
 
 
 @pytest.fixture(scope="module")
