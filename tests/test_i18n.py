@@ -278,8 +278,8 @@ def _core_messages(tmp_path, monkeypatch, tiny_model) -> dict[str, list[str]]:
     add("notice.nan_loss", callback.failure)
     cancel = threading.Event()
     cancel.set()
-    add("notice.stopped_before", _raised(lambda: transfer._Run(RunConfig(), [], TrainingLog(), cancel,
-                                                                {}).enter("loading data")))
+    add("notice.stopped_before", _raised(lambda: transfer.run_transfer(RunConfig(model=tiny_model),
+                                                                       cancel=cancel)))
     dead = SimpleNamespace(_process=SimpleNamespace(is_alive=lambda: False, exitcode=-9), close=lambda: None)
     add("notice.worker_crashed", _raised(lambda: worker.Worker._check(dead, None)))
     alive = SimpleNamespace(_process=SimpleNamespace(is_alive=lambda: True), close=lambda: None)

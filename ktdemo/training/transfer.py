@@ -7,6 +7,9 @@ trains with the run's method on a time budget and scores the result ("after") on
 data; training never returns a model below its start on the validation sample. The UI polls
 `log` from another thread; setting `cancel` stops the run within a step, keeping the best
 checkpoint so far.
+
+The steps are plain functions over typed pieces: a `RunContext` that every step reads (and the one
+`RunRecord` they write), a `Start`, the `TestSets`, a stage's `Budget`, the `Scored` metrics and the stats.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import dataclasses
 import functools
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -105,82 +109,94 @@ def run_transfer(config: RunConfig, log: TrainingLog | None = None, cancel: thre
     log, cancel, sources = log or TrainingLog(), cancel or threading.Event(), sources or {}
     log.enter("loading data")  # "auto" may read the data to plan
     config, reasons = resolve(config, sources)
-    run = _Run(config, reasons, log, cancel, sources)
-    with _PeakMemory(run.device) as memory:
-        result = KIND_FUNCTIONS[config.kind](run, start_from)
-    result.stats.peak_memory_mb, result.stats.total_seconds = memory.peak_mb, round(run.log.elapsed(), 1)
+    ctx = RunContext(config, log, cancel, sources, models.pick_device(), plan=reasons)
+    with _PeakMemory(ctx.device) as memory:
+        result = KIND_FUNCTIONS[config.kind](ctx, start_from)
+    result.stats.peak_memory_mb, result.stats.total_seconds = memory.peak_mb, round(ctx.log.elapsed(), 1)
     return result
 
 
-# -- the kinds: one function each, from the shared steps of `_Run` -----------------------------------------------
+# -- the kinds: one function each, from the shared steps below ---------------------------------------------------
 
-def in_domain(run: "_Run", start_from: str | None = None) -> RunResult:
+def in_domain(ctx: RunContext, start_from: str | None = None) -> RunResult:
     """Train and test on the target dataset's own splits, from the pretrained encoder."""
-    return run.transfer(*run.data(), run.pretrained_start)
+    return transfer(ctx, *run_data(ctx), pretrained_start)
 
 
-def from_scratch(run: "_Run", start_from: str | None = None) -> RunResult:
+def from_scratch(ctx: RunContext, start_from: str | None = None) -> RunResult:
     """The same run from random weights: the control that shows what pretraining is worth."""
-    return run.transfer(*run.data(), run.random_start)
+    return transfer(ctx, *run_data(ctx), random_start)
 
 
-def sequential(run: "_Run", start_from: str | None = None) -> RunResult:
+def sequential(ctx: RunContext, start_from: str | None = None) -> RunResult:
     """Fine-tune on the source task first (or start from that stage's saved weights), then on the target."""
-    return run.transfer(*run.data(), functools.partial(run.source_trained_start, start_from))
+    return transfer(ctx, *run_data(ctx), functools.partial(source_trained_start, start_from=start_from))
 
 
-def cross_domain(run: "_Run", start_from: str | None = None) -> RunResult:
+def cross_domain(ctx: RunContext, start_from: str | None = None) -> RunResult:
     """Train on the source (relabelled into the target's labels), test on the target, then adapt with k
     labelled target examples per class."""
-    return run.transfer(*run.data(), run.pretrained_start, adapt_per_class=run.config.adapt_per_class)
+    return transfer(ctx, *run_data(ctx), pretrained_start, adapt_per_class=ctx.config.adapt_per_class)
 
 
-def zero_shot(run: "_Run", start_from: str | None = None) -> RunResult:
+def zero_shot(ctx: RunContext, start_from: str | None = None) -> RunResult:
     """No target labels: each test text goes to the label whose description it matches best."""
     from . import zeroshot
 
-    config, log = run.config, run.log
-    target = run.data()[0]
-    run.enter("scoring the untrained head")
+    config, log = ctx.config, ctx.log
+    target = run_data(ctx)[0]
+    ctx.enter("scoring the untrained head")
     tokenizer = models.load_tokenizer(config.model)
-    head = models.pretrained_classifier(config.model, target.label_names, config.seed, config.pooling)
-    test_features = probe.features(head, tokenizer, target.test.text.tolist(), config.max_length,
-                                   run.feature_cache(pretrained=True))
-    before = warmstart.head_metrics(head, test_features, target.test.label.tolist())
-    run.enter("zero-shot: matching test texts to the label descriptions")
+    head = _pretrained_classifier(ctx, target.label_names)
+    before = HeadScorer.on(ctx, head, tokenizer, target.test, pretrained=True).score(head)
+    ctx.enter("zero-shot: matching test texts to the label descriptions")
     log.train_started = time.monotonic()
-    result = zeroshot.zero_shot(target.test.text.tolist(), target.test.label.tolist(), target.label_names,
-                                descriptions_for(config, config.dataset, target.label_names),
-                                model_key=config.model, nli_model=config.nli_model, max_length=config.max_length)
+    matched = zeroshot.zero_shot(target.test.text.tolist(), target.test.label.tolist(), target.label_names,
+                                 descriptions_for(config, config.dataset, target.label_names),
+                                 model_key=config.model, nli_model=config.nli_model, max_length=config.max_length)
     log.enter("done")
-    _, total = models.count_parameters(head)
-    outcome = FitOutcome(0, 0, 0, result.seconds, 0, 0, False)
-    run.stages.append({"stage": "zero-shot " + result.method, "seconds": round(result.seconds, 1)})
-    stats = run.stats(outcome, 0, total, len(target.test), len(target.test), list(target.notices))
-    stats.descriptions, stats.zero_shot_method = result.descriptions, result.method
-    return RunResult(config=config, model=None, tokenizer=tokenizer, label_names=list(target.label_names),
-                     dataset_name=target.name, before=before, after=result.metrics,
-                     misclassified=misclassified(target.test.text.tolist(), target.test.label.tolist(),
-                                                 result.metrics, target.label_names),
-                     stats=stats, log=log)
+    ctx.record.stages.append({"stage": "zero-shot " + matched.method, "seconds": round(matched.seconds, 1)})
+    params = ParamCounts(trainable=0, total=models.count_parameters(head)[1])
+    stats = run_stats(ctx, FitOutcome(0, 0, 0, matched.seconds, 0, 0, False), params=params,
+                      test=TestCounts(scored=len(target.test), split=len(target.test)), notices=list(target.notices))
+    stats.descriptions, stats.zero_shot_method = matched.descriptions, matched.method
+    scored = Scored(target.test, HeadMetrics(before, start=None), after=matched.metrics)
+    return _result(ctx, target, scored, stats, model=None, tokenizer=tokenizer, scores={})
 
 
 KIND_FUNCTIONS = {"in_domain": in_domain, "cross_domain": cross_domain, "zero_shot": zero_shot,
                   "sequential": sequential, "from_scratch": from_scratch}
 
 
-class _Run:
-    """One run's shared state and the steps every kind is made of."""
+# -- what every step reads, and the one record it writes ----------------------------------------------------------
 
-    def __init__(self, config: RunConfig, reasons: list[str], log: TrainingLog, cancel: threading.Event,
-                 sources: dict):
-        self.config, self.log, self.cancel, self.sources = config, log, cancel, sources
-        self.plan_reasons = reasons  # why "auto" chose what it chose
-        self.device = models.pick_device()
-        self.stages: list[dict] = []  # what each training stage did, for the report
-        self.outcomes: list[FitOutcome] = []
-        self.by_dataset: dict[str, float] = {}  # accuracy on each dataset tested on, for the transfer matrix
-        self.warm_start_stats: dict | None = None  # what a linear-probe warm start took
+@dataclass
+class RunRecord:
+    """What the run has done so far, for its stats: the one part of a run that changes as it goes."""
+
+    stages: list[dict] = field(default_factory=list)  # what each training stage did, for the report
+    outcomes: list[FitOutcome] = field(default_factory=list)
+    by_dataset: dict[str, float] = field(default_factory=dict)  # accuracy on each dataset tested on: a matrix row
+    warm_start_probe: dict | None = None  # what a linear-probe warm start took
+
+    def add(self, stage: str, outcome: FitOutcome) -> None:
+        """A training stage done."""
+        self.stages.append({"stage": stage, "steps": outcome.steps, "examples_seen": outcome.examples_seen,
+                            "seconds": round(outcome.seconds, 1), "stopped_by_user": outcome.stopped_by_user})
+        self.outcomes.append(outcome)
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """One run's resolved config, live log, Stop, the session's datasets and device; and the record it writes."""
+
+    config: RunConfig
+    log: TrainingLog
+    cancel: threading.Event
+    sources: dict[str, data.Splits]
+    device: str
+    plan: list[str] = field(default_factory=list)  # why "auto" chose what it chose
+    record: RunRecord = field(default_factory=RunRecord)
 
     def enter(self, phase: str) -> None:
         """The next phase, if Stop was not pressed; a Stop seen here means no new model: the previous one stays."""
@@ -188,205 +204,351 @@ class _Run:
             raise RunCancelled("Stopped before training began; the previous model is unchanged.")
         self.log.enter(phase)
 
-    def data(self) -> tuple[data.Splits, data.Splits]:
-        """(target, training data), as `training_data`."""
-        self.enter("loading data")
-        return training_data(self.config, self.sources)
-
-    # -- where the model starts: (model to train, is it the untouched pretrained encoder, first-stage scores) --
-
-    def pretrained_start(self, label_names: list[str]):
-        config = self.config
-        pretrained = models.pretrained_classifier(config.model, label_names, config.seed, config.pooling)
-        return models.trainable_copy(pretrained), True, {}
-
-    def random_start(self, label_names: list[str]):
-        from transformers import set_seed
-
-        config = self.config
-        pretrained = models.pretrained_classifier(config.model, label_names, config.seed, config.pooling)
-        set_seed(config.seed)
-        scratch = type(pretrained)._from_config(pretrained.config, attn_implementation="eager")
-        return models.trainable_copy(scratch), False, {}
-
-    def source_trained_start(self, start_from: str | None, label_names: list[str]):
-        model = self.pretrained_start(label_names)[0]
-        if start_from is not None:
-            models.load_encoder_weights(model, start_from)
-            return model, False, {}
-        first = self._first_stage()
-        model.base_model.load_state_dict(first.model.base_model.state_dict())
-        return model, False, {f"source test ({first.dataset_name}) after stage 1": first.after}
-
-    def _first_stage(self) -> "RunResult":
-        self.log.stage = f"stage 1 of 2 ({self.config.source_dataset})"
-        first = _Run(first_stage_config(self.config), [], self.log, self.cancel, self.sources)
-        result = in_domain(first)
-        if result.stats.stopped_by_user:
-            raise RunCancelled("Stopped during the first stage; the previous model is unchanged.")
-        self.stages.extend(first.stages)
-        self.outcomes.extend(first.outcomes)
-        self.log.stage = "stage 2 of 2"
-        return result
-
-    # -- the story every trained kind tells ------------------------------------------------------------------
-
-    def transfer(self, target: data.Splits, train: data.Splits, starting_model, adapt_per_class: int = 0) -> RunResult:
-        """Score the starting model's head, warm-start it, train on `train`, (adapt on `adapt_per_class` target
-        examples per class), score the result on `target`'s unseen test texts."""
-        config = self.config
-        notices = list(train.notices) + (list(target.notices) if train is not target else [])
-        test, notices = self._unseen(target.test, train, notices)
-        held_out = self._held_out(target, train)
-        self.enter("loading model")
-        tokenizer = models.load_tokenizer(config.model)
-        model, pretrained, scores = starting_model(target.label_names)
-        self.enter("scoring the untrained head")
-        test_features = probe.features(model, tokenizer, test.text.tolist(), config.max_length,
-                                       self.feature_cache(pretrained))
-        before = warmstart.head_metrics(model, test_features, test.label.tolist())
-        budget, steps = self._stage_budget(ADAPT_SHARE if adapt_per_class else 0)
-        budget = self._warm_start(model, tokenizer, train, target, budget, pretrained)
-        start = warmstart.head_metrics(model, test_features, test.label.tolist()) if config.warm_start != "none" else None
-        model, trainable, total = self._prepare(model)
-        outcome = self._train(model, tokenizer, train, f"training on {train.name}", budget, steps, pretrained)
-        self._score_held_out(model, tokenizer, held_out, scores)
-        if adapt_per_class and not outcome.stopped_by_user:
-            outcome = self._adapt(model, tokenizer, target, test, scores)
-        model = methods.finish(model)
-        self.log.enter("scoring the trained model")
-        test, (before, start), after = self._score_trained(model, tokenizer, test, (before, start),
-                                                           outcome.stopped_by_user, len(target.label_names))
-        self.by_dataset[config.dataset] = after.accuracy
-        models.for_inspection(model)  # after scoring: eager attention is slower, but the views need it
-        self.log.enter("stopped" if outcome.stopped_by_user else "done")
-        notices = notices + _learning_notices(outcome, after, target.label_names, config.warm_start)
-        stats = self.stats(outcome, trainable, total, len(test), len(target.test), notices)
-        return RunResult(config=config, model=model, tokenizer=tokenizer, label_names=list(target.label_names),
-                         dataset_name=target.name, before=before, after=after,
-                         misclassified=misclassified(test.text.tolist(), test.label.tolist(), after, target.label_names),
-                         stats=stats, log=self.log, scores=scores, start=start)
-
-    def _score_held_out(self, model, tokenizer, held_out: dict, scores: dict) -> None:
-        self.log.enter("scoring on the other test sets")
-        for key, (name, frame) in held_out.items():
-            scores[name] = evaluate(model, tokenizer, frame.text.tolist(), frame.label.tolist(), self.config.max_length)
-            self.by_dataset[key] = scores[name].accuracy
-
-    def _adapt(self, model, tokenizer, target: data.Splits, test: pd.DataFrame, scores: dict) -> FitOutcome:
-        """Cross-domain's second stage: a few labelled target examples per class, in the rest of the budget."""
-        config = self.config
-        scores["target test before adapting"] = evaluate(model, tokenizer, test.text.tolist(), test.label.tolist(),
-                                                         config.max_length)
-        adapt = dataclasses.replace(target, train=data.take_per_class(target.train, config.adapt_per_class,
-                                                                      config.seed))
-        budget, steps = self._stage_budget(1 - ADAPT_SHARE)
-        return self._train(model, tokenizer, adapt, f"adapting with {config.adapt_per_class} target examples per "
-                           "class", budget, steps, pretrained=False)
-
     def feature_cache(self, pretrained: bool) -> dict | None:
         """Features of an untouched pretrained encoder on bundled data are kept per process; nothing else is."""
         config = self.config
         bundled = all(key in data.DATASETS for key in (config.dataset, config.source_dataset) if key)
         return probe.feature_cache((config.model, config.max_length, config.pooling)) if pretrained and bundled else None
 
-    def _warm_start(self, model, tokenizer, train: data.Splits, target: data.Splits, budget, pretrained):
-        """Give the fresh head its start (see `warmstart`); returns the time budget left for fine-tuning."""
-        config, started = self.config, time.monotonic()
-        if config.warm_start == "descriptions":
-            warmstart.from_descriptions(model, tokenizer, descriptions_for(config, config.dataset, target.label_names),
-                                        config.max_length)
-        elif config.warm_start == "probe":
-            self.enter("warm start: a linear probe on frozen features")
-            share = budget * warmstart.PROBE_SHARE if budget else None
-            outcome = probe.fit_linear_probe(model, tokenizer, train.train, train.validation, config, self.log,
-                                             self.cancel, share, self.feature_cache(pretrained),
-                                             max_texts=None if budget else warmstart.PROBE_TEXTS)
-            self.warm_start_stats = {"examples_seen": outcome.examples_seen, "seconds": round(outcome.seconds, 1)}
-        if budget:
-            budget = max(budget * (1 - warmstart.PROBE_SHARE), budget - (time.monotonic() - started))
-        return budget
+    def first_stage(self) -> RunContext:
+        """Sequential transfer's first stage: its own config and record; the same log, Stop, datasets and device."""
+        return dataclasses.replace(self, config=first_stage_config(self.config), plan=[], record=RunRecord())
 
-    def _unseen(self, test: pd.DataFrame, train: data.Splits, notices: list[str]) -> tuple[pd.DataFrame, list[str]]:
-        """`test` without any text of the training data: datasets can share texts (RT and VADER movies do)."""
-        test, leaked = data.drop_overlap(test, train.train, train.validation)
-        if leaked:
-            notices = notices + [f"{leaked:,} test texts also in the training data were removed from the test set."]
-        return test, notices
 
-    def _held_out(self, target: data.Splits, train: data.Splits) -> dict[str, tuple[str, pd.DataFrame]]:
-        """{dataset key: (name, test texts unseen in training)}: the source's own test set in a
-        cross-domain run, and every dataset in `also_test_on`."""
-        config, held_out = self.config, {}
-        if config.kind == "cross_domain":
-            held_out[config.source_dataset] = (f"source test ({train.name})", train.test)
-        for key in config.also_test_on or []:
-            if key in (config.dataset, config.source_dataset):
-                continue
-            other = load_data(config, key, None, self.sources)
-            if list(other.label_names) != list(target.label_names):
-                raise data.DataError(f"{other.name} has other labels than {target.name}; "
-                                     "only datasets with the same labels can be compared.")
-            held_out[key] = (f"test on {other.name}", self._unseen(other.test, train, [])[0])
-        return held_out
+def run_data(ctx: RunContext) -> tuple[data.Splits, data.Splits]:
+    """(target, training data), as `training_data`."""
+    ctx.enter("loading data")
+    return training_data(ctx.config, ctx.sources)
 
-    def _prepare(self, model):
-        from transformers import set_seed
 
-        set_seed(self.config.seed)  # peft initialises LoRA adapters from the global RNG
-        methods.set_dropout(model, self.config.dropout)
-        model = methods.prepare(model.to(self.device), self.config)
-        trainable, total = models.count_parameters(model)
-        return model, trainable, total
+@dataclass(frozen=True)
+class Budget:
+    """A training stage's limits: seconds (None: the step count decides) and steps (None: the clock does)."""
 
-    def _stage_budget(self, other_share: float) -> tuple[float | None, int | None]:
-        """This stage's (time budget, max steps): the run's, less the share other stages take."""
-        config = self.config
-        budget = config.time_budget_s * (1 - other_share) if config.time_budget_s else None
-        steps = max(1, round(config.max_steps * (1 - other_share))) if config.max_steps else None
-        return budget, steps
+    seconds: float | None
+    steps: int | None
 
-    def _train(self, model, tokenizer, splits: data.Splits, what: str, budget, steps, pretrained: bool) -> FitOutcome:
-        self.enter(what if not self.log.stage else f"{self.log.stage} · {what}")
-        self.log.losses, self.log.evals, self.log.step = [], [], 0
-        if self.config.method == "linear_probe":
-            from .probe import fit_linear_probe
+    @classmethod
+    def for_stage(cls, config: RunConfig, others: float = 0.0) -> Budget:
+        """The run's budget, less the share `others` that the run's other stages take."""
+        return cls(seconds=config.time_budget_s * (1 - others) if config.time_budget_s else None,
+                   steps=max(1, round(config.max_steps * (1 - others))) if config.max_steps else None)
 
-            outcome = fit_linear_probe(model, tokenizer, splits.train, splits.validation, self.config, self.log,
-                                       self.cancel, budget, self.feature_cache(pretrained))
-        else:
-            outcome = fine_tune(model, tokenizer, splits.train, splits.validation, self.config, self.log,
-                                self.cancel, self.device, budget, steps)
-        self.stages.append({"stage": what, "steps": outcome.steps, "examples_seen": outcome.examples_seen,
-                            "seconds": round(outcome.seconds, 1), "stopped_by_user": outcome.stopped_by_user})
-        self.outcomes.append(outcome)
-        return outcome
+    def share(self, fraction: float) -> float | None:
+        """That fraction of the seconds; None when the step count decides."""
+        return self.seconds * fraction if self.seconds else None
 
-    def _score_trained(self, model, tokenizer, test: pd.DataFrame, earlier: tuple, stopped: bool, num_labels: int):
-        """(test examples scored, `earlier` metrics (None stays None), after) on the same examples."""
-        if stopped and len(test) > STOPPED_TEST_SAMPLE:
-            # Stop should feel immediate: score a fixed random sample, and the earlier metrics on the same sample.
-            keep = np.sort(np.random.default_rng(self.config.seed).choice(len(test), STOPPED_TEST_SAMPLE, replace=False))
-            test = test.iloc[keep]
-            earlier = tuple(m and m.subset(keep, test.label.tolist(), num_labels) for m in earlier)
-        after = evaluate(model, tokenizer, test.text.tolist(), test.label.tolist(), self.config.max_length)
-        return test, earlier, after
+    def after_warm_start(self, spent: float) -> Budget:
+        """What fine-tuning has left: the probe's share off the clock, or the seconds the warm start took if more."""
+        if not self.seconds:
+            return self
+        return dataclasses.replace(self, seconds=max(self.seconds * (1 - warmstart.PROBE_SHARE), self.seconds - spent))
 
-    def stats(self, last: FitOutcome, trainable: int, total: int, scored: int, test_size: int, notices) -> RunStats:
-        outcomes = self.outcomes
-        steps = sum(o.steps for o in outcomes)
-        examples = sum(o.examples_seen for o in outcomes)
-        seconds = sum(o.seconds for o in outcomes) or last.seconds
-        return RunStats(
-            device=self.device, kind=self.config.kind, method=self.config.method, steps=steps,
-            epochs=round(examples / max(1, last.train_examples), 2), examples_seen=examples,
-            train_seconds=round(seconds, 1), examples_per_s=round(examples / seconds, 1) if examples else None,
-            tokens_per_s=round(sum(o.tokens_seen for o in outcomes) / seconds) if examples else None,
-            trainable_params=trainable, total_params=total, trainable_pct=round(100 * trainable / total, 3),
-            train_examples=last.train_examples, test_examples=scored, test_split_examples=test_size,
-            best_step=last.best_step, warm_start=self.config.warm_start, warm_start_probe=self.warm_start_stats,
-            stopped_by_user=last.stopped_by_user, stages=self.stages, accuracy_by_dataset=self.by_dataset,
-            plan=self.plan_reasons, notices=notices)
+
+# -- where the model starts ----------------------------------------------------------------------------------------
+
+@dataclass
+class Start:
+    """The model training starts from."""
+
+    model: object
+    pretrained: bool  # the untouched pretrained encoder: its features may come from the process's cache
+    scores: dict[str, Metrics] = field(default_factory=dict)  # held-out results of an earlier stage
+
+
+StartModel = Callable[[RunContext, list[str]], Start]  # a kind's starting model, given the target's labels
+
+
+def pretrained_start(ctx: RunContext, label_names: list[str]) -> Start:
+    """The pretrained encoder under a fresh head."""
+    return Start(models.trainable_copy(_pretrained_classifier(ctx, label_names)), pretrained=True)
+
+
+def random_start(ctx: RunContext, label_names: list[str]) -> Start:
+    """The same architecture with random (seeded) weights."""
+    from transformers import set_seed
+
+    pretrained = _pretrained_classifier(ctx, label_names)
+    set_seed(ctx.config.seed)
+    scratch = type(pretrained)._from_config(pretrained.config, attn_implementation="eager")
+    return Start(models.trainable_copy(scratch), pretrained=False)
+
+
+def source_trained_start(ctx: RunContext, label_names: list[str], *, start_from: str | None) -> Start:
+    """The encoder after the source task: loaded from `start_from`'s weights, or trained here as stage 1 of 2."""
+    model = pretrained_start(ctx, label_names).model
+    if start_from is not None:
+        models.load_encoder_weights(model, start_from)
+        return Start(model, pretrained=False)
+    first = _first_stage(ctx)
+    model.base_model.load_state_dict(first.model.base_model.state_dict())
+    return Start(model, pretrained=False, scores={f"source test ({first.dataset_name}) after stage 1": first.after})
+
+
+def _first_stage(ctx: RunContext) -> RunResult:
+    """An in-domain run on the source, shown in this run's log; its training counts in this run's record."""
+    ctx.log.stage = f"stage 1 of 2 ({ctx.config.source_dataset})"
+    first = ctx.first_stage()
+    result = in_domain(first)
+    if result.stats.stopped_by_user:
+        raise RunCancelled("Stopped during the first stage; the previous model is unchanged.")
+    ctx.record.stages.extend(first.record.stages)
+    ctx.record.outcomes.extend(first.record.outcomes)
+    ctx.log.stage = "stage 2 of 2"
+    return result
+
+
+def _pretrained_classifier(ctx: RunContext, label_names: list[str]):
+    config = ctx.config
+    return models.pretrained_classifier(config.model, label_names, config.seed, config.pooling)
+
+
+# -- the story every trained kind tells ----------------------------------------------------------------------------
+
+def transfer(ctx: RunContext, target: data.Splits, train: data.Splits, start_model: StartModel,
+             adapt_per_class: int = 0) -> RunResult:
+    """Score the starting model's head, warm-start it, train on `train`, (adapt on `adapt_per_class` target
+    examples per class), score the result on `target`'s unseen test texts."""
+    config, tests = ctx.config, clean_test_sets(ctx, target, train)
+    ctx.enter("loading model")
+    tokenizer = models.load_tokenizer(config.model)
+    start = start_model(ctx, target.label_names)
+    ctx.enter("scoring the untrained head")
+    head = HeadScorer.on(ctx, start.model, tokenizer, tests.test, start.pretrained)
+    before = head.score(start.model)
+    budget = Budget.for_stage(config, others=ADAPT_SHARE if adapt_per_class else 0)
+    budget = warm_start_head(ctx, start, tokenizer, train, target, budget)
+    warm = head.score(start.model) if config.warm_start != "none" else None
+    model, params = prepare(ctx, start.model)
+    outcome = train_stage(ctx, model, tokenizer, train, f"training on {train.name}", budget, start.pretrained)
+    scores = {**start.scores, **score_held_out(ctx, model, tokenizer, tests.held_out)}
+    if adapt_per_class and not outcome.stopped_by_user:
+        scores["target test before adapting"] = _evaluate(ctx, model, tokenizer, tests.test)
+        outcome = adapt(ctx, model, tokenizer, target)
+    model = methods.finish(model)
+    ctx.log.enter("scoring the trained model")
+    scored = score_trained(ctx, model, tokenizer, tests.test, HeadMetrics(before, warm),
+                           stopped=outcome.stopped_by_user, num_labels=len(target.label_names))
+    ctx.record.by_dataset[config.dataset] = scored.after.accuracy
+    models.for_inspection(model)  # after scoring: eager attention is slower, but the views need it
+    ctx.log.enter("stopped" if outcome.stopped_by_user else "done")
+    notices = tests.notices + _learning_notices(outcome, scored.after, target.label_names, config.warm_start)
+    stats = run_stats(ctx, outcome, params=params, test=TestCounts(scored=len(scored.test), split=len(target.test)),
+                      notices=notices)
+    return _result(ctx, target, scored, stats, model=model, tokenizer=tokenizer, scores=scores)
+
+
+# -- test-set hygiene: no run scores a text it trained on -------------------------------------------------------
+
+@dataclass(frozen=True)
+class HeldOut:
+    """Another test set the run scores."""
+
+    name: str  # as the run's scores name it
+    test: pd.DataFrame  # its test texts unseen in training
+
+
+@dataclass(frozen=True)
+class TestSets:
+    """The test texts a run scores, none of them seen in training."""
+
+    test: pd.DataFrame  # the target's
+    held_out: dict[str, HeldOut]  # by dataset key: the source's own (cross-domain) and `also_test_on`
+    notices: list[str]  # the data's notices, and how many test texts training had seen
+
+
+def clean_test_sets(ctx: RunContext, target: data.Splits, train: data.Splits) -> TestSets:
+    """`target`'s test texts unseen in training (see `unseen`), and the other test sets (see `held_out`)."""
+    notices = list(train.notices) + (list(target.notices) if train is not target else [])
+    test, leaked = unseen(target.test, train)
+    if leaked:
+        notices.append(f"{leaked:,} test texts also in the training data were removed from the test set.")
+    return TestSets(test, held_out(ctx, target, train), notices)
+
+
+def unseen(test: pd.DataFrame, train: data.Splits) -> tuple[pd.DataFrame, int]:
+    """(`test` without any text of the training data, how many it lost): datasets can share texts (RT and
+    VADER movies do)."""
+    return data.drop_overlap(test, train.train, train.validation)
+
+
+def held_out(ctx: RunContext, target: data.Splits, train: data.Splits) -> dict[str, HeldOut]:
+    """By dataset key: the source's own test set in a cross-domain run, and every dataset in `also_test_on`."""
+    config, held = ctx.config, {}
+    if config.kind == "cross_domain":
+        held[config.source_dataset] = HeldOut(f"source test ({train.name})", train.test)
+    for key in config.also_test_on or []:
+        if key in (config.dataset, config.source_dataset):
+            continue
+        other = load_data(config, key, None, ctx.sources)
+        if list(other.label_names) != list(target.label_names):
+            raise data.DataError(f"{other.name} has other labels than {target.name}; "
+                                 "only datasets with the same labels can be compared.")
+        held[key] = HeldOut(f"test on {other.name}", unseen(other.test, train)[0])
+    return held
+
+
+# -- training ----------------------------------------------------------------------------------------------------
+
+def warm_start_head(ctx: RunContext, start: Start, tokenizer, train: data.Splits, target: data.Splits,
+                    budget: Budget) -> Budget:
+    """Give the fresh head its start (see `warmstart`); returns the budget left for fine-tuning."""
+    config, began = ctx.config, time.monotonic()
+    if config.warm_start == "descriptions":
+        descriptions = descriptions_for(config, config.dataset, target.label_names)
+        warmstart.from_descriptions(start.model, tokenizer, descriptions, config.max_length)
+    elif config.warm_start == "probe":
+        ctx.enter("warm start: a linear probe on frozen features")
+        outcome = probe.fit_linear_probe(start.model, tokenizer, train.train, train.validation, config, ctx.log,
+                                         ctx.cancel, budget.share(warmstart.PROBE_SHARE),
+                                         ctx.feature_cache(start.pretrained),
+                                         max_texts=None if budget.seconds else warmstart.PROBE_TEXTS)
+        ctx.record.warm_start_probe = {"examples_seen": outcome.examples_seen, "seconds": round(outcome.seconds, 1)}
+    return budget.after_warm_start(time.monotonic() - began)
+
+
+@dataclass(frozen=True)
+class ParamCounts:
+    trainable: int
+    total: int
+
+
+def prepare(ctx: RunContext, model) -> tuple[object, ParamCounts]:
+    """The model as the run's method trains it (see `methods`), and its parameter counts."""
+    from transformers import set_seed
+
+    set_seed(ctx.config.seed)  # peft initialises LoRA adapters from the global RNG
+    methods.set_dropout(model, ctx.config.dropout)
+    model = methods.prepare(model.to(ctx.device), ctx.config)
+    trainable, total = models.count_parameters(model)
+    return model, ParamCounts(trainable, total)
+
+
+def train_stage(ctx: RunContext, model, tokenizer, splits: data.Splits, what: str, budget: Budget,
+                pretrained: bool) -> FitOutcome:
+    """One training stage with the run's method, in the record as `what`."""
+    log = ctx.log
+    ctx.enter(what if not log.stage else f"{log.stage} · {what}")
+    log.losses, log.evals, log.step = [], [], 0
+    if ctx.config.method == "linear_probe":
+        outcome = probe.fit_linear_probe(model, tokenizer, splits.train, splits.validation, ctx.config, log,
+                                         ctx.cancel, budget.seconds, ctx.feature_cache(pretrained))
+    else:
+        outcome = fine_tune(model, tokenizer, splits.train, splits.validation, ctx.config, log, ctx.cancel,
+                            ctx.device, budget.seconds, budget.steps)
+    ctx.record.add(what, outcome)
+    return outcome
+
+
+def adapt(ctx: RunContext, model, tokenizer, target: data.Splits) -> FitOutcome:
+    """Cross-domain's second stage: a few labelled target examples per class, in the rest of the budget."""
+    config = ctx.config
+    examples = dataclasses.replace(target, train=data.take_per_class(target.train, config.adapt_per_class,
+                                                                     config.seed))
+    return train_stage(ctx, model, tokenizer, examples, f"adapting with {config.adapt_per_class} target examples "
+                       "per class", Budget.for_stage(config, others=1 - ADAPT_SHARE), pretrained=False)
+
+
+# -- scoring -----------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class HeadMetrics:
+    """The starting model's head on the test texts: untrained ("before") and warm-started (None: no warm start)."""
+
+    before: Metrics
+    start: Metrics | None
+
+    def subset(self, keep: np.ndarray, labels: list[int], num_labels: int) -> HeadMetrics:
+        before, start = (m and m.subset(keep, labels, num_labels) for m in (self.before, self.start))
+        return HeadMetrics(before, start)
+
+
+@dataclass(frozen=True)
+class HeadScorer:
+    """Scores a model's current head from the test texts' features (the input of its last linear layer): the
+    untrained and the warm-started head share one forward pass."""
+
+    features: np.ndarray
+    labels: list[int]
+
+    @classmethod
+    def on(cls, ctx: RunContext, model, tokenizer, test: pd.DataFrame, pretrained: bool) -> HeadScorer:
+        texts, cache = test.text.tolist(), ctx.feature_cache(pretrained)
+        return cls(probe.features(model, tokenizer, texts, ctx.config.max_length, cache), test.label.tolist())
+
+    def score(self, model) -> Metrics:
+        return warmstart.head_metrics(model, self.features, self.labels)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """The trained model's test metrics, and its starting head's on the very same test texts."""
+
+    test: pd.DataFrame
+    heads: HeadMetrics
+    after: Metrics
+
+
+def score_held_out(ctx: RunContext, model, tokenizer, held_out: dict[str, HeldOut]) -> dict[str, Metrics]:
+    """Metrics on the other test sets by name; their accuracies go into the record's transfer-matrix row."""
+    ctx.log.enter("scoring on the other test sets")
+    scores = {}
+    for key, other in held_out.items():
+        scores[other.name] = _evaluate(ctx, model, tokenizer, other.test)
+        ctx.record.by_dataset[key] = scores[other.name].accuracy
+    return scores
+
+
+def score_trained(ctx: RunContext, model, tokenizer, test: pd.DataFrame, heads: HeadMetrics, *, stopped: bool,
+                  num_labels: int) -> Scored:
+    """The trained model on `test`: all of it, or after Stop a fixed sample, with `heads` rescored on it."""
+    if stopped and len(test) > STOPPED_TEST_SAMPLE:
+        # Stop should feel immediate: score a fixed random sample, and the earlier metrics on the same sample.
+        keep = np.sort(np.random.default_rng(ctx.config.seed).choice(len(test), STOPPED_TEST_SAMPLE, replace=False))
+        test = test.iloc[keep]
+        heads = heads.subset(keep, test.label.tolist(), num_labels)
+    return Scored(test, heads, after=_evaluate(ctx, model, tokenizer, test))
+
+
+def _evaluate(ctx: RunContext, model, tokenizer, test: pd.DataFrame) -> Metrics:
+    return evaluate(model, tokenizer, test.text.tolist(), test.label.tolist(), ctx.config.max_length)
+
+
+# -- what the run reports ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TestCounts:
+    scored: int  # test texts scored (a sample after Stop)
+    split: int  # test texts in the split, unseen in training
+
+
+def run_stats(ctx: RunContext, last: FitOutcome, *, params: ParamCounts, test: TestCounts,
+              notices: list[str]) -> RunStats:
+    """What the run did and cost: its record's stages summed, and `last`, its last training stage."""
+    config, record, outcomes = ctx.config, ctx.record, ctx.record.outcomes
+    steps = sum(o.steps for o in outcomes)
+    examples = sum(o.examples_seen for o in outcomes)
+    seconds = sum(o.seconds for o in outcomes) or last.seconds
+    return RunStats(
+        device=ctx.device, kind=config.kind, method=config.method, steps=steps,
+        epochs=round(examples / max(1, last.train_examples), 2), examples_seen=examples,
+        train_seconds=round(seconds, 1), examples_per_s=round(examples / seconds, 1) if examples else None,
+        tokens_per_s=round(sum(o.tokens_seen for o in outcomes) / seconds) if examples else None,
+        trainable_params=params.trainable, total_params=params.total,
+        trainable_pct=round(100 * params.trainable / params.total, 3),
+        train_examples=last.train_examples, test_examples=test.scored, test_split_examples=test.split,
+        best_step=last.best_step, warm_start=config.warm_start, warm_start_probe=record.warm_start_probe,
+        stopped_by_user=last.stopped_by_user, stages=record.stages, accuracy_by_dataset=record.by_dataset,
+        plan=ctx.plan, notices=notices)
+
+
+def _result(ctx: RunContext, target: data.Splits, scored: Scored, stats: RunStats, *, model, tokenizer,
+            scores: dict[str, Metrics]) -> RunResult:
+    test, labels = scored.test, list(target.label_names)
+    return RunResult(config=ctx.config, model=model, tokenizer=tokenizer, label_names=labels,
+                     dataset_name=target.name, before=scored.heads.before, after=scored.after,
+                     misclassified=misclassified(test.text.tolist(), test.label.tolist(), scored.after, labels),
+                     stats=stats, log=ctx.log, scores=scores, start=scored.heads.start)
 
 
 def first_stage_config(config: RunConfig) -> RunConfig:
