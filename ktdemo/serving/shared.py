@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from ..messages import say
 from ..progress import RunCancelled, TrainingLog
 
 KEEP_FINISHED = 16  # finished public runs kept for reuse (a model each, in memory while a session holds it)
@@ -116,8 +117,7 @@ class SharedRuns:
                     shared.cancel.set()
                     continue
                 left = self.leave(shared)
-                raise RunCancelled(f"You left the shared run; it goes on for the {left} other "
-                                   f"session{'s' if left != 1 else ''} in it. The previous model is unchanged.")
+                raise RunCancelled(say("notice.left_shared_one" if left == 1 else "notice.left_shared", n=left))
         self.leave(shared)
         if shared.error is not None:
             raise shared.error

@@ -24,7 +24,8 @@ import torch
 from .. import data, models
 from ..config import HUB_PREFIX, RunConfig
 from ..models.evaluation import Metrics, evaluate, misclassified
-from ..progress import RunCancelled, RunStats, TrainingLog
+from ..messages import say
+from ..progress import RunCancelled, RunStats, TrainingLog, stage_phase
 from . import methods, probe, warmstart
 from .loop import FitOutcome, fine_tune
 
@@ -63,7 +64,7 @@ def load_data(config: RunConfig, dataset: str | None = None, per_class: int | No
         return data.load_hub(dataset[len(HUB_PREFIX):], config.dataset_config, config.dataset_split,
                              config.text_column, config.label_column, seed=config.seed, per_class=per_class)
     if dataset not in data.DATASETS:
-        raise data.DataError(f"There is no dataset '{dataset[:80]}'; pick one from the list.")
+        raise data.DataError(say("error.no_dataset", dataset=dataset[:80]))
     return data.load_splits(dataset, seed=config.seed, per_class=per_class)
 
 
@@ -103,7 +104,7 @@ def run_transfer(config: RunConfig, log: TrainingLog | None = None, cancel: thre
     (`models.save_weights`) of a finished run of `first_stage_config(config)`, lets a sequential run skip its
     first stage."""
     log, cancel, sources = log or TrainingLog(), cancel or threading.Event(), sources or {}
-    log.enter("loading data")  # "auto" may read the data to plan
+    log.enter(say("phase.loading_data"))  # "auto" may read the data to plan
     config, reasons = resolve(config, sources)
     run = _Run(config, reasons, log, cancel, sources)
     with _PeakMemory(run.device) as memory:
@@ -141,18 +142,18 @@ def zero_shot(run: "_Run", start_from: str | None = None) -> RunResult:
 
     config, log = run.config, run.log
     target = run.data()[0]
-    run.enter("scoring the untrained head")
+    run.enter(say("phase.scoring_untrained"))
     tokenizer = models.load_tokenizer(config.model)
     head = models.pretrained_classifier(config.model, target.label_names, config.seed, config.pooling)
     test_features = probe.features(head, tokenizer, target.test.text.tolist(), config.max_length,
                                    run.feature_cache(pretrained=True))
     before = warmstart.head_metrics(head, test_features, target.test.label.tolist())
-    run.enter("zero-shot: matching test texts to the label descriptions")
+    run.enter(say("phase.zero_shot"))
     log.train_started = time.monotonic()
     result = zeroshot.zero_shot(target.test.text.tolist(), target.test.label.tolist(), target.label_names,
                                 descriptions_for(config, config.dataset, target.label_names),
                                 model_key=config.model, nli_model=config.nli_model, max_length=config.max_length)
-    log.enter("done")
+    log.enter(say("phase.done"))
     _, total = models.count_parameters(head)
     outcome = FitOutcome(0, 0, 0, result.seconds, 0, 0, False)
     run.stages.append({"stage": "zero-shot " + result.method, "seconds": round(result.seconds, 1)})
@@ -182,15 +183,15 @@ class _Run:
         self.by_dataset: dict[str, float] = {}  # accuracy on each dataset tested on, for the transfer matrix
         self.warm_start_stats: dict | None = None  # what a linear-probe warm start took
 
-    def enter(self, phase: str) -> None:
+    def enter(self, phase) -> None:
         """The next phase, if Stop was not pressed; a Stop seen here means no new model: the previous one stays."""
         if self.cancel.is_set():
-            raise RunCancelled("Stopped before training began; the previous model is unchanged.")
+            raise RunCancelled(say("notice.stopped_before"))
         self.log.enter(phase)
 
     def data(self) -> tuple[data.Splits, data.Splits]:
         """(target, training data), as `training_data`."""
-        self.enter("loading data")
+        self.enter(say("phase.loading_data"))
         return training_data(self.config, self.sources)
 
     # -- where the model starts: (model to train, is it the untouched pretrained encoder, first-stage scores) --
@@ -219,14 +220,14 @@ class _Run:
         return model, False, {f"source test ({first.dataset_name}) after stage 1": first.after}
 
     def _first_stage(self) -> "RunResult":
-        self.log.stage = f"stage 1 of 2 ({self.config.source_dataset})"
+        self.log.stage = stage_phase(1, 2, self.config.source_dataset)
         first = _Run(first_stage_config(self.config), [], self.log, self.cancel, self.sources)
         result = in_domain(first)
         if result.stats.stopped_by_user:
-            raise RunCancelled("Stopped during the first stage; the previous model is unchanged.")
+            raise RunCancelled(say("notice.stopped_first_stage"))
         self.stages.extend(first.stages)
         self.outcomes.extend(first.outcomes)
-        self.log.stage = "stage 2 of 2"
+        self.log.stage = stage_phase(2, 2)
         return result
 
     # -- the story every trained kind tells ------------------------------------------------------------------
@@ -238,10 +239,10 @@ class _Run:
         notices = list(train.notices) + (list(target.notices) if train is not target else [])
         test, notices = self._unseen(target.test, train, notices)
         held_out = self._held_out(target, train)
-        self.enter("loading model")
+        self.enter(say("phase.loading_model"))
         tokenizer = models.load_tokenizer(config.model)
         model, pretrained, scores = starting_model(target.label_names)
-        self.enter("scoring the untrained head")
+        self.enter(say("phase.scoring_untrained"))
         test_features = probe.features(model, tokenizer, test.text.tolist(), config.max_length,
                                        self.feature_cache(pretrained))
         before = warmstart.head_metrics(model, test_features, test.label.tolist())
@@ -249,17 +250,17 @@ class _Run:
         budget = self._warm_start(model, tokenizer, train, target, budget, pretrained)
         start = warmstart.head_metrics(model, test_features, test.label.tolist()) if config.warm_start != "none" else None
         model, trainable, total = self._prepare(model)
-        outcome = self._train(model, tokenizer, train, f"training on {train.name}", budget, steps, pretrained)
+        outcome = self._train(model, tokenizer, train, say("phase.training_on", name=train.name), budget, steps, pretrained)
         self._score_held_out(model, tokenizer, held_out, scores)
         if adapt_per_class and not outcome.stopped_by_user:
             outcome = self._adapt(model, tokenizer, target, test, scores)
         model = methods.finish(model)
-        self.log.enter("scoring the trained model")
+        self.log.enter(say("phase.scoring_trained"))
         test, (before, start), after = self._score_trained(model, tokenizer, test, (before, start),
                                                            outcome.stopped_by_user, len(target.label_names))
         self.by_dataset[config.dataset] = after.accuracy
         models.for_inspection(model)  # after scoring: eager attention is slower, but the views need it
-        self.log.enter("stopped" if outcome.stopped_by_user else "done")
+        self.log.enter(say("phase.stopped" if outcome.stopped_by_user else "phase.done"))
         notices = notices + _learning_notices(outcome, after, target.label_names, config.warm_start)
         stats = self.stats(outcome, trainable, total, len(test), len(target.test), notices)
         return RunResult(config=config, model=model, tokenizer=tokenizer, label_names=list(target.label_names),
@@ -268,7 +269,7 @@ class _Run:
                          stats=stats, log=self.log, scores=scores, start=start)
 
     def _score_held_out(self, model, tokenizer, held_out: dict, scores: dict) -> None:
-        self.log.enter("scoring on the other test sets")
+        self.log.enter(say("phase.scoring_others"))
         for key, (name, frame) in held_out.items():
             scores[name] = evaluate(model, tokenizer, frame.text.tolist(), frame.label.tolist(), self.config.max_length)
             self.by_dataset[key] = scores[name].accuracy
@@ -281,8 +282,8 @@ class _Run:
         adapt = dataclasses.replace(target, train=data.take_per_class(target.train, config.adapt_per_class,
                                                                       config.seed))
         budget, steps = self._stage_budget(1 - ADAPT_SHARE)
-        return self._train(model, tokenizer, adapt, f"adapting with {config.adapt_per_class} target examples per "
-                           "class", budget, steps, pretrained=False)
+        return self._train(model, tokenizer, adapt, say("phase.adapting", k=config.adapt_per_class), budget, steps,
+                           pretrained=False)
 
     def feature_cache(self, pretrained: bool) -> dict | None:
         """Features of an untouched pretrained encoder on bundled data are kept per process; nothing else is."""
@@ -297,7 +298,7 @@ class _Run:
             warmstart.from_descriptions(model, tokenizer, descriptions_for(config, config.dataset, target.label_names),
                                         config.max_length)
         elif config.warm_start == "probe":
-            self.enter("warm start: a linear probe on frozen features")
+            self.enter(say("phase.warm_start"))
             share = budget * warmstart.PROBE_SHARE if budget else None
             outcome = probe.fit_linear_probe(model, tokenizer, train.train, train.validation, config, self.log,
                                              self.cancel, share, self.feature_cache(pretrained),
@@ -346,8 +347,8 @@ class _Run:
         steps = max(1, round(config.max_steps * (1 - other_share))) if config.max_steps else None
         return budget, steps
 
-    def _train(self, model, tokenizer, splits: data.Splits, what: str, budget, steps, pretrained: bool) -> FitOutcome:
-        self.enter(what if not self.log.stage else f"{self.log.stage} · {what}")
+    def _train(self, model, tokenizer, splits: data.Splits, what, budget, steps, pretrained: bool) -> FitOutcome:
+        self.enter(what)
         self.log.losses, self.log.evals, self.log.step = [], [], 0
         if self.config.method == "linear_probe":
             from .probe import fit_linear_probe
@@ -357,7 +358,7 @@ class _Run:
         else:
             outcome = fine_tune(model, tokenizer, splits.train, splits.validation, self.config, self.log,
                                 self.cancel, self.device, budget, steps)
-        self.stages.append({"stage": what, "steps": outcome.steps, "examples_seen": outcome.examples_seen,
+        self.stages.append({"stage": str(what), "phase": {"key": what.key, "params": dict(what.params)}, "steps": outcome.steps, "examples_seen": outcome.examples_seen,
                             "seconds": round(outcome.seconds, 1), "stopped_by_user": outcome.stopped_by_user})
         self.outcomes.append(outcome)
         return outcome
