@@ -144,7 +144,7 @@ def test_malformed_id():
     ],
 )
 def test_hub_errors_are_explained(error, message):
-    assert hub_module._explain(error, "someone/thing", "zz" if "config" in message else None, False) == message
+    assert str(hub_module._explain(error, "someone/thing", "zz" if "config" in message else None, False)) == message
 
 
 def test_presets_cover_the_issue_list():

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from ..messages import say
 from .errors import DataError
 from .validate import check_class_sizes, clean_table, normalize_text, plural
 
@@ -61,7 +62,7 @@ def take_per_class(train: pd.DataFrame, per_class: int | None, seed: int = 0) ->
     if per_class is None:
         return train
     if isinstance(per_class, bool) or not isinstance(per_class, int) or per_class < 1:
-        raise DataError(f"Examples per class must be a positive whole number, not {per_class!r}.")
+        raise DataError(say("error.per_class", value=repr(per_class)))
     shuffled = train.sample(frac=1.0, random_state=seed)
     return shuffled.groupby("label", sort=False).head(per_class).reset_index(drop=True)
 
@@ -82,12 +83,12 @@ def make_splits(
     train and validation. ``per_class`` trims only the training split.
     """
     label_names = [str(label) for label in label_names]
-    pool, notices = clean_table(df, label_names, what=name or "the data")
+    pool, notices = clean_table(df, label_names, what=name or say("part.what.data"))
     if official_test is None:
         check_class_sizes(pool["label"], label_names)
         rest, test = _stratified_split(pool, TEST_FRACTION, seed)
     else:
-        test, test_notices = clean_table(official_test, label_names, what="the test split")
+        test, test_notices = clean_table(official_test, label_names, what=say("part.what.test_split"))
         notices += test_notices
         pool, leaked = drop_overlap(pool, test)
         if leaked:

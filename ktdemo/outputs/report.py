@@ -53,7 +53,7 @@ def report_json(result, inside=None) -> dict:
         report["inside"] = {
             "separation_before": inside.space.separation_before, "separation_after": inside.space.separation_after,
             "sentences": len(inside.space.texts), "layer_names": layers.names, "cka": layers.cka,
-            "probe_before": layers.probe_before, "probe_after": layers.probe_after, "summary": layers.summary}
+            "probe_before": layers.probe_before, "probe_after": layers.probe_after, "summary": str(layers.summary)}
     return json.loads(json.dumps(report, default=_plain))  # numpy scalars and tuples become plain JSON
 
 

@@ -150,9 +150,10 @@ def text(message, language: str = EN) -> str:
 
 
 def status_text(log, language: str = EN) -> str:
-    """A run log's stage (in a run of several) and phase, in `language`; English starts with a capital."""
+    """A run log's stage (in a run of several) and phase, in `language`; English capitalised as a whole, as it
+    always was (so a dataset's name shows in lower case: "Training on sms spam")."""
     line = " · ".join(text(part, language) for part in log.status())
-    return line[:1].upper() + line[1:] if language == EN else line
+    return line.capitalize() if language == EN else line
 
 
 def warning(error, language: str) -> str:
