@@ -153,7 +153,7 @@ def _train(args) -> dict:
     output = {"config": json.loads(result.config.to_json()), "before": result.before.summary(),
               "after": result.after.summary(),
               "scores": {name: metrics.summary() for name, metrics in result.scores.items()},
-              "stats": dataclasses.asdict(result.stats)}
+              "stats": result.stats.as_dict()}
     if args.save or args.report:
         from .outputs import report  # figures and plotly: only when asked for
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from .messages import Message, Said, plain, say
 
@@ -24,7 +24,7 @@ class RunFailed(Said, RuntimeError):
 
 @dataclass
 class RunStats:
-    """What a run did and what it cost (the report and the exported JSON hold it as `asdict`)."""
+    """What a run did and what it cost (the report and the exported JSON hold it as `as_dict()`)."""
 
     device: str
     kind: str
@@ -53,6 +53,21 @@ class RunStats:
     total_seconds: float | None = None  # loading, scoring and training
     descriptions: list[str] | None = None  # zero-shot: the label descriptions used
     zero_shot_method: str | None = None  # zero-shot: "similarity" or "nli"
+
+    def as_dict(self) -> dict:
+        """The stats as plain data, their messages (plan, notices) in English: what the JSON and report hold."""
+        return {spec.name: english(getattr(self, spec.name)) for spec in fields(self)}
+
+
+def english(value):
+    """`value` with every Message in it as its English sentence (lists, tuples and dicts gone through)."""
+    if isinstance(value, Message):
+        return value.english()
+    if isinstance(value, (list, tuple)):
+        return [english(item) for item in value]
+    if isinstance(value, dict):
+        return {key: english(item) for key, item in value.items()}
+    return value
 
 
 @dataclass

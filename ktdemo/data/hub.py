@@ -86,11 +86,11 @@ def load_hub(
         if max_rows and len(rows) > max_rows:
             chosen = np.sort(np.random.default_rng(seed).choice(len(rows), max_rows, replace=False))
             rows = rows.select(chosen)
-            notices.append(f"Using a random {max_rows:,} of the {len(parts[name]):,} rows of split '{name}'.")
+            notices.append(say("notice.hub_sample", n=f"{max_rows:,}", total=f"{len(parts[name]):,}", split=name))
         frames[name] = _to_frame(rows, text_column, label_column, label_names)
     if test_name:
-        hidden = " (the 'test' split has no labels)" if test_name != "test" and "test" in parts else ""
-        notices.append(f"The official '{test_name}' split is the test set{hidden}.")
+        hidden = test_name != "test" and "test" in parts
+        notices.append(say("notice.official_test_hidden" if hidden else "notice.official_test", split=test_name))
 
     if label_names is None:  # plain values: one shared encoding for both splits
         both = pd.concat(frames.values(), keys=frames.keys())

@@ -8,7 +8,7 @@ import pandas as pd
 
 from ..messages import say
 from .errors import DataError
-from .validate import check_class_sizes, clean_table, normalize_text, plural
+from .validate import check_class_sizes, clean_table, counted, normalize_text
 
 VALIDATION_FRACTION = 0.1
 TEST_FRACTION = 0.1
@@ -24,7 +24,7 @@ class Splits:
     test: pd.DataFrame
     label_names: list[str]
     name: str = ""
-    notices: list[str] = field(default_factory=list)
+    notices: list = field(default_factory=list)  # Messages: what the user should know about the data
 
     @property
     def num_labels(self) -> int:
@@ -92,7 +92,7 @@ def make_splits(
         notices += test_notices
         pool, leaked = drop_overlap(pool, test)
         if leaked:
-            notices.append(f"{plural(leaked, 'text')} also in the test split removed from training data.")
+            notices.append(counted("notice.leaked_removed", leaked))
         check_class_sizes(pool["label"], label_names, splits=("train", "validation"))
         rest = pool
     train, validation = _stratified_split(rest, VALIDATION_FRACTION * len(pool) / len(rest), seed)

@@ -50,7 +50,7 @@ def read_upload(
     chosen = guess_columns(raw, text_column, label_column)
     notices = []
     if chosen != (text_column, label_column):
-        notices.append(f"Using column '{chosen[0]}' as text and '{chosen[1]}' as label; pick others if these are wrong.")
+        notices.append(say("notice.columns_guessed", text=chosen[0], label=chosen[1]))
     text_column, label_column = chosen
     table, label_names = table_from_columns(raw, text_column, label_column)
 
@@ -59,7 +59,7 @@ def read_upload(
     if split_column:
         is_test = raw[split_column].astype(str).str.strip().str.lower().eq("test")
         official_test, table = table[is_test], table[~is_test]
-        notices.append(f"Rows marked 'test' in column '{split_column}' form the test set.")
+        notices.append(say("notice.split_column", column=split_column))
     splits = make_splits(table, label_names, seed=seed, per_class=per_class,
                          official_test=official_test, name=Path(path).name)
     splits.notices[:0] = notices

@@ -22,8 +22,9 @@ def normalize_text(texts: pd.Series) -> pd.Series:
     return pd.Series([" ".join(text.casefold().split()) for text in texts], index=texts.index, dtype=str)
 
 
-def plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+def counted(key: str, count: int, **params) -> Message:
+    """`key`'s message for `count` things: "<key>_one" for one ("1 row"), else `key` with the count."""
+    return say(f"{key}_one", **params) if count == 1 else say(key, count=f"{count:,}", **params)
 
 
 def encode_labels(labels: pd.Series) -> tuple[pd.Series, list[str]]:
@@ -73,14 +74,14 @@ def clean_table(
     dataset's name, or a phrase)."""
     check_columns(df, "text", "label")
     check_class_count(len(label_names))
-    notices: list[str] = []
+    notices: list[Message] = []
     codes = pd.to_numeric(df["label"], errors="coerce")
     unlabelled = df["label"].isna()
     if not ((codes % 1 == 0) & codes.between(0, len(label_names) - 1) | unlabelled).all():
         raise DataError(say("error.labels_not_codes", what=what, max=len(label_names) - 1))
     table = pd.DataFrame({"text": df["text"], "label": codes})
     if unlabelled.any():
-        notices.append(f"{plural(int(unlabelled.sum()), 'row')} without a label removed from {what}.")
+        notices.append(counted("notice.unlabelled_removed", int(unlabelled.sum()), what=what))
         table = table[~unlabelled]
     codes = table["label"]
 
@@ -89,20 +90,17 @@ def clean_table(
     if empty.all():
         raise DataError(say("error.all_texts_empty", what=what))
     if empty.any():
-        notices.append(f"{plural(int(empty.sum()), 'empty text')} removed from {what}.")
+        notices.append(counted("notice.empty_removed", int(empty.sum()), what=what))
     table = pd.DataFrame({"text": texts[~empty], "label": codes[~empty].astype("int64")})
 
     too_long = table["text"].str.len() > MAX_TEXT_CHARS
     if too_long.any():
         table.loc[too_long, "text"] = table.loc[too_long, "text"].str.slice(0, MAX_TEXT_CHARS)
-        notices.append(
-            f"{plural(int(too_long.sum()), 'text')} in {what} longer than {MAX_TEXT_CHARS:,} "
-            "characters cut to that length."
-        )
+        notices.append(counted("notice.long_cut", int(too_long.sum()), what=what, max=f"{MAX_TEXT_CHARS:,}"))
 
     duplicated = normalize_text(table["text"]).duplicated()
     if duplicated.any():
-        notices.append(f"{plural(int(duplicated.sum()), 'duplicate text')} removed from {what}.")
+        notices.append(counted("notice.duplicates_removed", int(duplicated.sum()), what=what))
         table = table[~duplicated]
     return table.reset_index(drop=True), notices
 

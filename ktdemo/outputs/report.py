@@ -42,7 +42,7 @@ def report_json(result, inside=None) -> dict:
         "start": result.start.summary() if result.start else None,
         "after": {**result.after.summary(), "confusion": result.after.confusion},
         "scores": {name: metrics.summary() for name, metrics in result.scores.items()},
-        "stats": dataclasses.asdict(result.stats),
+        "stats": result.stats.as_dict(),
         "curves": {"losses": result.log.losses, "evals": result.log.evals},
         "mistakes": result.misclassified,
         "finished_at": _finished_at(result),

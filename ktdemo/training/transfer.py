@@ -312,7 +312,7 @@ class _Run:
         """`test` without any text of the training data: datasets can share texts (RT and VADER movies do)."""
         test, leaked = data.drop_overlap(test, train.train, train.validation)
         if leaked:
-            notices = notices + [f"{leaked:,} test texts also in the training data were removed from the test set."]
+            notices = notices + [say("notice.test_overlap", count=f"{leaked:,}")]
         return test, notices
 
     def _held_out(self, target: data.Splits, train: data.Splits) -> dict[str, tuple[str, pd.DataFrame]]:
@@ -326,8 +326,7 @@ class _Run:
                 continue
             other = load_data(config, key, None, self.sources)
             if list(other.label_names) != list(target.label_names):
-                raise data.DataError(f"{other.name} has other labels than {target.name}; "
-                                     "only datasets with the same labels can be compared.")
+                raise data.DataError(say("error.other_labels", other=other.name, target=target.name))
             held_out[key] = (f"test on {other.name}", self._unseen(other.test, train, [])[0])
         return held_out
 
@@ -414,13 +413,11 @@ def _learning_notices(outcome: FitOutcome, after: Metrics, label_names: list[str
     """One sentence when training learned nothing: a run says so rather than showing a collapsed classifier."""
     notices = []
     if outcome.steps and not outcome.improved and not outcome.stopped_by_user:
-        start = "its warm start" if warm_start != "none" else "its random head"
-        notices.append(f"Training never beat {start} on the validation sample, so the model scores as that start "
-                       "did; try a longer budget or another learning rate.")
+        start = say("part.start.warm" if warm_start != "none" else "part.start.random")
+        notices.append(say("notice.never_beat", start=start))
     predicted = set(after.predictions)
     if len(label_names) > 1 and len(predicted) == 1:
-        notices.append(f"The model predicts '{label_names[predicted.pop()]}' for every test text: it has not "
-                       "learned to tell the classes apart; try a longer budget or a warm start.")
+        notices.append(say("notice.one_prediction", label=label_names[predicted.pop()]))
     return notices
 
 
@@ -432,9 +429,8 @@ def relabel(source: data.Splits, target_labels: list[str], label_map: dict[str, 
     unknown = set(label_map.values()) - set(target_labels)
     missing = [name for name in target_labels if name not in label_map.values()]
     if unknown or missing or set(label_map) - set(source.label_names):
-        raise data.DataError(
-            f"Map the source labels ({', '.join(source.label_names)}) onto every target label "
-            f"({', '.join(target_labels)}), e.g. 'fresh=positive, rotten=negative'.")
+        raise data.DataError(say("error.label_map_fit", source=", ".join(source.label_names),
+                                 target=", ".join(target_labels)))
     codes = {i: target_labels.index(label_map[name]) for i, name in enumerate(source.label_names) if name in label_map}
 
     def convert(frame: pd.DataFrame) -> pd.DataFrame:

@@ -339,7 +339,7 @@ def results_markdown(run, language: str = EN) -> str:
         lines.append(t("train.descriptions_used", language) + "; ".join(f"*{html.escape(d)}*" for d in s.descriptions))
     for title, items in ((t("train.auto_chose", language), s.plan), (t("train.notes", language), s.notices)):
         if items:
-            lines.append(f"{title}:" + "".join(f"\n- {html.escape(item)}" for item in items))
+            lines.append(f"{title}:" + "".join(f"\n- {html.escape(text(item, language))}" for item in items))
     return "\n\n".join(lines)
 
 
