@@ -179,10 +179,10 @@ def test_chinese_input_gets_the_sentence_from_the_predict_and_learn_handlers(tin
 # placeholders, every key of the catalogue is said somewhere, and a message formats in each language.
 
 PACKAGE = UI.parent
-CORE_PREFIXES = ("error.", "notice.", "phase.", "part.")
-CORE_KEY = re.compile(r"""["']((?:error|notice|phase|part)\.[a-z_]+(?:\.[a-z_]+)*)["']""")
+CORE_PREFIXES = ("error.", "notice.", "phase.", "part.", "plan.", "result.")
+CORE_KEY = re.compile(r"""["']((?:error|notice|phase|part|plan|result)\.[a-z_]+(?:\.[a-z_]+)*)["']""")
 # Keys the code builds from a name (f"part.setting.{name}"): said where that f-string is.
-BUILT_KEY = re.compile(r"""f["']((?:error|notice|phase|part)\.(?:[a-z_]+\.)*)\{""")
+BUILT_KEY = re.compile(r"""f["']((?:error|notice|phase|part|plan|result)\.(?:[a-z_]+\.)*)\{""")
 # TEMPORARY: keys only serving/session.py says, still as English, until its changes are applied (see legacy.py).
 SESSION_KEYS = {"error.finish_run", "part.why.comparison", "part.why.inside", "part.why.downloads", "part.why.config",
                 "notice.fine_tuned", "notice.untrained", "notice.truncated", "notice.shared_reused",

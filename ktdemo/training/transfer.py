@@ -24,7 +24,7 @@ import torch
 from .. import data, models
 from ..config import HUB_PREFIX, RunConfig
 from ..models.evaluation import Metrics, evaluate, misclassified
-from ..messages import say
+from ..messages import Message, say
 from ..progress import RunCancelled, RunStats, TrainingLog, stage_phase
 from . import methods, probe, warmstart
 from .loop import FitOutcome, fine_tune
@@ -79,7 +79,7 @@ def training_data(config: RunConfig, sources: dict | None = None) -> tuple[data.
     return target, relabel(source, target.label_names, config.label_map)
 
 
-def resolve(config: RunConfig, sources: dict | None = None) -> tuple[RunConfig, list[str]]:
+def resolve(config: RunConfig, sources: dict | None = None) -> tuple[RunConfig, list[Message]]:
     """`config` with every "auto" made concrete (method, pooling, warm start) before the run starts, and why
     each was chosen (for the run's notes)."""
     reasons = []
@@ -90,11 +90,10 @@ def resolve(config: RunConfig, sources: dict | None = None) -> tuple[RunConfig, 
         config, reasons = chosen.config, list(chosen.reasons)
     resolved = resolve_head(config)
     if config.pooling == "auto":
-        reasons.append(f"pooling '{resolved.pooling}': " + ("the encoder was trained with mean pooling (its "
-                       "sentence-transformers files say so)." if resolved.pooling == "mean" else
-                       "the family's standard [CLS] head."))
+        reasons.append(say("plan.pooling_mean") if resolved.pooling == "mean" else
+                       say("plan.pooling_cls", pooling=resolved.pooling))
     if config.warm_start == "auto" and config.kind != "zero_shot":
-        reasons.append(f"warm start '{resolved.warm_start}': " + warmstart.WHY[resolved.warm_start])
+        reasons.append(say("plan.warm_start", warm_start=resolved.warm_start, why=warmstart.WHY[resolved.warm_start]))
     return resolved, reasons
 
 

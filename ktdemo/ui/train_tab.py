@@ -208,8 +208,9 @@ def plan(session: Session, **settings) -> str:
     try:
         chosen = session.plan(config_from(settings))
     except Exception as error:  # noqa: BLE001 - a plan is a hint: never an error dialog
-        return html.escape(warning(str(error).splitlines()[0][:300], language_of(session)))
-    reasons = "".join(f"\n- {html.escape(reason)}" for reason in chosen.reasons)
+        shown = error if getattr(error, "message", None) else (str(error).splitlines() or [""])[0][:300]
+        return html.escape(warning(shown, language_of(session)))
+    reasons = "".join(f"\n- {html.escape(text(reason, language_of(session)))}" for reason in chosen.reasons)
     return t("train.expected", language_of(session), s=f"{chosen.eta_s:.0f}") + reasons
 
 
