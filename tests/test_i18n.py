@@ -180,7 +180,7 @@ def test_chinese_input_gets_the_sentence_from_the_predict_and_learn_handlers(tin
 
 PACKAGE = UI.parent
 CORE_PREFIXES = ("error.", "notice.", "phase.", "part.", "plan.", "result.")
-CORE_KEY = re.compile(r"""["']((?:error|notice|phase|part|plan|result)\.[a-z_]+(?:\.[a-z_]+)*)["']""")
+CORE_KEY = re.compile(r"""["']((?:error|notice|phase|part|plan|result)\.[a-z0-9_]+(?:\.[a-z0-9_]+)*)["']""")
 # Keys the code builds from a name (f"part.setting.{name}"): said where that f-string is.
 BUILT_KEY = re.compile(r"""f["']((?:error|notice|phase|part|plan|result)\.(?:[a-z_]+\.)*)\{""")
 # TEMPORARY: keys only serving/session.py says, still as English, until its changes are applied (see legacy.py).

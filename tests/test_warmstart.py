@@ -62,7 +62,7 @@ def test_a_run_scores_its_warm_start_and_resolves_auto_into_its_config(tiny_conf
     zero = run_transfer(tiny_config(TRANSFER, kind="zero_shot", pooling="mean", seed=21))
     assert result.start.predictions == zero.after.predictions  # step 0 is the zero-shot classifier, test set too
     assert any("warm start 'descriptions'" in reason for reason in english(result.stats.plan))
-    assert [name for name, _ in report.result_rows(result)][:3] == [
+    assert [str(name) for name, _ in report.result_rows(result)][:3] == [
         "before: pretrained encoder, random head", "start: zero-shot head (label descriptions), no training yet",
         f"after: {result.stats.train_seconds:.0f} s of transfer (full)"]
     from ktdemo.ui import train_tab  # the Train tab's results read the same rows (it crashed without a probe)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .. import data, models
 from ..config import HUB_PREFIX
+from ..messages import ENGLISH, Message, plain, say
 from ..figures.compare import domain_gap_figure
 from ..figures.training import before_after_figure, confusion_figure, training_curves_figure
 from ..models import heads
@@ -134,26 +135,33 @@ def _figures_html(result, inside=None) -> list[str]:
     return parts
 
 
-WARM_START_NAMES = {"descriptions": "zero-shot head (label descriptions)", "probe": "linear-probe head"}
+WARM_START_NAMES = {"descriptions": say("part.start_name.descriptions"), "probe": say("part.start_name.probe")}
 
 
-def result_rows(result) -> list[tuple[str, object]]:
+def result_rows(result) -> list[tuple[Message, object]]:
     """(name, Metrics) of every held-out result of a run: the random head, the warm start, after, then its other
-    scores (source test, before adapting...). The Train tab and the report show the same rows."""
+    scores (source test, before adapting...). The Train tab and the report show the same rows; a name is a
+    Message (the report and the API say it in English, the Train tab in the page's language)."""
     s, config = result.stats, result.config
-    encoder = "random" if config.kind == "from_scratch" else "pretrained"
-    after = {"zero_shot": f"zero-shot ({s.zero_shot_method or ''}), no training",
-             "from_scratch": f"{s.train_seconds:.0f} s of training from random weights"}.get(
-        config.kind, f"{s.train_seconds:.0f} s of transfer ({config.method.replace('_', ' ')})")
-    start = [(f"start: {WARM_START_NAMES.get(config.warm_start, config.warm_start)}, no training yet", result.start)
-             ] if result.start else []
-    return [(f"before: {encoder} encoder, random head", result.before), *start, (f"after: {after}", result.after),
-            *result.scores.items()]
+    encoder = say("part.encoder.random" if config.kind == "from_scratch" else "part.encoder.pretrained")
+    if config.kind == "zero_shot":
+        after = say("result.after_zero_shot", method=s.zero_shot_method or "")
+    elif config.kind == "from_scratch":
+        after = say("result.after_scratch", s=f"{s.train_seconds:.0f}")
+    else:
+        method = f"part.method.{config.method}"
+        after = say("result.after_transfer", s=f"{s.train_seconds:.0f}",
+                    method=say(method) if method in ENGLISH else plain(config.method.replace("_", " ")))
+    start = [(say("result.start", name=WARM_START_NAMES.get(config.warm_start, plain(config.warm_start))),
+              result.start)] if result.start else []
+    labels = getattr(result.scores, "labels", {})
+    return [(say("result.before", encoder=encoder), result.before), *start, (after, result.after),
+            *((labels.get(name, plain(name)), metrics) for name, metrics in result.scores.items())]
 
 
 
 def _result_rows(result) -> list[list[str]]:
-    return [[name, f"{m.accuracy:.1%}", f"{m.macro_f1:.1%}", f"{m.examples:,}"] for name, m in result_rows(result)]
+    return [[str(name), f"{m.accuracy:.1%}", f"{m.macro_f1:.1%}", f"{m.examples:,}"] for name, m in result_rows(result)]
 
 
 def _work(stats) -> str:

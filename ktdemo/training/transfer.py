@@ -33,6 +33,19 @@ STOPPED_TEST_SAMPLE = 256  # after Stop, test metrics on a sample: ~2 s on 2 CPU
 ADAPT_SHARE = 0.25  # cross-domain: the share of the budget (or steps) spent adapting to target examples
 
 
+class Scores(dict):
+    """Held-out results by name. A name is the English of a Message (the key the API, CLI and JSON show);
+    `labels` keeps each name's Message, for the UI to show in its language."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.labels: dict[str, Message] = {}
+
+    def add(self, label: Message, metrics: Metrics) -> "Scores":
+        self[str(label)], self.labels[str(label)] = metrics, label
+        return self
+
+
 @dataclass
 class RunResult:
     config: RunConfig
@@ -45,7 +58,7 @@ class RunResult:
     misclassified: list[dict]
     stats: RunStats
     log: TrainingLog
-    scores: dict[str, Metrics] = field(default_factory=dict)  # more held-out results (source test, before adapting)
+    scores: dict[str, Metrics] = field(default_factory=Scores)  # more held-out results (source test, before adapting)
     start: Metrics | None = None  # the warm-started head on the test set, before any training (None: random head)
 
 
@@ -198,7 +211,7 @@ class _Run:
     def pretrained_start(self, label_names: list[str]):
         config = self.config
         pretrained = models.pretrained_classifier(config.model, label_names, config.seed, config.pooling)
-        return models.trainable_copy(pretrained), True, {}
+        return models.trainable_copy(pretrained), True, Scores()
 
     def random_start(self, label_names: list[str]):
         from transformers import set_seed
@@ -207,16 +220,16 @@ class _Run:
         pretrained = models.pretrained_classifier(config.model, label_names, config.seed, config.pooling)
         set_seed(config.seed)
         scratch = type(pretrained)._from_config(pretrained.config, attn_implementation="eager")
-        return models.trainable_copy(scratch), False, {}
+        return models.trainable_copy(scratch), False, Scores()
 
     def source_trained_start(self, start_from: str | None, label_names: list[str]):
         model = self.pretrained_start(label_names)[0]
         if start_from is not None:
             models.load_encoder_weights(model, start_from)
-            return model, False, {}
+            return model, False, Scores()
         first = self._first_stage()
         model.base_model.load_state_dict(first.model.base_model.state_dict())
-        return model, False, {f"source test ({first.dataset_name}) after stage 1": first.after}
+        return model, False, Scores().add(say("result.source_after_stage1", name=first.dataset_name), first.after)
 
     def _first_stage(self) -> "RunResult":
         self.log.stage = stage_phase(1, 2, self.config.source_dataset)
@@ -270,14 +283,14 @@ class _Run:
     def _score_held_out(self, model, tokenizer, held_out: dict, scores: dict) -> None:
         self.log.enter(say("phase.scoring_others"))
         for key, (name, frame) in held_out.items():
-            scores[name] = evaluate(model, tokenizer, frame.text.tolist(), frame.label.tolist(), self.config.max_length)
-            self.by_dataset[key] = scores[name].accuracy
+            scores.add(name, evaluate(model, tokenizer, frame.text.tolist(), frame.label.tolist(), self.config.max_length))
+            self.by_dataset[key] = scores[str(name)].accuracy
 
     def _adapt(self, model, tokenizer, target: data.Splits, test: pd.DataFrame, scores: dict) -> FitOutcome:
         """Cross-domain's second stage: a few labelled target examples per class, in the rest of the budget."""
         config = self.config
-        scores["target test before adapting"] = evaluate(model, tokenizer, test.text.tolist(), test.label.tolist(),
-                                                         config.max_length)
+        scores.add(say("result.target_before_adapting"), evaluate(model, tokenizer, test.text.tolist(),
+                                                                  test.label.tolist(), config.max_length))
         adapt = dataclasses.replace(target, train=data.take_per_class(target.train, config.adapt_per_class,
                                                                       config.seed))
         budget, steps = self._stage_budget(1 - ADAPT_SHARE)
@@ -319,14 +332,14 @@ class _Run:
         cross-domain run, and every dataset in `also_test_on`."""
         config, held_out = self.config, {}
         if config.kind == "cross_domain":
-            held_out[config.source_dataset] = (f"source test ({train.name})", train.test)
+            held_out[config.source_dataset] = (say("result.source_test", name=train.name), train.test)
         for key in config.also_test_on or []:
             if key in (config.dataset, config.source_dataset):
                 continue
             other = load_data(config, key, None, self.sources)
             if list(other.label_names) != list(target.label_names):
                 raise data.DataError(say("error.other_labels", other=other.name, target=target.name))
-            held_out[key] = (f"test on {other.name}", self._unseen(other.test, train, [])[0])
+            held_out[key] = (say("result.test_on", name=other.name), self._unseen(other.test, train, [])[0])
         return held_out
 
     def _prepare(self, model):

@@ -329,7 +329,7 @@ def results_markdown(run, language: str = EN) -> str:
         stopped += t("train.result_of_split", language, n=f"{s.test_split_examples:,}")
     rows = []
     for name, metrics in report.result_rows(run):
-        cells = [html.escape(name), f"{metrics.accuracy:.1%}", f"{metrics.macro_f1:.1%}"]
+        cells = [html.escape(text(name, language)), f"{metrics.accuracy:.1%}", f"{metrics.macro_f1:.1%}"]
         if metrics is run.after:  # the run's result, in bold
             cells = [f"**{cell}**" for cell in cells]
         rows.append("| " + " | ".join(cells) + " |")
