@@ -369,7 +369,8 @@ class _Run:
         else:
             outcome = fine_tune(model, tokenizer, splits.train, splits.validation, self.config, self.log,
                                 self.cancel, self.device, budget, steps)
-        self.stages.append({"stage": str(what), "phase": {"key": what.key, "params": dict(what.params)}, "steps": outcome.steps, "examples_seen": outcome.examples_seen,
+        self.stages.append({"stage": str(what), "phase": {"key": what.key, "params": dict(what.params)},  # UI's
+                            "steps": outcome.steps, "examples_seen": outcome.examples_seen,
                             "seconds": round(outcome.seconds, 1), "stopped_by_user": outcome.stopped_by_user})
         self.outcomes.append(outcome)
         return outcome

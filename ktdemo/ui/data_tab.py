@@ -12,7 +12,7 @@ from ..config import RunConfig
 from ..figures.data import class_balance_figure, length_histogram_figure, split_balance_figure
 from ..serving.session import UPLOAD_PREFIX, Session, bundled_preview
 from ..messages import say
-from .i18n import EN, language_of, t, text, tr, warning
+from .i18n import EN, language_of, t, text, tr, warning, words
 
 PREVIEWS = 5  # the preview's outputs: summary, three figures, examples
 MAX_LENGTH = RunConfig().max_length  # the Train tab's default cut, marked on the histogram
@@ -139,11 +139,11 @@ def _preview(model: str, dataset: str, session: Session) -> tuple:
     shown, counted = preview.shown, preview.problem is None
     return (
         _summary(preview.splits, preview.problem, language),
-        class_balance_figure(shown.counts, t("data.fig.balance", language)),
-        split_balance_figure(preview.splits.class_counts()),
+        class_balance_figure(shown.counts, t("data.fig.balance", language), words(language)),
+        split_balance_figure(preview.splits.class_counts(), words=words(language)),
         length_histogram_figure(shown.lengths, MAX_LENGTH if counted else None, shown.unit,
                                 t("data.fig.tokens", language, model=preview.model_name) if counted else
-                                t("data.fig.words", language)),
+                                t("data.fig.words", language), words(language)),
         shown.examples,
     )
 

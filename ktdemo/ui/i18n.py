@@ -149,6 +149,11 @@ def text(message, language: str = EN) -> str:
     return legacy.translated(message, language)
 
 
+def words(language: str = EN):
+    """The figures' formatter (figures.style.Words) in `language`: `words(key, **params)`."""
+    return lambda key, **params: text(Message(key, params), language)
+
+
 def status_text(log, language: str = EN) -> str:
     """A run log's stage (in a run of several) and phase, in `language`; English capitalised as a whole, as it
     always was (so a dataset's name shows in lower case: "Training on sms spam")."""

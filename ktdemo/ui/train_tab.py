@@ -24,7 +24,7 @@ from ..training.timelapse import DEFAULT_PROBE, last_layer_frames
 from .data_tab import dataset_choices
 from .i18n import EN, PRESET_KEYS
 from .i18n import choices as translated_choices
-from .i18n import language_of, preset_choices, status_text, t, text, tr, tr_each, warning
+from .i18n import language_of, preset_choices, status_text, t, text, tr, tr_each, warning, words
 
 POLL_S = 1.0  # how often the live view refreshes while training
 PER_CLASS = [ALL] + [str(k) for k in data.PER_CLASS_CHOICES if k]
@@ -261,25 +261,26 @@ def _source_choices(session: Session):
 def _follow(job: Job, language: str = EN):
     """The live view of `job` every POLL_S, then its result."""
     while not job.wait(POLL_S):
-        yield status_html(job, language=language), curves_figure(job), *[gr.skip()] * 4
+        yield status_html(job, language=language), curves_figure(job, language), *[gr.skip()] * 4
     yield _final(job, language)
 
 
-def curves_figure(job: Job):
-    return training_curves_figure(list(job.log.losses), list(job.log.evals), job.log.max_steps or None)
+def curves_figure(job: Job, language: str = EN):
+    return training_curves_figure(list(job.log.losses), list(job.log.evals), job.log.max_steps or None,
+                                  words(language))
 
 
 def _final(job: Job, language: str = EN):
     if job.result is None:
-        return (status_html(job, message=job.error, language=language), curves_figure(job), gr.skip(), gr.skip(),
-                gr.skip(), gr.skip())
+        return (status_html(job, message=job.error, language=language), curves_figure(job, language),
+                gr.skip(), gr.skip(), gr.skip(), gr.skip())
     run = job.result
     return (
         status_html(job, message=job.error, language=language),
-        curves_figure(job),
+        curves_figure(job, language),
         results_markdown(run, language),
         _comparison_figure(run),
-        confusion_figure(run.after.confusion, run.label_names, t("train.confusion_title", language)),
+        confusion_figure(run.after.confusion, run.label_names, t("train.confusion_title", language), words(language)),
         [[row["text"], row["true"], row["predicted"], row["confidence"]] for row in run.misclassified],
     )
 
