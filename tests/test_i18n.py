@@ -185,8 +185,8 @@ CORE_KEY = re.compile(r"""["']((?:error|notice|phase|part|plan|result|figure)\.[
 BUILT_KEY = re.compile(r"""f["']((?:error|notice|phase|part|plan|result|figure)\.(?:[a-z_]+\.)*)\{""")
 # TEMPORARY: keys only serving/session.py says, still as English, until its changes are applied (see legacy.py).
 SESSION_KEYS = {"error.finish_run", "part.why.comparison", "part.why.inside", "part.why.downloads", "part.why.config",
-                "notice.fine_tuned", "notice.untrained", "notice.truncated", "notice.shared_reused",
-                "notice.shared_one", "notice.shared_many", "error.run_in_progress", "error.session_ended",
+                "notice.fine_tuned", "notice.untrained", "notice.truncated", "error.run_in_progress",
+                "error.session_ended",
                 "notice.not_run", "error.unreadable_table", "error.dataset_hub_failed", "error.name_a_head"}
 
 
@@ -257,6 +257,17 @@ def test_every_message_formats_in_each_language_with_every_placeholder_filled(la
                 assert value in shown, (key, name, shown)
         if language == "en":
             assert shown == str(message) == message.english()  # the UI's English is the CLI's and the API's
+
+
+def test_the_ui_says_sentences_in_a_row_and_the_sharing_notice():
+    from ktdemo.serving.shared import sharing_notice
+
+    described = [say("notice.untrained", model="Tiny", dataset="SMS spam"), say("notice.truncated", n=128)]
+    assert i18n.text(described, "en").endswith("until you train. The text was cut to its first 128 tokens.")
+    assert i18n.text(described, "zh-CN").endswith("随机猜测。文本被截断为前 128 个词元。")
+    assert sharing_notice(False, 0) is None and sharing_notice(True, 3).key == "notice.shared_reused"
+    assert str(sharing_notice(False, 1)) == "The same run as 1 other session here: trained once."
+    assert str(sharing_notice(False, 2)) == "The same run as 2 other sessions here: trained once."
 
 
 def test_a_message_nests_phrases_and_lists_in_the_reader_language():

@@ -142,6 +142,8 @@ def text(message, language: str = EN) -> str:
     serving/session.py still builds (TEMPORARY: see legacy.py, gone once the session says Messages)."""
     if isinstance(message, BaseException):
         message = message_of(message)
+    if isinstance(message, (list, tuple)):  # sentences said one after the other (a description and a note)
+        return t("note.join", language).join(text(part, language) for part in message if part)
     if isinstance(message, Message):
         if message.key == "plain":
             return legacy.translated(message.params["text"], language)
