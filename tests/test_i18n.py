@@ -187,7 +187,8 @@ BUILT_KEY = re.compile(r"""f["']((?:error|notice|phase|part|plan|result|figure)\
 SESSION_KEYS = {"error.finish_run", "part.why.comparison", "part.why.inside", "part.why.downloads", "part.why.config",
                 "notice.fine_tuned", "notice.untrained", "notice.truncated", "error.run_in_progress",
                 "error.session_ended",
-                "notice.not_run", "error.unreadable_table", "error.dataset_hub_failed", "error.name_a_head"}
+                "notice.not_run", "error.unreadable_table", "error.dataset_hub_failed", "error.name_a_head",
+                "error.no_session_dataset", "error.no_validation"}
 
 
 def _sources() -> dict[str, str]:
