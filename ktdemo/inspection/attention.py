@@ -339,7 +339,7 @@ def attention_change(before_model, after_model, tokenizer, texts: list[str], max
     (non-padding) query tokens of each text, then over the texts. The models must share the tokenizer."""
     texts = [clean_text(text) for text in texts]
     if not texts:
-        raise InputError("The comparison needs at least one sentence.")
+        raise InputError(say("error.comparison_needs_sentence"))
     total = None
     for _, encoded in length_sorted_batches(tokenizer, texts, max_length, "cpu", batch_size):
         before, after = _batch_attentions(before_model, encoded), _batch_attentions(after_model, encoded)

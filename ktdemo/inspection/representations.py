@@ -24,19 +24,18 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..messages import Message, plain, say
+from ..messages import Message, Said, plain, say
 from ..models.anatomy import bert_layers, last_linear
 from ..models.evaluation import length_sorted_batches
 from .attention import DISPLAY_TOKENS, clean_text
 
 MAX_ITER = 1000  # logistic regression on standardised features converges well within this
-NOT_SUPPORTED = ("Norm-based attention reads BERT-style layers (BERT, MiniLM, RoBERTa, ELECTRA); "
-                 "this model's attention is laid out otherwise.")
+NOT_SUPPORTED = say("error.norm_not_supported")
 UNCHANGED = 0.01  # 1 - CKA below this everywhere: transfer left every layer where it was
 CLOSE = 0.95  # CKA at or above this: a layer "stayed close" to the pretrained one
 
 
-class RepresentationError(ValueError):
+class RepresentationError(Said, ValueError):
     """The texts or labels cannot give this view; the message is one sentence for the user."""
 
 
@@ -102,7 +101,7 @@ def encode(model, tokenizer, texts, max_length: int = 64, batch_size: int = 64) 
     """
     texts = list(texts)
     if not texts:
-        raise RepresentationError("This view needs at least one sentence.")
+        raise RepresentationError(say("error.view_needs_sentence"))
     order, sentences, layers, logits = [], [], [], []
     with _in_eval_mode(model), _captured_inputs(last_linear(model)) as pooled:
         for batch, encoded in length_sorted_batches(tokenizer, texts, max_length, model.device, batch_size):

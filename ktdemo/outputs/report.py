@@ -19,12 +19,12 @@ from pathlib import Path
 
 from .. import data, models
 from ..config import HUB_PREFIX
-from ..messages import ENGLISH, Message, plain, say
+from ..messages import ENGLISH, Message, UserError, plain, say
 from ..figures.compare import domain_gap_figure
 from ..figures.training import before_after_figure, confusion_figure, training_curves_figure
 from ..models import heads
 
-NO_MODEL = "A zero-shot run trains no model; there is nothing to export."
+NO_MODEL = say("error.zero_shot_no_model")
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;
 vertical-align:top}th{background:#f3f3f3}pre{background:#f7f7f7;padding:1em;overflow:auto}.note{color:#555}"""
@@ -189,7 +189,7 @@ def save_model(result, folder, run: dict | None = None) -> Path:
     """The fine-tuned model as a `save_pretrained` folder (safetensors only: the loaders accept nothing else),
     its tokenizer, a model card, and `run` (default: `report_json`) as run.json, its config under "config"."""
     if result.model is None:
-        raise ValueError(NO_MODEL)
+        raise UserError(NO_MODEL)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     result.model.save_pretrained(folder, safe_serialization=True)
