@@ -88,7 +88,7 @@ def length_histogram_figure(
         cut = float((lengths > max_length).mean()) if lengths.size else 0.0
         figure.add_vline(x=max_length, line_dash="dash", line_color=VERMILLION,
                          annotation_text=words("figure.max_length", n=max_length), annotation_position="top right")
-        summary = words("figure.cut", summary=summary, share=f"{cut:.0%}", n=max_length)
+        summary = words("figure.cut", summary=summary, fraction=f"{cut:.0%}", n=max_length)
     layout(figure, words("figure.titled", title=title or words("figure.text_length"), summary=summary))
     figure.update_layout(xaxis_title=words("figure.length_in", unit=unit), yaxis_title=words("figure.texts"),
                          bargap=0.05, showlegend=False)
