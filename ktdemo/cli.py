@@ -31,6 +31,7 @@ from . import data, models
 from .config import SETTINGS, RunConfig, default, help_text, parse_setting
 from .inspection.attention import DISPLAY_TOKENS, inspect, parse_heads
 from .models.evaluation import predict_probabilities, score
+from .messages import say
 from .progress import TrainingLog
 
 RUN_FILE = "run.json"  # in a saved model folder: the run it came from (its RunConfig under "config")
@@ -152,7 +153,7 @@ def _train(args) -> dict:
     output = {"config": json.loads(result.config.to_json()), "before": result.before.summary(),
               "after": result.after.summary(),
               "scores": {name: metrics.summary() for name, metrics in result.scores.items()},
-              "stats": dataclasses.asdict(result.stats)}
+              "stats": result.stats.as_dict()}
     if args.save or args.report:
         from .outputs import report  # figures and plotly: only when asked for
 
@@ -177,7 +178,7 @@ def _training_bar(log: TrainingLog):
     thread.start()
     try:
         yield
-        log.phase, bar.n = "done", bar.total
+        log.phase, bar.n = say("phase.done"), bar.total
     finally:
         done.set()
         thread.join()
@@ -188,8 +189,8 @@ def _training_bar(log: TrainingLog):
 def _show(bar: tqdm, log: TrainingLog) -> None:
     eta = log.eta_s()
     steps = f"step {log.step}/{log.max_steps}" if log.max_steps else f"step {log.step}"
-    left = f", ~{eta:.0f} s left" if eta is not None and log.phase != "done" else ""
-    percent, text = max(bar.n, round(100 * log.fraction())), f"{log.phase}: {steps}{left}"
+    left = f", ~{eta:.0f} s left" if eta is not None and log.state != "done" else ""
+    percent, text = max(bar.n, round(100 * log.fraction())), f"{' · '.join(map(str, log.status()))}: {steps}{left}"
     if (percent, text) != (bar.n, bar.desc):  # redraw on change only: less noise where stderr is a file
         bar.n = percent
         bar.set_description_str(text)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 
 from . import data, models
+from .messages import ENGLISH, UserError, plain, say
 
 HUB_PREFIX = "hub:"
 
@@ -141,10 +142,12 @@ class RunConfig:
         for spec in fields(self):
             choices = spec.metadata.get("choices")
             if choices and getattr(self, spec.name) not in choices:
-                raise ValueError(f"Unknown {spec.name.replace('_', ' ')} '{str(getattr(self, spec.name))[:60]}'; "
-                                 f"choose one of {', '.join(choices)}.")
+                setting = say(f"part.setting.{spec.name}") if f"part.setting.{spec.name}" in ENGLISH else \
+                    plain(spec.name.replace("_", " "))
+                raise UserError(say("error.unknown_choice", setting=setting, value=str(getattr(self, spec.name))[:60],
+                                    choices=", ".join(choices)))
         if self.kind in SOURCE_KINDS and not self.source_dataset:
-            raise ValueError(f"A {self.kind.replace('_', '-')} run needs a source dataset to train on first.")
+            raise UserError(say("error.needs_source", kind=say(f"part.kind.{self.kind}")))
 
     @property
     def lr(self) -> float:
@@ -192,7 +195,7 @@ def parse_setting(name: str, value):
         try:
             return {"int": int, "float": float}[kind](value)  # a slider sends 64.0 for an int setting
         except ValueError:
-            raise ValueError(f"{name} must be a number, not '{str(value)[:40]}'.") from None
+            raise UserError(say("error.not_a_number", name=name, value=str(value)[:40])) from None
     return value
 
 
@@ -232,7 +235,7 @@ def parse_label_map(text: str | None) -> dict[str, str] | None:
     if not pairs:
         return None
     if any(pair.count("=") != 1 for pair in pairs):
-        raise ValueError("Write the label map as source=target pairs separated by commas, e.g. 'fresh=positive'.")
+        raise UserError(say("error.label_map"))
     return {source.strip(): target.strip() for source, target in (pair.split("=") for pair in pairs)}
 
 

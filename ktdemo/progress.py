@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+
+from .messages import Message, Said, plain, say
+
+# The states a run's log ends or waits in (the session's Run.state): each is the key "phase.<state>".
+RUN_STATES = ("waiting", "queued", "running", "done", "stopped", "failed")
+# The phases in which the run trains and so has a checkpoint to score when stopped.
+TRAINING_PHASES = ("phase.training_on", "phase.adapting")
 
 
-class RunCancelled(Exception):
+class RunCancelled(Said):
     """Stopped before a new model existed; the previous model stays."""
 
 
-class RunFailed(RuntimeError):
+class RunFailed(Said, RuntimeError):
     """Training broke down (e.g. the loss became NaN); the message is one sentence."""
 
 
 @dataclass
 class RunStats:
-    """What a run did and what it cost (the report and the exported JSON hold it as `asdict`)."""
+    """What a run did and what it cost (the report and the exported JSON hold it as `as_dict()`)."""
 
     device: str
     kind: str
@@ -40,20 +47,35 @@ class RunStats:
     stopped_by_user: bool = False
     stages: list[dict] = field(default_factory=list)  # {"stage", "seconds", "steps", "examples_seen", ...} each
     accuracy_by_dataset: dict[str, float] = field(default_factory=dict)  # a row of the transfer matrix
-    plan: list[str] = field(default_factory=list)  # why "auto" chose what it chose
-    notices: list[str] = field(default_factory=list)  # what the user should know about the data or the run
+    plan: list = field(default_factory=list)  # why "auto" chose what it chose (Messages, or English strings)
+    notices: list = field(default_factory=list)  # what the user should know about the data or the run (likewise)
     peak_memory_mb: float | None = None
     total_seconds: float | None = None  # loading, scoring and training
     descriptions: list[str] | None = None  # zero-shot: the label descriptions used
     zero_shot_method: str | None = None  # zero-shot: "similarity" or "nli"
+
+    def as_dict(self) -> dict:
+        """The stats as plain data, their messages (plan, notices) in English: what the JSON and report hold."""
+        return {spec.name: english(getattr(self, spec.name)) for spec in fields(self)}
+
+
+def english(value):
+    """`value` with every Message in it as its English sentence (lists, tuples and dicts gone through)."""
+    if isinstance(value, Message):
+        return value.english()
+    if isinstance(value, (list, tuple)):
+        return [english(item) for item in value]
+    if isinstance(value, dict):
+        return {key: english(item) for key, item in value.items()}
+    return value
 
 
 @dataclass
 class TrainingLog:
     """Live state of a run, written by the training thread and read by the UI."""
 
-    phase: str = "waiting"
-    stage: str = ""  # "stage 1 of 2 (...)" in runs with several training stages
+    phase: Message = field(default_factory=lambda: say("phase.waiting"))  # code reads its key, never its text
+    stage: Message | None = None  # "stage 1 of 2 (...)" in runs with several training stages
     step: int = 0
     max_steps: int = 0  # 0 when the time budget decides
     started: float = field(default_factory=time.monotonic)
@@ -66,12 +88,35 @@ class TrainingLog:
     # Sees each phase as the run enters it: a tool (or a test) may set the run's cancel event there, which the
     # run notices at its next check (the next phase, or the next training step). Never crosses the process
     # boundary: it lives where the run does.
-    on_phase: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
+    on_phase: Callable[[Message], None] | None = field(default=None, repr=False, compare=False)
 
-    def enter(self, phase: str) -> None:
+    def __setattr__(self, name, value):
+        # Temporary, until serving/session.py sets Messages: it still assigns a run state ("failed") or its
+        # waiting sentence as a str. A state becomes its key; any other text is shown as it is.
+        if name == "phase" and isinstance(value, str):
+            value = say(f"phase.{value}") if value in RUN_STATES else plain(value)
+        elif name == "stage" and isinstance(value, str):
+            value = plain(value) if value else None
+        object.__setattr__(self, name, value)
+
+    def enter(self, phase: Message) -> None:
         if self.on_phase is not None:
             self.on_phase(phase)
         self.phase = phase
+
+    @property
+    def state(self) -> str:
+        """The phase's key without "phase." ("loading_data", "training_on", "done"): what code decides by."""
+        return self.phase.key.removeprefix("phase.")
+
+    @property
+    def training(self) -> bool:
+        """Whether the run is in a training phase (so a stopped run has a checkpoint to score)."""
+        return self.phase.key in TRAINING_PHASES
+
+    def status(self) -> list[Message]:
+        """What the log says now: its stage (in a run of several) and its phase."""
+        return [self.stage, self.phase] if self.stage is not None else [self.phase]
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -91,11 +136,28 @@ class TrainingLog:
         return max(0.0, spent / fraction - spent)
 
 
-def failure_sentence(error: BaseException) -> str:
+def waiting_phase(ahead: int, expected_s: float | None = None) -> Message:
+    """The phase of a run waiting for its turn: how many runs are ahead, and about how long they take."""
+    about = say("phase.about_s", s=f"{expected_s:.0f}") if expected_s is not None else ""
+    return say("phase.waiting_turn_one" if ahead == 1 else "phase.waiting_turn", n=ahead, about=about)
+
+
+def stage_phase(index: int, count: int, name: str | None = None) -> Message:
+    """"stage 1 of 2 (its dataset)" of a run with several training stages."""
+    if name:
+        return say("phase.stage_of_source", i=index, n=count, name=name)
+    return say("phase.stage_of", i=index, n=count)
+
+
+def failure_message(error: BaseException) -> Message:
     """An unexpected error as one sentence; running out of memory gets advice."""
     text = str(error).strip()
     if isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError" or "out of memory" in text.lower():
-        return ("The run ran out of memory; try a smaller model, batch size or max length. "
-                "The previous model is unchanged.")
-    return f"The run failed: {type(error).__name__}: {text.splitlines()[0][:200] if text else 'no details'}"
+        return say("notice.out_of_memory")
+    return say("notice.run_failed", error=f"{type(error).__name__}: {text.splitlines()[0][:200] if text else 'no details'}")
+
+
+def failure_sentence(error: BaseException) -> str:
+    """`failure_message` in English."""
+    return failure_message(error).english()
 

@@ -11,6 +11,7 @@ import pytest
 from ktdemo.data import (DATASETS, DEFAULT_DATASET, DataError, Splits, clear_cache, load_splits, load_table,
                          normalize_text, read_bundled)
 from ktdemo.data.catalog import _cache_path, package_file, strip_usenet_header
+from ktdemo.progress import english  # a Message list as its English sentences
 
 # rows and per-class counts after cleaning, from /work/shared/OFFLINE_RESOURCES.md (and the files)
 EXPECTED = {
@@ -109,7 +110,7 @@ def test_bundled_splits_are_stratified_and_leak_free():
     test_texts = set(normalize_text(splits.test["text"]))
     assert not test_texts & set(normalize_text(splits.train["text"]))
     assert not test_texts & set(normalize_text(splits.validation["text"]))
-    assert any("duplicate" in notice for notice in splits.notices)
+    assert any("duplicate" in notice for notice in english(splits.notices))
 
 
 def test_bundled_splits_are_deterministic_and_seeded():

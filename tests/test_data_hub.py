@@ -11,6 +11,7 @@ datasets = pytest.importorskip("datasets")
 
 from ktdemo.data import HUB_PRESETS, DataError, load_hub
 from ktdemo.data import hub as hub_module
+from ktdemo.progress import english  # a Message list as its English sentences
 
 FEATURES = datasets.Features({
     "idx": datasets.Value("int32"),
@@ -55,8 +56,8 @@ def test_saved_dataset_uses_class_label_names_and_labelled_validation_as_test(gl
     assert splits.label_names == ["negative", "positive"]
     assert splits.name == "sst2"
     assert len(splits.test) == 30 and set(splits.test["text"]) == set(sentences(95, 125)["sentence"])
-    assert "The official 'validation' split is the test set (the 'test' split has no labels)." in splits.notices
-    assert "5 texts also in the test split removed from training data." in splits.notices
+    assert "The official 'validation' split is the test set (the 'test' split has no labels)." in english(splits.notices)
+    assert "5 texts also in the test split removed from training data." in english(splits.notices)
     assert len(splits.train) + len(splits.validation) == 95
     assert not set(splits.test["text"]) & set(splits.train["text"])
 
@@ -64,9 +65,9 @@ def test_saved_dataset_uses_class_label_names_and_labelled_validation_as_test(gl
 def test_parquet_folder_with_string_labels(parquet_repo, tmp_path):
     splits = load_hub(str(parquet_repo), text_column="text", label_column="topic", cache_dir=str(tmp_path))
     assert splits.label_names == ["sport", "tech", "world"]
-    assert "The official 'test' split is the test set." in splits.notices
+    assert "The official 'test' split is the test set." in english(splits.notices)
     assert len(splits.test) == 30
-    assert "10 texts also in the test split removed from training data." in splits.notices
+    assert "10 texts also in the test split removed from training data." in english(splits.notices)
     for part in splits.parts().values():  # one label encoding shared by both source splits
         for text, code in zip(part["text"], part["label"]):
             assert splits.label_names[code] == ["sport", "world", "tech"][int(text.split()[1]) % 3]
@@ -85,7 +86,7 @@ def test_columns_are_guessed(glue_like, tmp_path):
 
 def test_split_choice_and_row_cap(glue_like, tmp_path):
     splits = load_hub(str(glue_like), split="validation", max_rows=20, cache_dir=str(tmp_path))
-    assert "Using a random 20 of the 30 rows of split 'validation'." in splits.notices
+    assert "Using a random 20 of the 30 rows of split 'validation'." in english(splits.notices)
     assert len(splits.train) + len(splits.validation) + len(splits.test) == 20
 
 
@@ -144,7 +145,7 @@ def test_malformed_id():
     ],
 )
 def test_hub_errors_are_explained(error, message):
-    assert hub_module._explain(error, "someone/thing", "zz" if "config" in message else None, False) == message
+    assert str(hub_module._explain(error, "someone/thing", "zz" if "config" in message else None, False)) == message
 
 
 def test_presets_cover_the_issue_list():

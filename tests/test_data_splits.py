@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ktdemo.data import DataError, PER_CLASS_CHOICES, drop_overlap, make_splits, normalize_text
+from ktdemo.progress import english  # a Message list as its English sentences
 
 
 def table(counts, prefix="text"):
@@ -75,7 +76,7 @@ def test_official_test_split_is_kept_and_removed_from_training():
     splits = make_splits(pool, ["a", "b"], official_test=official, name="toy")
     assert len(splits.test) == 13
     assert texts(splits.test) == texts(official)
-    assert "5 texts also in the test split removed from training data." in splits.notices
+    assert "5 texts also in the test split removed from training data." in english(splits.notices)
     assert len(splits.train) + len(splits.validation) == 35
     assert_well_formed(splits, 2)
 
@@ -85,9 +86,9 @@ def test_official_test_is_cleaned_too():
     official = pd.DataFrame({"text": ["x", "x", "", "y", "z"], "label": [0, 0, 1, 1, None]})
     splits = make_splits(pool, ["a", "b"], official_test=official)
     assert splits.test["text"].tolist() == ["x", "y"]
-    assert "1 duplicate text removed from the test split." in splits.notices
-    assert "1 empty text removed from the test split." in splits.notices
-    assert "1 row without a label removed from the test split." in splits.notices
+    assert "1 duplicate text removed from the test split." in english(splits.notices)
+    assert "1 empty text removed from the test split." in english(splits.notices)
+    assert "1 row without a label removed from the test split." in english(splits.notices)
 
 
 def test_with_official_test_two_per_class_suffice_for_train_and_validation():

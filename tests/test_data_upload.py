@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from ktdemo.data import DataError, Splits, guess_columns, read_table_file, read_upload
 from ktdemo.data import upload as upload_module
+from ktdemo.progress import english  # a Message list as its English sentences
 
 REVIEWS = [f"review number {i}, {'loved' if i % 2 else 'hated'} it" for i in range(40)]
 STARS = ["pos" if i % 2 else "neg" for i in range(40)]
@@ -51,7 +52,7 @@ def test_every_format_reads_the_same_table(tmp_path, suffix):
     splits = read_upload(path)
     assert_valid(splits)
     assert splits.label_names == ["neg", "pos"] and splits.name == f"reviews{suffix}"
-    assert splits.notices[0] == "Using column 'review' as text and 'stars' as label; pick others if these are wrong."
+    assert str(splits.notices[0]) == "Using column 'review' as text and 'stars' as label; pick others if these are wrong."
     assert set(pd.concat(splits.parts().values())["text"]) == set(REVIEWS)
 
 
@@ -93,7 +94,7 @@ def test_user_overrides_guessed_columns(tmp_path):
     assert guess_columns(read_table_file(path)) == ("review", "stars")
     splits = read_upload(path, text_column="review", label_column="genre")
     assert splits.label_names == ["book", "film"] and splits.notices == []
-    assert read_upload(path, label_column="genre").notices[0].startswith("Using column 'review' as text and 'genre'")
+    assert str(read_upload(path, label_column="genre").notices[0]).startswith("Using column 'review' as text and 'genre'")
 
 
 def test_guessing_by_content_when_names_are_unfamiliar(tmp_path):
@@ -115,7 +116,7 @@ def test_split_column_gives_official_test(tmp_path):
     df.to_csv(path, index=False)
     splits = read_upload(path)
     assert set(splits.test["text"]) == set(REVIEWS[:10])
-    assert "Rows marked 'test' in column 'split' form the test set." in splits.notices
+    assert "Rows marked 'test' in column 'split' form the test set." in english(splits.notices)
 
 
 # -- malformed and hostile files: always one DataError sentence -------------------------------------
@@ -185,7 +186,7 @@ def test_tens_of_thousands_of_classes(tmp_path):
 def test_nan_labels_are_dropped_with_notice(tmp_path):
     rows = "".join(f"t{i},{'' if i % 5 == 0 else i % 2}\n" for i in range(40))
     splits = read_upload(write(tmp_path, "n.csv", "text,label\n" + rows))
-    assert "8 rows without a label removed from n.csv." in splits.notices
+    assert "8 rows without a label removed from n.csv." in english(splits.notices)
     assert_valid(splits)
 
 

@@ -11,6 +11,7 @@ import pytest
 from ktdemo.data import MAX_CLASSES, MAX_TEXT_CHARS, DataError, make_splits
 from ktdemo.data.upload import table_from_columns
 from ktdemo.data.validate import encode_labels
+from ktdemo.progress import english  # a Message list as its English sentences
 
 
 def balanced(n_per_class=10, classes=("neg", "pos")):
@@ -61,7 +62,7 @@ def test_empty_texts_are_removed_with_notice():
     df.loc[[0, 11], "text"] = ["", "  \n "]
     df.loc[1, "text"] = np.nan
     splits = make_splits(df, names, name="toy")
-    assert "3 empty texts removed from toy." in splits.notices
+    assert "3 empty texts removed from toy." in english(splits.notices)
     assert sum(len(part) for part in splits.parts().values()) == 17
 
 
@@ -70,7 +71,7 @@ def test_nan_labels_are_removed_with_notice():
     df["label"] = df["label"].astype(float)
     df.loc[[2, 12], "label"] = np.nan
     splits = make_splits(df, names, name="toy")
-    assert "2 rows without a label removed from toy." in splits.notices
+    assert "2 rows without a label removed from toy." in english(splits.notices)
     assert all(part["label"].dtype == "int64" for part in splits.parts().values())
 
 
@@ -143,7 +144,7 @@ def test_duplicates_are_reported_and_removed_case_and_space_insensitively():
     extra = pd.DataFrame({"text": ["EXAMPLE 0 of neg", " example  1 of neg\t", "example 2 of neg"],
                           "label": [0, 0, 1]})
     splits = make_splits(pd.concat([df, extra]), names, name="toy")
-    assert "3 duplicate texts removed from toy." in splits.notices
+    assert "3 duplicate texts removed from toy." in english(splits.notices)
     assert sum(len(part) for part in splits.parts().values()) == 20
 
 
@@ -151,7 +152,7 @@ def test_very_long_texts_are_truncated_with_notice():
     df, names = balanced()
     df.loc[0, "text"] = "word " * 3_000
     splits = make_splits(df, names, name="toy")
-    assert f"1 text in toy longer than {MAX_TEXT_CHARS:,} characters cut to that length." in splits.notices
+    assert f"1 text in toy longer than {MAX_TEXT_CHARS:,} characters cut to that length." in english(splits.notices)
     longest = max(part["text"].str.len().max() for part in splits.parts().values())
     assert longest == MAX_TEXT_CHARS
 

@@ -76,7 +76,7 @@ def test_path_traversal_model_ids_are_refused(client, tiny_model):
         label, _, note = client.predict(text="A fine film.", model=bad, api_name="/predict")  # typed ids are allowed
         assert not label and "is not a model name" in note and is_sentence(note.lstrip("⚠️ "))
     job = Session().start(RunConfig(model="../../etc", per_class=8, time_budget_s=None, max_steps=1))
-    assert job.wait(30) and job.log.phase == "failed"
+    assert job.wait(30) and job.log.state == "failed"
     assert job.error.startswith("'../../etc' is not a model name") and is_sentence(job.error)
 
 
@@ -153,7 +153,7 @@ def test_a_model_that_needs_remote_code_is_refused_and_its_code_never_runs(tmp_p
         models.pretrained_classifier("remote-code", ["a", "b"])
     assert str(caught.value) == "'someone/remote-code' needs custom code to run, which this app never executes."
     job = Session().start(RunConfig(model="remote-code", per_class=8, time_budget_s=None, max_steps=1))
-    assert job.wait(30) and job.log.phase == "failed" and is_sentence(job.error) and "custom code" in job.error
+    assert job.wait(30) and job.log.state == "failed" and is_sentence(job.error) and "custom code" in job.error
     assert not marker.exists()
 
 
@@ -177,7 +177,7 @@ def test_pickle_only_weights_are_refused_and_never_unpickled(tmp_path, tiny_mode
         models.pretrained_classifier("pickled-evil", ["a", "b"])
     assert is_sentence(str(caught.value))
     job = Session().start(RunConfig(model="pickled-evil", per_class=8, time_budget_s=None, max_steps=1))
-    assert job.wait(30) and job.log.phase == "failed" and "safetensors" in job.error
+    assert job.wait(30) and job.log.state == "failed" and "safetensors" in job.error
     assert not marker.exists()
 
 

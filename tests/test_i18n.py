@@ -1,5 +1,6 @@
 """The interface in English and Chinese: one string per key in each language, and the text the server builds
 follows the page's language."""
+import json
 import re
 import string
 from pathlib import Path
@@ -7,9 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from ktdemo.config import KINDS, RunConfig, parse_label_map, parse_setting
-from ktdemo.models import catalog
-from ktdemo.progress import TrainingLog, failure_sentence
+from ktdemo.config import KINDS
+from ktdemo.messages import say
+from ktdemo.progress import TrainingLog, stage_phase, waiting_phase
 from ktdemo.training import presets, studies
 from ktdemo.ui import i18n
 
@@ -94,7 +95,7 @@ def test_launch_gets_the_translations():
     assert translations["zh-CN"]["tab.train"] == "训练" and translations["en"]["tab.train"] == "Train"
 
 
-def fake_job(phase="training on SMS spam", stage="", step=12, max_steps=40, evals=((10, 0.8125),), configs=1):
+def fake_job(phase=say("phase.training_on", name="SMS spam"), stage=None, step=12, max_steps=40, evals=((10, 0.8125),), configs=1):
     log = TrainingLog(phase=phase, stage=stage, step=step, max_steps=max_steps, evals=list(evals))
     log.train_started, log.budget_s = log.started, 30.0
     return SimpleNamespace(log=log, index=0, configs=[None] * configs, run=SimpleNamespace(sharing=lambda: None))
@@ -114,14 +115,20 @@ def test_the_status_line_in_both_languages():
     assert re.search(r"正在 SMS spam 上训练 · 第 12/40 步 · 约剩 \d+ 秒 · 已用 \d+ 秒 · 验证集准确率 81\.2%",
                      chinese), chinese
 
-    staged = fake_job(phase="stage 1 of 2 (rotten_tomatoes) · training on Rotten Tomatoes", configs=3)
+    staged = fake_job(phase=say("phase.training_on", name="Rotten Tomatoes"), stage=stage_phase(1, 2, "rotten_tomatoes"),
+                      configs=3)
     assert "Run 1 of 3 · Stage 1 of 2 (rotten_tomatoes) · training on rotten tomatoes" in status_html(staged)
     assert "第 1 次运行，共 3 次 · 第 1 阶段，共 2 阶段（rotten_tomatoes） · 正在 Rotten Tomatoes 上训练" in \
         status_html(staged, language="zh-CN")
-    waiting = fake_job(phase="waiting for its turn: 2 runs ahead, about 40 s", evals=())
+    waiting = fake_job(phase=waiting_phase(2, 40.0), evals=())
     assert "排队等待：前面还有 2 次运行，约 40 秒" in status_html(waiting, language="zh-CN")
-    assert "已停止" in status_html(fake_job(phase="stopped"), language="zh-CN")
-    assert "Loading data" in i18n.phase_text("loading data", "en").capitalize()
+    assert "Waiting for its turn: 2 runs ahead, about 40 s" in status_html(waiting)
+    assert "已停止" in status_html(fake_job(phase=say("phase.stopped")), language="zh-CN")
+    assert "kt-stopped" in status_html(fake_job(phase=say("phase.stopped")))
+    assert "Loading data" in status_html(fake_job(phase=say("phase.loading_data")))
+    # TEMPORARY: serving/session.py still writes its waiting phase as English: shown in Chinese all the same
+    legacy = fake_job(phase="waiting for its turn: 1 run ahead, about 40 s", evals=())
+    assert "排队等待：前面还有 1 次运行，约 40 秒" in status_html(legacy, language="zh-CN")
 
 
 def test_kind_help_and_a_preset_note_in_chinese():
@@ -166,204 +173,146 @@ def test_chinese_input_gets_the_sentence_from_the_predict_and_learn_handlers(tin
     assert "multilingual Hub encoder" in note
 
 
-# -- the core's sentences in Chinese (i18n.translated) -------------------------------------------------------
-# Each "error." and "notice." key's English is the core's sentence; these produce every such sentence from the
-# core itself, so a changed sentence in the core fails here (its pattern would no longer know it).
+# -- the core's messages: keys and placeholders, never reproduced sentences -----------------------------------
+# A message is a key (ktdemo/locales/en.json, the one English) and its parameters; the UI formats it from its
+# own catalogue. So the checks are on keys: every key the code says exists in English and Chinese with the same
+# placeholders, every key of the catalogue is said somewhere, and a message formats in each language.
 
-def _raised(call, *errors) -> str:
-    with pytest.raises(errors or Exception) as caught:
-        call()
-    return str(caught.value)
-
-
-def _core_messages(tmp_path, monkeypatch, tiny_model) -> dict[str, list[str]]:
-    """Key -> sentences of the core that its pattern must translate."""
-    import math
-    import threading
-
-    import numpy as np
-
-    from ktdemo import data, models, network
-    from ktdemo.data import hub, upload, validate
-    from ktdemo.inspection import attention, representations
-    from ktdemo.serving import worker
-    from ktdemo.serving.session import Run, Session
-    from ktdemo.training import loop, transfer
-
-    found: dict[str, list[str]] = {}
-
-    def add(key, *messages):
-        found.setdefault(key, []).extend(messages)
-
-    add("error.type_a_sentence", _raised(lambda: attention.clean_text("  ")))
-    add("error.heads_format", _raised(lambda: attention.parse_heads("L1H2, head 3", 6, 12)))
-    add("error.head_missing", _raised(lambda: attention.parse_heads("L9H1", 6, 12)))
-    add("error.rank_needs_examples", _raised(lambda: attention.head_importance(None, None, [], [], 32)))
-    session = Session()
-    add("error.name_a_head", _raised(lambda: session.ablate(tiny_model, "rotten_tomatoes", "A fine film.", " ")))
-    add("error.finish_run", *(_raised(call) for call in (
-        lambda: session.attention_change("A fine film."), session.layer_change, session.report_files,
-        session.model_zip, session.config_file)))
-    look = session.look(tiny_model, "rotten_tomatoes", "fine " * 600)
-    add("notice.untrained", session.model_view(tiny_model, "rotten_tomatoes").description)
-    add("notice.truncated", look.description.split(": its predictions are chance until you train. ")[1])
-    current = SimpleNamespace(model=None, tokenizer=None, config=RunConfig(model=tiny_model),
-                              dataset_name="Rotten Tomatoes", after=SimpleNamespace(accuracy=0.8125))
-    monkeypatch.setattr(Session, "current", property(lambda self: current))
-    add("notice.fine_tuned", Session().model_view(tiny_model, "rotten_tomatoes").description)
-
-    add("error.not_a_model", _raised(lambda: models.resolve("../x")))
-    add("notice.model_bundled", models.check(tiny_model))
-    spec = models.resolve("owner/model")
-    monkeypatch.setattr(catalog, "_offline", lambda: False)
-    monkeypatch.setattr(network, "hub_unreachable", lambda: False)
-    add("notice.model_hub", models.check("owner/model"))
-    monkeypatch.setattr(network, "hub_unreachable", lambda: True)
-    add("error.model_offline", _raised(lambda: models.model_source(spec)))
-    monkeypatch.setattr(catalog, "MODELS", {})
-    add("error.model_offline", _raised(lambda: models.model_source(spec)))
-    for problem, key in (("no file named model.safetensors", "error.no_safetensors"),
-                         ("needs trust_remote_code=True", "error.custom_code"),
-                         ("Max retries exceeded", "error.model_download"),
-                         ("RepositoryNotFound: 404", "error.model_not_found"),
-                         ("something odd\nmore", "error.model_load")):
-        add(key, str(models.explain_load_error(spec, OSError(problem))))
-
-    add("error.no_dataset", _raised(lambda: transfer.load_data(RunConfig(dataset="nope"))))
-    add("error.no_bundled_dataset", _raised(lambda: data.catalog.get_spec("nope")))
-    add("error.dataset_offline", hub._offline_sentence("owner/data"))
-    add("error.dataset_not_found", hub._explain(type("DatasetNotFoundError", (Exception,), {})(), "owner/data", None,
-                                                False))
-    add("error.not_a_dataset_id", _raised(lambda: session.add_hub("../x")))
-    big, empty, binary, odd = (tmp_path / name for name in ("big.csv", "empty.csv", "binary.csv", "odd.xyz"))
-    big.write_text("text,label\n" + "a fine film,1\n" * 10)
-    empty.write_text("")
-    binary.write_bytes(b"\x00\x01\x02" * 100)
-    odd.write_text("x")
-    monkeypatch.setattr(upload, "MAX_UPLOAD_BYTES", 10)
-    add("error.upload_too_large", _raised(lambda: upload.read_table_file(big)))
-    monkeypatch.undo()  # the real limit, models and sessions again
-    add("error.upload_empty", _raised(lambda: upload.read_table_file(empty)))
-    add("error.binary_file", _raised(lambda: upload.read_table_file(binary)))
-    add("error.upload_type", _raised(lambda: upload.read_table_file(odd)))
-    header, broken = tmp_path / "header.csv", tmp_path / "broken.csv"
-    header.write_text("text,label\n")
-    broken.write_text('text,label\n"a fine film,1\n')
-    add("error.upload_no_rows", _raised(lambda: upload.read_table_file(header)))
-    add("error.unreadable_parse", _raised(lambda: upload.read_table_file(broken)))
-    with monkeypatch.context() as patched:
-        patched.setattr(data, "read_upload", lambda *args: 1 / 0)
-        add("error.unreadable_table", _raised(lambda: Session().add_upload(str(big))))
-        patched.setattr(data, "load_hub", lambda *args, **kwargs: 1 / 0)
-        add("error.dataset_hub_failed", _raised(lambda: Session().add_hub("owner/data")))
-    table = upload.read_table_file(big)
-    add("error.no_column", _raised(lambda: validate.check_columns(table, "review", "label")),
-        _raised(lambda: validate.check_columns(table, "text", "stars")))
-    add("error.same_columns", _raised(lambda: validate.check_columns(table, "text", "text")))
-    table["blank"] = ""
-    add("error.empty_column", _raised(lambda: validate.check_columns(table, "text", "blank")))
-    add("error.one_column", _raised(lambda: upload.guess_columns(table[["text"]])))
-    add("error.one_class", _raised(lambda: validate.check_class_sizes(table["label"].astype(int) * 0, ["neg", "pos"])))
-
-    add("error.unknown_choice", *(_raised(lambda: RunConfig(**{name: "bogus"}))
-                                  for name in ("kind", "method", "pooling", "warm_start")))
-    add("error.needs_source", _raised(lambda: RunConfig(kind="cross_domain")),
-        _raised(lambda: RunConfig(kind="sequential")))
-    add("error.not_a_number", _raised(lambda: parse_setting("learning_rate", "fast")))
-    add("error.label_map", _raised(lambda: parse_label_map("fresh positive")))
-    add("notice.out_of_memory", failure_sentence(MemoryError()))
-    add("notice.run_failed", failure_sentence(KeyError("text")), failure_sentence(RuntimeError()))
-    callback = loop._RunCallback(TrainingLog(), threading.Event(), None)
-    callback.on_log(None, SimpleNamespace(global_step=3), SimpleNamespace(), logs={"loss": math.nan})
-    add("notice.nan_loss", callback.failure)
-    cancel = threading.Event()
-    cancel.set()
-    add("notice.stopped_before", _raised(lambda: transfer.run_transfer(RunConfig(model=tiny_model),
-                                                                       cancel=cancel)))
-    dead = SimpleNamespace(_process=SimpleNamespace(is_alive=lambda: False, exitcode=-9), close=lambda: None)
-    add("notice.worker_crashed", _raised(lambda: worker.Worker._check(dead, None)))
-    alive = SimpleNamespace(_process=SimpleNamespace(is_alive=lambda: True), close=lambda: None)
-    add("notice.stopped", _raised(lambda: worker.Worker._check(alive, 0.0)))
-
-    def shared_run(members, reused=False):
-        done = threading.Event()
-        return Run(1, RunConfig(), TrainingLog(), reused=reused,
-                   shared=SimpleNamespace(members=members, peak=members, done=done)).sharing()
-
-    add("notice.shared_reused", shared_run(2, reused=True))
-    add("notice.shared_one", shared_run(2))
-    add("notice.shared_many", shared_run(4))
-
-    busy = Session()
-    busy.job = SimpleNamespace(running=lambda: True)
-    add("error.run_in_progress", _raised(lambda: busy.start(RunConfig())))
-    busy.closed = True
-    add("error.session_ended", _raised(lambda: busy.start(RunConfig())))
-
-    for cka in ([0.995, 0.999, 0.998], [0.99, 0.9, 0.6, 0.3], [0.4, 0.9, 0.95, 0.96], [0.5, 0.4, 0.99, 0.98],
-                [0.99, 0.3, 0.97, 0.99], [0.99, 0.3, 0.4, 0.99], [0.99, 0.97, 0.5], [0.5, 0.4, 0.45]):
-        summary, held = representations.change_summary(np.array(cka), representations.layer_names(len(cka)))
-        key = "notice.layers_unchanged" if held is None else (
-            "notice.layers_moved" if "pretrained ones" not in summary else "notice.layers_moved_rest")
-        add(key, summary)
-    return found
+PACKAGE = UI.parent
+CORE_PREFIXES = ("error.", "notice.", "phase.", "part.", "plan.", "result.", "figure.")
+CORE_KEY = re.compile(r"""["']((?:error|notice|phase|part|plan|result|figure)\.[a-z0-9_]+(?:\.[a-z0-9_]+)*)["']""")
+# Keys the code builds from a name (f"part.setting.{name}"): said where that f-string is.
+BUILT_KEY = re.compile(r"""f["']((?:error|notice|phase|part|plan|result|figure)\.(?:[a-z_]+\.)*)\{""")
+# TEMPORARY: keys only serving/session.py says, still as English, until its changes are applied (see legacy.py).
+SESSION_KEYS = {"error.finish_run", "part.why.comparison", "part.why.inside", "part.why.downloads", "part.why.config",
+                "notice.fine_tuned", "notice.untrained", "notice.truncated", "error.run_in_progress",
+                "error.session_ended",
+                "notice.not_run", "error.unreadable_table", "error.dataset_hub_failed", "error.name_a_head",
+                "error.no_session_dataset", "error.no_validation"}
 
 
-# Sentences only a live run, a queue or a shared run says (the test cannot cheaply make them): their English
-# must still be the core's, word for word.
-SAID_IN_SOURCE = {"notice.stopped_first_stage": "training.transfer", "notice.stopped_waiting": "serving.worker",
-                  "notice.stopped_probe": "training.probe", "notice.not_run": "serving.session"}
+def _sources() -> dict[str, str]:
+    return {str(path.relative_to(PACKAGE)): path.read_text(encoding="utf-8") for path in PACKAGE.rglob("*.py")}
 
 
-def test_every_core_sentence_key_translates_a_sentence_of_the_core(tmp_path, monkeypatch, tiny_model):
-    import importlib
-    import inspect
+def test_the_core_messages_have_one_english_source():
+    from ktdemo import messages
 
-    found = _core_messages(tmp_path, monkeypatch, tiny_model)
-    keys = {key for key in EN if key.startswith(i18n.MESSAGE_PREFIXES)}
-    assert sorted(keys - set(found) - set(SAID_IN_SOURCE)) == [], "a core-sentence key no test produces"
-    for key, messages in found.items():
-        for message in messages:
-            assert i18n.translated(message, "en") == message  # English: the core's, unchanged
-            chinese = i18n.translated(message, "zh-CN")
-            # the right key matched, and what it names came through (a name stays as the core wrote it)
-            assert [k for pattern, k in i18n.MESSAGES if pattern.fullmatch(message)][:1] == [key], (key, message)
-            assert chinese != message and i18n.CJK.search(chinese), (key, message, chinese)
-            # a phrase of PARTS (or a run kind, a list of layers) is put in Chinese; a name, id or number stays
-            groups = next(pattern for pattern, k in i18n.MESSAGES if k == key).fullmatch(message).groupdict()
-            for group, value in groups.items():
-                phrase = group in i18n.PARTS or group in ("kind", "numbers", "names")
-                shown = i18n._group_text(group, value, "zh-CN")
-                assert shown in chinese and (shown != value or not phrase or value.isdigit()), (key, group, value)
-    for key, module in SAID_IN_SOURCE.items():
-        assert EN[key] in inspect.getsource(importlib.import_module(f"ktdemo.{module}")), key
+    own = json.loads((UI / "locales" / "en.json").read_text(encoding="utf-8"))
+    assert not [key for key in own if key.startswith(CORE_PREFIXES)], "a core message's English in ui/locales"
+    assert all(key.startswith(CORE_PREFIXES) or key == "plain" for key in messages.ENGLISH)
+    assert all(EN[key] == text for key, text in messages.ENGLISH.items())  # the UI's English is the core's
 
 
-def test_core_sentences_in_chinese_read_right(tiny_model):
-    from ktdemo import models
-    from ktdemo.inspection import attention
+def test_every_key_the_code_says_is_in_both_catalogues_with_the_same_placeholders():
+    from ktdemo import messages
 
-    zh = "zh-CN"
-    assert i18n.translated(_raised(lambda: attention.clean_text("")), zh) == "请先输入一句话。"
-    assert i18n.translated(_raised(lambda: models.resolve("../x")), zh) == \
-        "“../x”既不是模型名称，也不是形如“owner/model”的 Hugging Face Hub id。"
-    assert i18n.translated(_raised(lambda: attention.parse_heads("L9H1", 6, 12)), zh) == \
-        "L9H1 不存在：这个模型有 6 层，每层 12 个头。"
-    assert i18n.translated(_raised(lambda: RunConfig(kind="cross_domain")), zh) == \
-        "跨领域运行需要先有一个用来训练的源数据集。"
-    assert i18n.translated("Finish a run first: the downloads are of its results.", zh) == "请先完成一次运行：下载的是它的结果。"
-    # sentences joined with a space: each translated, an unknown one left as it is
-    assert i18n.translated("Fine-tuned **Tiny** on **SMS spam** (test accuracy 91.0%). The text was cut to its first "
-                           "128 tokens.", zh) == "已在 **SMS spam** 上微调 **Tiny**（测试集准确率 91.0%）。文本被截断为前 128 个词元。"
-    assert i18n.translated("Something new. Type a sentence first.", zh) == "Something new.请先输入一句话。"
-    assert i18n.translated("Something new happened.", zh) == "Something new happened."
-    assert i18n.translated(None, zh) == "" and i18n.translated("", "en") == ""
-    summary = "The embeddings and layer 1 changed most (CKA 0.50, 0.40); the other layers stayed close to the " \
-              "pretrained ones (CKA ≥ 0.98): unlike Merchant et al. (2020), who found that fine-tuning mostly " \
-              "moves the top layers."
-    assert i18n.translated(summary, zh).startswith("嵌入层和第 1 层变化最大（CKA 0.50, 0.40）；其余各层仍接近")
-    assert i18n.translated("Layers 2 and 4 changed most (CKA 0.50, 0.40): as Merchant et al. (2020) found, transfer "
-                           "moved mostly the top layers.", zh).startswith("第 2、4 层变化最大")
+    said = {key for text in _sources().values() for key in CORE_KEY.findall(text)}
+    assert len(said) > 60  # the scan sees the core's keys
+    assert sorted(said - set(messages.ENGLISH)) == [], "said but not in ktdemo/locales/en.json"
+    for key in messages.ENGLISH:
+        assert key in ZH, f"{key}: no Chinese"
+        assert placeholders(messages.ENGLISH[key]) == placeholders(ZH[key]), key
+
+
+def test_every_key_of_the_catalogue_is_said_somewhere():
+    from ktdemo import messages
+
+    sources = _sources()
+    said = {key for text in sources.values() for key in CORE_KEY.findall(text)}
+    built = {prefix for text in sources.values() for prefix in BUILT_KEY.findall(text)}
+    said |= {f"{key}_one" for key in said}  # data.validate.counted says "<key>_one" for one thing
+    unused = [key for key in messages.ENGLISH if key != "plain" and key not in said | SESSION_KEYS
+              and not any(key.startswith(prefix) for prefix in built)]
+    assert unused == [], "keys nothing says"
+    # the session's keys are owed by its split (see legacy.py): each one's English is still said there
+    session = sources[str(Path("serving") / "session.py")]
+    for key in SESSION_KEYS:
+        if "{" not in messages.ENGLISH[key]:
+            assert messages.ENGLISH[key].rstrip(".") in session or key.startswith("part.why."), key
+
+
+def _example(key: str, strings: dict) -> "object":
+    """A Message of `key` with a value for each placeholder (a nested phrase for some, to format in turn)."""
+    from ktdemo.messages import Message, say
+
+    values = {name: f"<{name}>" for name in placeholders(strings[key])}
+    if "why" in values:
+        values["why"] = say("part.why.downloads")
+    if "numbers" in values:
+        values["numbers"] = ["2", "4"]
+    return Message(key, values)
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+def test_every_message_formats_in_each_language_with_every_placeholder_filled(language):
+    from ktdemo import messages
+
+    for key in messages.ENGLISH:
+        message = _example(key, messages.ENGLISH)
+        shown = i18n.text(message, language)
+        assert not [name for name in placeholders(i18n.STRINGS[language].get(key) or messages.ENGLISH[key])
+                    if "{" + name + "}" in shown], (key, shown)  # every placeholder filled
+        for name, value in message.params.items():
+            if isinstance(value, str):
+                assert value in shown, (key, name, shown)
+        if language == "en":
+            assert shown == str(message) == message.english()  # the UI's English is the CLI's and the API's
+
+
+def test_the_ui_says_sentences_in_a_row_and_the_sharing_notice():
+    from ktdemo.serving.shared import sharing_notice
+
+    described = [say("notice.untrained", model="Tiny", dataset="SMS spam"), say("notice.truncated", n=128)]
+    assert i18n.text(described, "en").endswith("until you train. The text was cut to its first 128 tokens.")
+    assert i18n.text(described, "zh-CN").endswith("随机猜测。文本被截断为前 128 个词元。")
+    assert sharing_notice(False, 0) is None and sharing_notice(True, 3).key == "notice.shared_reused"
+    assert str(sharing_notice(False, 1)) == "The same run as 1 other session here: trained once."
+    assert str(sharing_notice(False, 2)) == "The same run as 2 other sessions here: trained once."
+
+
+def test_a_message_nests_phrases_and_lists_in_the_reader_language():
+    from ktdemo.messages import say
+
+    message = say("error.finish_run", why=say("part.why.downloads"))
+    assert str(message) == "Finish a run first: the downloads are of its results."
+    assert i18n.text(message, "zh-CN") == "请先完成一次运行：下载的是它的结果。"
+    layers = say("part.which.names", names=[say("part.layer_name.embeddings"), say("part.layer_name.layer", i=1)])
+    assert str(layers) == "The embeddings and layer 1"
+    assert i18n.text(layers, "zh-CN") == "嵌入层和第 1 层"
+
+
+def test_a_message_and_an_error_carrying_one_cross_the_process_boundary():
+    import pickle
+
+    from ktdemo.data import DataError
+    from ktdemo.messages import say
+    from ktdemo.progress import RunCancelled
+
+    message = say("error.no_column", role=say("part.role.label"), column="stars", columns="text, label")
+    assert pickle.loads(pickle.dumps(message)) == message
+    for error in (DataError(message), RunCancelled(say("notice.stopped"))):
+        again = pickle.loads(pickle.dumps(error))
+        assert type(again) is type(error) and again.message == error.message and str(again) == str(error)
+    assert str(DataError(message)) == "There is no label column named 'stars' (columns: text, label)."
+    assert i18n.warning(DataError(message), "zh-CN").startswith("⚠️ 没有名为")
+
+
+def test_no_code_decides_by_reading_an_english_phase():
+    """The log's phase is a Message: code reads `log.state`, `log.training` or a key, never the sentence."""
+    reads = re.compile(r"in [\w.]*\.phase\b|\.phase\s*[!=]=|\.phase\.startswith|\.phase\.capitalize|"
+                       r"\.stage\s*[!=]=|in [\w.]*\.stage\b|\.stage\.startswith")
+    found = [(path, line) for path, text in _sources().items() for line in text.splitlines() if reads.search(line)]
+    assert found == []
+
+
+def test_no_regex_over_english_in_the_translation_layer():
+    source = (UI / "i18n.py").read_text(encoding="utf-8")
+    assert "re.compile" not in source.replace("CJK = re.compile", "") and "fullmatch" not in source
+    # TEMPORARY: ui/legacy.py holds the old sentence matching for what serving/session.py still says in English;
+    # nothing but i18n.text's fallback for plain strings may call it
+    users = [path for path, text in _sources().items() if "legacy" in text and path not in ("ui/i18n.py", "ui/legacy.py")]
+    assert users == []
 
 
 def test_the_handlers_show_core_sentences_in_the_page_language(tiny_model):

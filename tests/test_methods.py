@@ -6,6 +6,7 @@ import torch
 
 from ktdemo import data, models
 from ktdemo.config import RunConfig
+from ktdemo.progress import english  # a Message list as its English sentences
 from ktdemo.training import probe
 from ktdemo.training.planning import plan
 from ktdemo.training.transfer import run_transfer
@@ -87,7 +88,7 @@ def test_cross_domain_scores_source_and_target_and_never_tests_on_training_texts
                   per_class=None, adapt_per_class=8)
     result = run_transfer(config)
     assert {"source test (Rotten Tomatoes reviews)", "target test before adapting"} <= set(result.scores)
-    notices = " ".join(result.stats.notices)
+    notices = " ".join(english(result.stats.notices))
     assert "removed from the test set" in notices  # VADER movies repeat the RT sentences
     source = data.load_splits("rotten_tomatoes")
     seen = set(data.normalize_text(source.train.text)) | set(data.normalize_text(source.validation.text))

@@ -108,5 +108,5 @@ def test_stop_by_one_of_two_leaves_the_run_going_for_the_other(tiny_config, slot
     second.stop()
     assert joined.wait(10) and joined.runs[0].state == "stopped"
     assert "goes on for the 1 other session" in joined.error and second.current is None
-    assert job.log.phase != "stopped" and joined.log is not job.log  # the one who left does not stop the view
+    assert job.log.state != "stopped" and joined.log is not job.log  # the one who left does not stop the view
     assert job.wait(60) and job.runs[0].state == "done" and not job.result.stats.stopped_by_user

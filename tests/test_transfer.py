@@ -30,7 +30,7 @@ def test_run_reports_metrics_stats_and_live_log(tiny_config, tiny_model):
         assert 0.0 <= metrics.accuracy <= 1.0 and metrics.examples == result.stats.test_examples
         assert sum(map(sum, metrics.confusion)) == metrics.examples
     assert [step for step, _ in log.losses] == [1, 2, 3, 4]
-    assert log.evals and log.phase == "done"
+    assert log.evals and log.state == "done"
     assert result.model.config._attn_implementation == "eager"  # ready for attention views
     assert all(row["true"] != row["predicted"] for row in result.misclassified)
 
@@ -61,7 +61,7 @@ def test_stop_mid_run_ends_fast_and_keeps_the_best_checkpoint(tiny_config, tiny_
     outcome = {}
     worker = threading.Thread(target=lambda: outcome.update(result=run_transfer(config, log, cancel)))
     worker.start()
-    while log.step < 3 or not log.phase.startswith("training"):  # past the warm start, into training
+    while log.step < 3 or not log.training:  # past the warm start, into training
         assert worker.is_alive(), "the run ended before it could be stopped"
         time.sleep(0.05)
     stopped_at = time.monotonic()
@@ -69,7 +69,7 @@ def test_stop_mid_run_ends_fast_and_keeps_the_best_checkpoint(tiny_config, tiny_
     worker.join(timeout=30)
     assert not worker.is_alive()
     result = outcome["result"]
-    assert result.stats.stopped_by_user and log.phase == "stopped"
+    assert result.stats.stopped_by_user and log.state == "stopped"
     assert time.monotonic() - stopped_at < 10  # a hang guard; the benchmark times Stop
     assert result.stats.best_step <= result.stats.steps
     # scored on a sample to stop fast, "before" on the very same sample
@@ -89,7 +89,7 @@ def test_nan_loss_is_reported_as_a_failure():
 
     control = Control()
     callback.on_log(None, State(), control, logs={"loss": math.nan})
-    assert control.should_training_stop and "NaN" in callback.failure
+    assert control.should_training_stop and callback.failure.key == "notice.nan_loss" and "NaN" in str(callback.failure)
     assert log.losses == []
 
 

@@ -10,6 +10,7 @@ from ktdemo.config import RunConfig
 from ktdemo.models import heads
 from ktdemo.models.evaluation import predict_probabilities
 from ktdemo.outputs import report
+from ktdemo.progress import english  # a Message list as its English sentences
 from ktdemo.training import warmstart, zeroshot
 from ktdemo.training.transfer import run_transfer
 
@@ -60,8 +61,8 @@ def test_a_run_scores_its_warm_start_and_resolves_auto_into_its_config(tiny_conf
     assert (result.config.pooling, result.config.warm_start) == ("mean", "descriptions")
     zero = run_transfer(tiny_config(TRANSFER, kind="zero_shot", pooling="mean", seed=21))
     assert result.start.predictions == zero.after.predictions  # step 0 is the zero-shot classifier, test set too
-    assert any("warm start 'descriptions'" in reason for reason in result.stats.plan)
-    assert [name for name, _ in report.result_rows(result)][:3] == [
+    assert any("warm start 'descriptions'" in reason for reason in english(result.stats.plan))
+    assert [str(name) for name, _ in report.result_rows(result)][:3] == [
         "before: pretrained encoder, random head", "start: zero-shot head (label descriptions), no training yet",
         f"after: {result.stats.train_seconds:.0f} s of transfer (full)"]
     from ktdemo.ui import train_tab  # the Train tab's results read the same rows (it crashed without a probe)
@@ -80,7 +81,7 @@ def test_training_never_returns_a_model_below_its_start_on_validation(tiny_confi
 def test_a_run_that_learns_nothing_says_so_and_returns_its_start(tiny_config, tiny_model):
     result = run_transfer(tiny_config(TRANSFER, pooling="mean", warm_start="descriptions", learning_rate=1e-12,
                                       head_lr_scale=1.0, seed=23))
-    assert any(notice.startswith("Training never beat its warm start") for notice in result.stats.notices)
+    assert any(notice.startswith("Training never beat its warm start") for notice in english(result.stats.notices))
     assert result.after.predictions == result.start.predictions
 
 

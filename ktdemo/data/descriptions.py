@@ -2,6 +2,8 @@
 written from the label's name and the dataset's task, and edited by the user as 'label: description' lines."""
 from __future__ import annotations
 
+from ..messages import UserError, say
+
 
 def _article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
@@ -35,10 +37,10 @@ def parse_descriptions(text: str, label_names: list[str], task: str = "") -> lis
     for line in filter(None, map(str.strip, text.splitlines())):
         label = next((name for name in by_length if line.startswith(f"{name}:")), None)
         if label is None:
-            raise ValueError(f"Unknown label '{line.split(':')[0][:60]}': use one of {', '.join(label_names)}.")
+            raise UserError(say("error.unknown_label", label=line.split(":")[0][:60], labels=", ".join(label_names)))
         description = line[len(label) + 1:].strip()
         if not description:
-            raise ValueError(f"The description of '{label}' is empty: write a sentence after '{label}:'.")
+            raise UserError(say("error.empty_description", label=label))
         descriptions[label] = description
     return [descriptions[label] for label in label_names]
 

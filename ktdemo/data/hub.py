@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..network import hub_unreachable
+from ..messages import Message, say
 from .errors import DataError
 from .splits import Splits, make_splits
 from .upload import guess_columns
@@ -72,7 +73,7 @@ def load_hub(
     parts = _open(dataset_id, config, cache_dir)
     train_name = split or ("train" if "train" in parts else next(iter(parts)))
     if train_name not in parts:
-        raise DataError(f"'{dataset_id}' has no split '{train_name}' (it has: {', '.join(parts)}).")
+        raise DataError(say("error.no_split", dataset=dataset_id, split=train_name, splits=", ".join(parts)))
     pool = parts[train_name]
     text_column, label_column = _pick_columns(pool, text_column, label_column)
     label_names = _class_names(pool, label_column)
@@ -85,11 +86,11 @@ def load_hub(
         if max_rows and len(rows) > max_rows:
             chosen = np.sort(np.random.default_rng(seed).choice(len(rows), max_rows, replace=False))
             rows = rows.select(chosen)
-            notices.append(f"Using a random {max_rows:,} of the {len(parts[name]):,} rows of split '{name}'.")
+            notices.append(say("notice.hub_sample", n=f"{max_rows:,}", total=f"{len(parts[name]):,}", split=name))
         frames[name] = _to_frame(rows, text_column, label_column, label_names)
     if test_name:
-        hidden = " (the 'test' split has no labels)" if test_name != "test" and "test" in parts else ""
-        notices.append(f"The official '{test_name}' split is the test set{hidden}.")
+        hidden = test_name != "test" and "test" in parts
+        notices.append(say("notice.official_test_hidden" if hidden else "notice.official_test", split=test_name))
 
     if label_names is None:  # plain values: one shared encoding for both splits
         both = pd.concat(frames.values(), keys=frames.keys())
@@ -114,7 +115,7 @@ def _open(dataset_id: str, config: str | None, cache_dir: str | None):
             loaded = _open_local(local, config, cache_dir)
         else:
             if not dataset_id or " " in dataset_id or dataset_id.count("/") > 1:
-                raise DataError(f"'{dataset_id}' is not a Hub dataset id like 'stanfordnlp/imdb'.")
+                raise DataError(say("error.not_a_dataset_id", dataset=dataset_id))
             _check_hub_reachable(dataset_id)
             loaded = datasets.load_dataset(dataset_id, config, cache_dir=cache_dir)
     except DataError:
@@ -124,7 +125,7 @@ def _open(dataset_id: str, config: str | None, cache_dir: str | None):
     if isinstance(loaded, datasets.Dataset):
         loaded = datasets.DatasetDict({"train": loaded})
     if not len(loaded):
-        raise DataError(f"'{dataset_id}' holds no data.")
+        raise DataError(say("error.hub_no_data", dataset=dataset_id))
     return loaded
 
 
@@ -136,7 +137,7 @@ def _open_local(path: Path, config: str | None, cache_dir: str | None):
     if path.is_file():
         builder = LOCAL_BUILDERS.get(path.suffix.lower())
         if builder is None:
-            raise DataError(f"'{path.name}' is not a parquet, CSV or JSON file.")
+            raise DataError(say("error.hub_file_type", name=path.name))
         options = {"delimiter": "\t"} if path.suffix.lower() == ".tsv" else {}
         return datasets.load_dataset(builder, data_files=str(path), cache_dir=cache_dir, **options)
     return datasets.load_dataset(str(path), config, cache_dir=cache_dir)
@@ -147,12 +148,11 @@ def _check_hub_reachable(dataset_id: str) -> None:
         raise DataError(_offline_sentence(dataset_id))
 
 
-def _offline_sentence(dataset_id: str) -> str:
-    return (f"The Hugging Face Hub cannot be reached from here, so '{dataset_id}' cannot be downloaded; "
-            "pick a bundled dataset or upload a file instead.")
+def _offline_sentence(dataset_id: str) -> Message:
+    return say("error.dataset_offline", dataset=dataset_id)
 
 
-def _explain(error: Exception, dataset_id: str, config: str | None, local: bool) -> str:
+def _explain(error: Exception, dataset_id: str, config: str | None, local: bool) -> Message:
     """One sentence for the error types load_dataset raises."""
     chain = []
     while error is not None and len(chain) < 10:
@@ -161,17 +161,17 @@ def _explain(error: Exception, dataset_id: str, config: str | None, local: bool)
     kinds = {type(e).__name__ for e in chain}
     text = " ".join(str(e) for e in chain)
     if local:
-        return f"'{dataset_id}' could not be read as a dataset ({type(chain[0]).__name__})."
+        return say("error.local_unreadable", dataset=dataset_id, kind=type(chain[0]).__name__)
     if kinds & {"DatasetNotFoundError", "RepositoryNotFoundError", "GatedRepoError"}:
-        return f"No public dataset '{dataset_id}' was found on the Hugging Face Hub; check the id."
+        return say("error.dataset_not_found", dataset=dataset_id)
     if config and "config" in text.lower():
-        return f"'{dataset_id}' has no configuration '{config}'."
+        return say("error.no_config", dataset=dataset_id, config=config)
     if "Config name is missing" in text:
-        return f"'{dataset_id}' has several configurations; choose one."
+        return say("error.config_missing", dataset=dataset_id)
     if kinds & {"ConnectionError", "OfflineModeIsEnabled", "LocalEntryNotFoundError", "Timeout",
                 "ConnectTimeout", "ConnectError", "TimeoutError", "gaierror"}:
         return _offline_sentence(dataset_id)
-    return f"'{dataset_id}' could not be loaded from the Hugging Face Hub ({type(chain[0]).__name__})."
+    return say("error.hub_load_failed", dataset=dataset_id, kind=type(chain[0]).__name__)
 
 
 # -- columns and labels ----------------------------------------------------------------------------
@@ -180,7 +180,8 @@ def _pick_columns(pool, text_column: str | None, label_column: str | None) -> tu
     """Given columns must exist; missing ones are guessed, a ClassLabel column first for labels."""
     for role, column in (("text", text_column), ("label", label_column)):
         if column is not None and column not in pool.column_names:
-            raise DataError(f"There is no {role} column named '{column}' (columns: {', '.join(pool.column_names)}).")
+            raise DataError(say("error.no_column", role=say(f"part.role.{role}"), column=column,
+                                columns=", ".join(pool.column_names)))
     if label_column is None:
         label_column = next((name for name, feature in pool.features.items()
                              if _is_class_label(feature) and name != text_column), None)

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from ..messages import say
 from .errors import DataError
-from .validate import check_class_sizes, clean_table, normalize_text, plural
+from .validate import check_class_sizes, clean_table, counted, normalize_text
 
 VALIDATION_FRACTION = 0.1
 TEST_FRACTION = 0.1
@@ -23,7 +24,7 @@ class Splits:
     test: pd.DataFrame
     label_names: list[str]
     name: str = ""
-    notices: list[str] = field(default_factory=list)
+    notices: list = field(default_factory=list)  # Messages: what the user should know about the data
 
     @property
     def num_labels(self) -> int:
@@ -61,7 +62,7 @@ def take_per_class(train: pd.DataFrame, per_class: int | None, seed: int = 0) ->
     if per_class is None:
         return train
     if isinstance(per_class, bool) or not isinstance(per_class, int) or per_class < 1:
-        raise DataError(f"Examples per class must be a positive whole number, not {per_class!r}.")
+        raise DataError(say("error.per_class", value=repr(per_class)))
     shuffled = train.sample(frac=1.0, random_state=seed)
     return shuffled.groupby("label", sort=False).head(per_class).reset_index(drop=True)
 
@@ -82,16 +83,16 @@ def make_splits(
     train and validation. ``per_class`` trims only the training split.
     """
     label_names = [str(label) for label in label_names]
-    pool, notices = clean_table(df, label_names, what=name or "the data")
+    pool, notices = clean_table(df, label_names, what=name or say("part.what.data"))
     if official_test is None:
         check_class_sizes(pool["label"], label_names)
         rest, test = _stratified_split(pool, TEST_FRACTION, seed)
     else:
-        test, test_notices = clean_table(official_test, label_names, what="the test split")
+        test, test_notices = clean_table(official_test, label_names, what=say("part.what.test_split"))
         notices += test_notices
         pool, leaked = drop_overlap(pool, test)
         if leaked:
-            notices.append(f"{plural(leaked, 'text')} also in the test split removed from training data.")
+            notices.append(counted("notice.leaked_removed", leaked))
         check_class_sizes(pool["label"], label_names, splits=("train", "validation"))
         rest = pool
     train, validation = _stratified_split(rest, VALIDATION_FRACTION * len(pool) / len(rest), seed)

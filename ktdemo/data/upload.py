@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..messages import Message, say
 from .errors import DataError
 from .splits import Splits, make_splits
 from .validate import MAX_CLASSES, check_columns, encode_labels
@@ -49,7 +50,7 @@ def read_upload(
     chosen = guess_columns(raw, text_column, label_column)
     notices = []
     if chosen != (text_column, label_column):
-        notices.append(f"Using column '{chosen[0]}' as text and '{chosen[1]}' as label; pick others if these are wrong.")
+        notices.append(say("notice.columns_guessed", text=chosen[0], label=chosen[1]))
     text_column, label_column = chosen
     table, label_names = table_from_columns(raw, text_column, label_column)
 
@@ -58,7 +59,7 @@ def read_upload(
     if split_column:
         is_test = raw[split_column].astype(str).str.strip().str.lower().eq("test")
         official_test, table = table[is_test], table[~is_test]
-        notices.append(f"Rows marked 'test' in column '{split_column}' form the test set.")
+        notices.append(say("notice.split_column", column=split_column))
     splits = make_splits(table, label_names, seed=seed, per_class=per_class,
                          official_test=official_test, name=Path(path).name)
     splits.notices[:0] = notices
@@ -70,14 +71,14 @@ def read_table_file(path: str | os.PathLike) -> pd.DataFrame:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in UPLOAD_FORMATS:
-        raise DataError(f"'{path.name}' is not a supported file type; use {', '.join(UPLOAD_FORMATS)}.")
+        raise DataError(say("error.upload_type", name=path.name, formats=", ".join(UPLOAD_FORMATS)))
     if not path.is_file():
-        raise DataError(f"The file '{path.name}' cannot be found.")
+        raise DataError(say("error.file_not_found", name=path.name))
     size = path.stat().st_size
     if size > MAX_UPLOAD_BYTES:
-        raise DataError(f"'{path.name}' is {size / 2**20:.1f} MB, over the {MAX_UPLOAD_MB} MB limit for uploads.")
+        raise DataError(say("error.upload_too_large", name=path.name, size=f"{size / 2**20:.1f}", limit=MAX_UPLOAD_MB))
     if size == 0:
-        raise DataError(f"'{path.name}' is empty.")
+        raise DataError(say("error.upload_empty", name=path.name))
     data = path.read_bytes()
     if suffix == ".parquet":
         table = _read_parquet(data, path.name)
@@ -86,11 +87,11 @@ def read_table_file(path: str | os.PathLike) -> pd.DataFrame:
         table = _read_json(text, path.name, suffix) if suffix in (".json", ".jsonl") else \
             _read_delimited(text, path.name, "\t" if suffix == ".tsv" else ",")
     if table.empty:
-        raise DataError(f"'{path.name}' has no rows.")
+        raise DataError(say("error.upload_no_rows", name=path.name))
     table.columns = [str(column).strip() for column in table.columns]
     repeated = table.columns[table.columns.duplicated()]
     if len(repeated):
-        raise DataError(f"'{path.name}' has more than one column named '{repeated[0]}'; rename one.")
+        raise DataError(say("error.repeated_column", name=path.name, column=repeated[0]))
     return table.reset_index(drop=True)
 
 
@@ -101,10 +102,7 @@ def guess_columns(
     columns = [c for c in table.columns if c.lower() != SPLIT_COLUMN and c not in (text_column, label_column)]
     missing = (text_column is None) + (label_column is None)
     if len(columns) < missing:
-        raise DataError(
-            f"Only one column ('{table.columns[0]}') was found; a text column and a label column "
-            "are needed (is the delimiter right?)."
-        )
+        raise DataError(say("error.one_column", column=table.columns[0]))
     if text_column is None:
         text_column = _by_name(columns, TEXT_COLUMN_NAMES) or max(columns, key=lambda c: _mean_length(table[c]))
         columns.remove(text_column)
@@ -118,7 +116,7 @@ def table_from_columns(raw: pd.DataFrame, text_column: str, label_column: str) -
     check_columns(raw, text_column, label_column)
     labels = raw[label_column]
     if not labels.map(pd.api.types.is_scalar).all():
-        raise DataError(f"The label column '{label_column}' holds lists or objects, not single labels.")
+        raise DataError(say("error.label_not_scalar", column=label_column))
     if labels.dtype == object or pd.api.types.is_string_dtype(labels):
         labels = labels.astype("str").str.strip().where(labels.notna())
         labels = labels.where(labels.ne(""))
@@ -132,7 +130,7 @@ def _decode(data: bytes, name: str) -> str:
     head = data[:8192]
     controls = sum(byte < 32 and byte not in b"\t\n\r\x0c" for byte in head)
     if b"\x00" in head or controls > len(head) // 20:
-        raise DataError(f"'{name}' looks like a binary file, not text; save it as UTF-8 text.")
+        raise DataError(say("error.binary_file", name=name))
     for encoding in ENCODINGS:
         try:
             return data.decode(encoding)
@@ -143,11 +141,11 @@ def _decode(data: bytes, name: str) -> str:
 
 def _read_parquet(data: bytes, name: str) -> pd.DataFrame:
     if not (data.startswith(b"PAR1") and data.endswith(b"PAR1")):
-        raise DataError(f"'{name}' is not a valid Parquet file.")
+        raise DataError(say("error.parquet_invalid", name=name))
     try:
         return pd.read_parquet(io.BytesIO(data))
     except Exception:  # pyarrow raises many types for corrupt files
-        raise DataError(f"'{name}' is a damaged Parquet file and cannot be read.") from None
+        raise DataError(say("error.parquet_damaged", name=name)) from None
 
 
 def _read_delimited(text: str, name: str, default: str) -> pd.DataFrame:
@@ -162,14 +160,14 @@ def _read_delimited(text: str, name: str, default: str) -> pd.DataFrame:
                 table = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, index_col=False,
                                     skipinitialspace=True)
         except pd.errors.EmptyDataError:
-            raise DataError(f"'{name}' has no rows.") from None
+            raise DataError(say("error.upload_no_rows", name=name)) from None
         except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError, csv.Error) as error:
             problem = problem or error
             continue
         if table.shape[1] >= 2:
             return table
     if problem is not None:
-        raise DataError(f"'{name}' could not be read as a table: {_parser_hint(problem)}.") from None
+        raise DataError(say("error.unreadable_parse", name=name, hint=_parser_hint(problem))) from None
     return table  # one column: guess_columns says so
 
 
@@ -184,14 +182,14 @@ def _likely_delimiters(text: str, default: str) -> list[str]:
     return list(dict.fromkeys(([default] if default in header else []) + others + [default]))
 
 
-def _parser_hint(error: Exception) -> str:
-    message = str(error)
+def _parser_hint(error: Exception) -> Message:
+    message = str(error)  # pandas' English: what went wrong, in our words
     if "EOF" in message:
-        return "a quote is opened and never closed"
+        return say("part.hint.quote")
     if "Expected" in message and "line" in message:
         line = message.split("line")[1].split(",")[0].strip()
-        return f"line {line} has a different number of fields than the header"
-    return "the rows do not line up into columns"
+        return say("part.hint.fields", line=line)
+    return say("part.hint.columns")
 
 
 def _read_json(text: str, name: str, suffix: str) -> pd.DataFrame:
@@ -202,7 +200,7 @@ def _read_json(text: str, name: str, suffix: str) -> pd.DataFrame:
             return _frame_from_json(reader(text), name)
         except (json.JSONDecodeError, RecursionError):
             continue
-    raise DataError(f"'{name}' is not valid JSON or JSON Lines.")
+    raise DataError(say("error.json_invalid", name=name))
 
 
 def _json_document(text: str):
@@ -223,7 +221,7 @@ def _frame_from_json(data, name: str) -> pd.DataFrame:
             return pd.DataFrame(data)
     if isinstance(data, list) and data and all(isinstance(row, dict) for row in data):
         return pd.DataFrame.from_records(data)
-    raise DataError(f"'{name}' must hold a list of records like {{\"text\": ..., \"label\": ...}}.")
+    raise DataError(say("error.json_records", name=name))
 
 
 # -- column guessing ------------------------------------------------------------------------------

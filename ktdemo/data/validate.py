@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..messages import Message, say
 from .errors import DataError
 
 MAX_CLASSES = 100  # TREC fine has 50; more than this is almost always the wrong column
@@ -21,8 +22,9 @@ def normalize_text(texts: pd.Series) -> pd.Series:
     return pd.Series([" ".join(text.casefold().split()) for text in texts], index=texts.index, dtype=str)
 
 
-def plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+def counted(key: str, count: int, **params) -> Message:
+    """`key`'s message for `count` things: "<key>_one" for one ("1 row"), else `key` with the count."""
+    return say(f"{key}_one", **params) if count == 1 else say(key, count=f"{count:,}", **params)
 
 
 def encode_labels(labels: pd.Series) -> tuple[pd.Series, list[str]]:
@@ -48,10 +50,7 @@ def encode_labels(labels: pd.Series) -> tuple[pd.Series, list[str]]:
 
 def check_class_count(count: int) -> None:
     if count > MAX_CLASSES:
-        raise DataError(
-            f"The label column has {count:,} different values but at most {MAX_CLASSES} classes "
-            "are supported; is it really the label column?"
-        )
+        raise DataError(say("error.too_many_classes", count=f"{count:,}", max=MAX_CLASSES))
 
 
 def check_columns(df: pd.DataFrame, text_column: str, label_column: str) -> None:
@@ -59,51 +58,49 @@ def check_columns(df: pd.DataFrame, text_column: str, label_column: str) -> None
     for role, column in (("text", text_column), ("label", label_column)):
         if column not in df.columns:
             available = ", ".join(map(str, df.columns)) or "none"
-            raise DataError(f"There is no {role} column named '{column}' (columns: {available}).")
+            raise DataError(say("error.no_column", role=say(f"part.role.{role}"), column=column, columns=available))
     if text_column == label_column:
-        raise DataError(f"The text and label columns must differ, but both are '{text_column}'.")
+        raise DataError(say("error.same_columns", column=text_column))
     for role, column in (("text", text_column), ("label", label_column)):
         values = df[column]
         if values.isna().all() or values.astype(str).str.strip().eq("").all():
-            raise DataError(f"The {role} column '{column}' is empty.")
+            raise DataError(say("error.empty_column", role=say(f"part.role.{role}"), column=column))
 
 
 def clean_table(
-    df: pd.DataFrame, label_names: list[str], what: str = "the data"
+    df: pd.DataFrame, label_names: list[str], what: str | Message = say("part.what.data")
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Validate a (text, label) table; return the cleaned table and notices about what changed."""
+    """Validate a (text, label) table; return the cleaned table and notices about what changed (`what`: a
+    dataset's name, or a phrase)."""
     check_columns(df, "text", "label")
     check_class_count(len(label_names))
-    notices: list[str] = []
+    notices: list[Message] = []
     codes = pd.to_numeric(df["label"], errors="coerce")
     unlabelled = df["label"].isna()
     if not ((codes % 1 == 0) & codes.between(0, len(label_names) - 1) | unlabelled).all():
-        raise DataError(f"Labels in {what} must be whole numbers from 0 to {len(label_names) - 1}.")
+        raise DataError(say("error.labels_not_codes", what=what, max=len(label_names) - 1))
     table = pd.DataFrame({"text": df["text"], "label": codes})
     if unlabelled.any():
-        notices.append(f"{plural(int(unlabelled.sum()), 'row')} without a label removed from {what}.")
+        notices.append(counted("notice.unlabelled_removed", int(unlabelled.sum()), what=what))
         table = table[~unlabelled]
     codes = table["label"]
 
     texts = table["text"].astype("str").str.strip().where(table["text"].notna(), "")
     empty = texts.eq("")
     if empty.all():
-        raise DataError(f"Every text in {what} is empty.")
+        raise DataError(say("error.all_texts_empty", what=what))
     if empty.any():
-        notices.append(f"{plural(int(empty.sum()), 'empty text')} removed from {what}.")
+        notices.append(counted("notice.empty_removed", int(empty.sum()), what=what))
     table = pd.DataFrame({"text": texts[~empty], "label": codes[~empty].astype("int64")})
 
     too_long = table["text"].str.len() > MAX_TEXT_CHARS
     if too_long.any():
         table.loc[too_long, "text"] = table.loc[too_long, "text"].str.slice(0, MAX_TEXT_CHARS)
-        notices.append(
-            f"{plural(int(too_long.sum()), 'text')} in {what} longer than {MAX_TEXT_CHARS:,} "
-            "characters cut to that length."
-        )
+        notices.append(counted("notice.long_cut", int(too_long.sum()), what=what, max=f"{MAX_TEXT_CHARS:,}"))
 
     duplicated = normalize_text(table["text"]).duplicated()
     if duplicated.any():
-        notices.append(f"{plural(int(duplicated.sum()), 'duplicate text')} removed from {what}.")
+        notices.append(counted("notice.duplicates_removed", int(duplicated.sum()), what=what))
         table = table[~duplicated]
     return table.reset_index(drop=True), notices
 
@@ -115,10 +112,10 @@ def check_class_sizes(
     counts = labels.value_counts()
     if len(counts) < 2:
         only = label_names[int(counts.index[0])] if len(counts) else "none"
-        raise DataError(f"All examples have the same label ('{only}'); a classifier needs at least two classes.")
+        raise DataError(say("error.one_class", label=only))
     smallest = counts.idxmin()
     if counts[smallest] < len(splits):
-        raise DataError(
-            f"Class '{label_names[int(smallest)]}' has only {plural(int(counts[smallest]), 'example')}; "
-            f"each class needs at least {len(splits)} to be split into {' and '.join([', '.join(splits[:-1]), splits[-1]])}."
-        )
+        count = int(counts[smallest])
+        raise DataError(say("error.class_too_small_one" if count == 1 else "error.class_too_small",
+                            label=label_names[int(smallest)], count=f"{count:,}", n=len(splits),
+                            splits=[say(f"part.split.{split}") for split in splits]))

@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from ..messages import UserError, say
 from .attention import three_digits
 from .style import BLUE, ORANGE, PALETTE, SEQUENTIAL, layout
 
@@ -112,7 +113,7 @@ def layer_change_figure(change) -> go.Figure:
 
 def _checked(name: str, value: int, count: int) -> int:
     if not 0 <= int(value) < count:
-        raise ValueError(f"There is no {name} {int(value) + 1}: this model has {count}.")
+        raise UserError(say("error.no_such_part_model", what=say(f"part.what.{name}"), n=int(value) + 1, count=count))
     return int(value)
 
 

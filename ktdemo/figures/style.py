@@ -1,8 +1,21 @@
 """One look for every figure: colour-blind-safe colours (Okabe-Ito, cividis) and a shared layout."""
 from __future__ import annotations
 
+from typing import Callable
+
 import plotly.graph_objects as go
 import plotly.io as pio
+
+from ..messages import Message
+
+# A figure's words ("figure." keys of the catalogue) come through a formatter: `words(key, **params)`. English
+# by default (the report, the CLI); the UI passes one in the page's language (i18n.words).
+Words = Callable[..., str]
+
+
+def english(key: str, **params) -> str:
+    return Message(key, params).english()
+
 
 BLUE, ORANGE, GREEN, VERMILLION = "#0072B2", "#E69F00", "#009E73", "#D55E00"
 PALETTE = [BLUE, ORANGE, GREEN, VERMILLION, "#CC79A7", "#56B4E9", "#F0E442", "#000000"]

@@ -4,27 +4,27 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import BLUE, ORANGE, SEQUENTIAL, layout
+from .style import BLUE, ORANGE, SEQUENTIAL, Words, english, layout
 
 
 def training_curves_figure(losses: list[tuple[int, float]], evals: list[tuple[int, float]],
-                           max_steps: int | None = None) -> go.Figure:
+                           max_steps: int | None = None, words: Words = english) -> go.Figure:
     """Training loss (left axis) and validation accuracy (right axis) against the step."""
     figure = make_subplots(specs=[[{"secondary_y": True}]])
     if losses:
         steps, values = zip(*losses)
-        figure.add_scatter(x=steps, y=values, name="training loss", mode="lines",
+        figure.add_scatter(x=steps, y=values, name=words("figure.training_loss"), mode="lines",
                            line={"color": BLUE, "width": 1}, opacity=0.35, secondary_y=False)
-        figure.add_scatter(x=steps, y=_smooth(values), name="loss (smoothed)", mode="lines",
+        figure.add_scatter(x=steps, y=_smooth(values), name=words("figure.loss_smoothed"), mode="lines",
                            line={"color": BLUE, "width": 2.5}, secondary_y=False)
     if evals:
         steps, values = zip(*evals)
-        figure.add_scatter(x=steps, y=values, name="validation accuracy", mode="lines+markers",
+        figure.add_scatter(x=steps, y=values, name=words("figure.validation_accuracy"), mode="lines+markers",
                            line={"color": ORANGE, "width": 2.5}, secondary_y=True)
-    figure.update_xaxes(title_text="step", range=[0, max_steps] if max_steps else None)
-    figure.update_yaxes(title_text="loss", rangemode="tozero", secondary_y=False)
-    figure.update_yaxes(title_text="accuracy", range=[0, 1], tickformat=".0%", secondary_y=True)
-    return layout(figure, "Training loss and validation accuracy", height=360)
+    figure.update_xaxes(title_text=words("figure.step"), range=[0, max_steps] if max_steps else None)
+    figure.update_yaxes(title_text=words("figure.loss"), rangemode="tozero", secondary_y=False)
+    figure.update_yaxes(title_text=words("figure.accuracy"), range=[0, 1], tickformat=".0%", secondary_y=True)
+    return layout(figure, words("figure.curves"), height=360)
 
 
 def _smooth(values, weight: float = 0.9) -> list[float]:
@@ -36,25 +36,26 @@ def _smooth(values, weight: float = 0.9) -> list[float]:
     return smoothed
 
 
-def confusion_figure(confusion: list[list[int]], label_names: list[str], title: str = "Confusion matrix") -> go.Figure:
+def confusion_figure(confusion: list[list[int]], label_names: list[str], title: str | None = None,
+                     words: Words = english) -> go.Figure:
     figure = go.Figure(go.Heatmap(
         z=confusion, x=label_names, y=label_names, colorscale=SEQUENTIAL, texttemplate="%{z}",
-        hovertemplate="true %{y}<br>predicted %{x}<br>%{z} examples<extra></extra>", showscale=False,
+        hovertemplate=words("figure.confusion_hover") + "<extra></extra>", showscale=False,
     ))
-    figure.update_xaxes(title_text="predicted", side="bottom")
-    figure.update_yaxes(title_text="true", autorange="reversed")
-    return layout(figure, title, height=max(300, 60 * len(label_names) + 140))
+    figure.update_xaxes(title_text=words("figure.predicted"), side="bottom")
+    figure.update_yaxes(title_text=words("figure.true"), autorange="reversed")
+    return layout(figure, title or words("figure.confusion"), height=max(300, 60 * len(label_names) + 140))
 
 
-def before_after_figure(before: dict, after: dict) -> go.Figure:
+def before_after_figure(before: dict, after: dict, words: Words = english) -> go.Figure:
     """Accuracy and macro-F1 of the untrained head vs the fine-tuned model."""
     metrics = ["accuracy", "macro_f1"]
-    names = ["accuracy", "macro-F1"]
+    names = [words("figure.accuracy"), words("figure.macro_f1")]
     figure = go.Figure([
-        go.Bar(x=names, y=[before[m] for m in metrics], name="before (untrained head)", marker_color=BLUE,
+        go.Bar(x=names, y=[before[m] for m in metrics], name=words("figure.before_untrained"), marker_color=BLUE,
                texttemplate="%{y:.1%}", textposition="outside"),
-        go.Bar(x=names, y=[after[m] for m in metrics], name="after transfer", marker_color=ORANGE,
+        go.Bar(x=names, y=[after[m] for m in metrics], name=words("figure.after_transfer"), marker_color=ORANGE,
                texttemplate="%{y:.1%}", textposition="outside"),
     ])
     figure.update_yaxes(range=[0, 1.1], tickformat=".0%")
-    return layout(figure, "Held-out test set: before vs after", height=320)
+    return layout(figure, words("figure.before_after"), height=320)

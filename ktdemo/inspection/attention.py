@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..messages import Said, say
 from ..models.anatomy import head_output_projections
 from ..models.evaluation import length_sorted_batches, predict_probabilities
 
@@ -20,7 +21,7 @@ MAX_CHARS = 20_000  # longer text is cut before tokenising: the display shows at
 DISPLAY_TOKENS = 128
 
 
-class InputError(ValueError):
+class InputError(Said, ValueError):
     """The text cannot be used; the message is one sentence for the user."""
 
 
@@ -45,7 +46,7 @@ class Inspection:
 def clean_text(text: str | None) -> str:
     text = (text or "").strip()
     if not text:
-        raise InputError("Type a sentence first.")
+        raise InputError(say("error.type_a_sentence"))
     return text[:MAX_CHARS]
 
 
@@ -230,10 +231,10 @@ def parse_heads(spec: str | None, layers: int, heads: int) -> list[tuple[int, in
     for part in filter(str.strip, (spec or "").split(",")):
         match = HEAD_PATTERN.match(part)
         if not match:
-            raise InputError(f"Write heads as L<layer>H<head> separated by commas, e.g. L1H2, L6H3 (not “{part.strip()}”).")
+            raise InputError(say("error.heads_format", part=part.strip()))
         layer, head = int(match[1]), int(match[2])
         if not (1 <= layer <= layers and 1 <= head <= heads):
-            raise InputError(f"L{layer}H{head} does not exist: this model has {layers} layers of {heads} heads.")
+            raise InputError(say("error.head_missing", layer=layer, head=head, layers=layers, heads=heads))
         chosen.append((layer - 1, head - 1))
     return sorted(set(chosen))
 
@@ -291,7 +292,7 @@ def head_importance(model, tokenizer, texts: list[str], labels, max_length: int 
     """
     texts, labels = list(texts), np.asarray(labels)
     if not texts or len(texts) != len(labels):
-        raise InputError("Head importance needs some examples, each with a label.")
+        raise InputError(say("error.rank_needs_examples"))
     layers, heads = len(head_output_projections(model)), model.config.num_attention_heads
     baseline = _accuracy(model, tokenizer, texts, labels, max_length, batch_size)
     drop = np.zeros((layers, heads))
@@ -338,7 +339,7 @@ def attention_change(before_model, after_model, tokenizer, texts: list[str], max
     (non-padding) query tokens of each text, then over the texts. The models must share the tokenizer."""
     texts = [clean_text(text) for text in texts]
     if not texts:
-        raise InputError("The comparison needs at least one sentence.")
+        raise InputError(say("error.comparison_needs_sentence"))
     total = None
     for _, encoded in length_sorted_batches(tokenizer, texts, max_length, "cpu", batch_size):
         before, after = _batch_attentions(before_model, encoded), _batch_attentions(after_model, encoded)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..messages import say
 from ..models.anatomy import bert_layers
 from .attention import DISPLAY_TOKENS, InputError, Inspection, clean_text
 
@@ -74,7 +75,7 @@ def _hidden_states(model, encoded) -> list[torch.Tensor]:
 def _check(name: str, value: int, count: int) -> int:
     value = int(value)
     if not 0 <= value < count:
-        raise InputError(f"There is no {name} {value + 1}: this model and sentence have {count}.")
+        raise InputError(say("error.no_such_part", what=say(f"part.what.{name}"), n=value + 1, count=count))
     return value
 
 

@@ -24,18 +24,18 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..messages import Message, Said, plain, say
 from ..models.anatomy import bert_layers, last_linear
 from ..models.evaluation import length_sorted_batches
 from .attention import DISPLAY_TOKENS, clean_text
 
 MAX_ITER = 1000  # logistic regression on standardised features converges well within this
-NOT_SUPPORTED = ("Norm-based attention reads BERT-style layers (BERT, MiniLM, RoBERTa, ELECTRA); "
-                 "this model's attention is laid out otherwise.")
+NOT_SUPPORTED = say("error.norm_not_supported")
 UNCHANGED = 0.01  # 1 - CKA below this everywhere: transfer left every layer where it was
 CLOSE = 0.95  # CKA at or above this: a layer "stayed close" to the pretrained one
 
 
-class RepresentationError(ValueError):
+class RepresentationError(Said, ValueError):
     """The texts or labels cannot give this view; the message is one sentence for the user."""
 
 
@@ -101,7 +101,7 @@ def encode(model, tokenizer, texts, max_length: int = 64, batch_size: int = 64) 
     """
     texts = list(texts)
     if not texts:
-        raise RepresentationError("This view needs at least one sentence.")
+        raise RepresentationError(say("error.view_needs_sentence"))
     order, sentences, layers, logits = [], [], [], []
     with _in_eval_mode(model), _captured_inputs(last_linear(model)) as pooled:
         for batch, encoded in length_sorted_batches(tokenizer, texts, max_length, model.device, batch_size):
@@ -282,7 +282,7 @@ class LayerChange:
     probe_before: np.ndarray  # (L + 1,) cross-validated linear probe accuracy on the pretrained layer
     probe_after: np.ndarray  # (L + 1,) ... on the transferred layer
     chance: float  # accuracy of always guessing the most common class
-    summary: str  # one line: which layers moved, and whether Merchant et al. (2020)'s pattern held
+    summary: Message  # one line: which layers moved, and whether Merchant et al. (2020)'s pattern held
     top_layers_moved_most: bool | None  # Merchant et al.'s finding held here; None: nothing moved
     examples: int
 
@@ -296,43 +296,44 @@ def _floor2(value: float) -> str:
     return f"{math.floor(value * 100) / 100:.2f}"
 
 
-def _listed(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+def _layer_name(name: str) -> Message:
+    """A name of `layer_names` as a phrase the UI puts in its words."""
+    if name == "embeddings":
+        return say("part.layer_name.embeddings")
+    return say("part.layer_name.layer", i=name.removeprefix("layer ")) if name.startswith("layer ") else plain(name)
 
 
-def _which(layers: list[int], names: list[str], last: int) -> str:
+def _which(layers: list[int], names: list[str], last: int) -> Message:
     """'The top layer', 'The top 2 layers', 'Layers 2 and 4', 'The embeddings and layer 1'."""
     if 0 not in layers and layers == list(range(last - len(layers) + 1, last + 1)):
-        return "The top layer" if len(layers) == 1 else f"The top {len(layers)} layers"
+        return say("part.which.top") if len(layers) == 1 else say("part.which.top_n", n=len(layers))
     if 0 in layers:
-        return "The " + _listed([names[i] for i in layers])
-    return ("Layer " if len(layers) == 1 else "Layers ") + _listed([str(i) for i in layers])
+        return say("part.which.names", names=[_layer_name(names[i]) for i in layers])
+    return say("part.which.layer" if len(layers) == 1 else "part.which.layers", numbers=[str(i) for i in layers])
 
 
-def change_summary(cka: np.ndarray, names: list[str]) -> tuple[str, bool | None]:
+def change_summary(cka: np.ndarray, names: list[str]) -> tuple[Message, bool | None]:
     """One line from the numbers: the layers that moved most (up to 3, each at least half the largest change),
     how close the rest stayed, and whether the most-moved layers are in the top half as Merchant et al. (2020)
     found for fine-tuning. Returns (sentence, whether the finding held; None when nothing moved)."""
     change, last = 1 - np.asarray(cka, dtype=float), len(cka) - 1
     if change.max() < UNCHANGED:
-        return (f"No layer changed much (CKA ≥ {_floor2(float(np.min(cka)))} everywhere), so there is no pattern "
-                "to set beside Merchant et al. (2020)'s finding that fine-tuning mostly moves the top layers.", None)
+        return say("notice.layers_unchanged", cka=_floor2(float(np.min(cka)))), None
     ranked = [int(i) for i in np.argsort(-change, kind="stable")[:3] if change[i] >= change.max() / 2]
     moved = sorted(ranked)
     rest = [i for i in range(len(cka)) if i not in moved]
     values = ", ".join(f"{cka[i]:.2f}" for i in moved)
-    sentence = f"{_which(moved, names, last)} changed most (CKA {values})"
-    if rest:
-        closest = float(np.min(cka[rest]))
-        how = "stayed close to" if closest >= CLOSE else "stayed closer to"
-        others = "the embeddings" if rest == [0] else "the other layers"
-        sentence += f"; {others} {how} the pretrained ones (CKA ≥ {_floor2(closest)})"
     upper = [i for i in range(1, last + 1) if i > last / 2]
     lower = [i for i in range(len(cka)) if i not in upper]
     held = bool(all(i in upper for i in moved) and change[upper].mean() > change[lower].mean())
-    verdict = ("as Merchant et al. (2020) found, transfer moved mostly the top layers" if held else
-               "unlike Merchant et al. (2020), who found that fine-tuning mostly moves the top layers")
-    return f"{sentence}: {verdict}.", held
+    verdict = say("part.verdict.held" if held else "part.verdict.not_held")
+    which = _which(moved, names, last)
+    if not rest:
+        return say("notice.layers_moved", which=which, values=values, verdict=verdict), held
+    closest = float(np.min(cka[rest]))
+    return say("notice.layers_moved_rest", which=which, values=values, verdict=verdict, cka=_floor2(closest),
+               others=say("part.others.embeddings" if rest == [0] else "part.others.rest"),
+               how=say("part.how.close" if closest >= CLOSE else "part.how.closer")), held
 
 
 def compare_layers(before: Encoded, after: Encoded, labels, folds: int = 5, seed: int = 0) -> LayerChange:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from ..messages import UserError, say
+
 
 def encoder_layers(model) -> nn.ModuleList:
     """The stack of Transformer blocks (BERT, RoBERTa, ELECTRA, MPNet: `encoder.layer`; DistilBERT: `transformer.layer`)."""
@@ -30,8 +32,7 @@ _BERT_PARTS = ("attention.self.query", "attention.self.key", "attention.self.val
                "output.dense")
 
 
-NOT_BERT = ("The Learn views read BERT-style layers (BERT, MiniLM, RoBERTa, ELECTRA); "
-            "this model's layers are laid out otherwise.")
+NOT_BERT = say("error.not_bert")
 
 
 def bert_layers(model) -> list:
@@ -42,7 +43,7 @@ def bert_layers(model) -> list:
             for path in _BERT_PARTS:
                 layer.get_submodule(path)
     except AttributeError:
-        raise ValueError(NOT_BERT) from None
+        raise UserError(NOT_BERT) from None
     return layers
 
 
@@ -59,8 +60,7 @@ def head_output_projections(model) -> list:
     found = [layer.get_submodule(path) for layer in layers for path in _OUTPUT_PROJECTIONS
              if _has_submodule(layer, path)]
     if not found or len(found) != model.config.num_hidden_layers:
-        raise ValueError("Head ablation works on BERT, RoBERTa, ELECTRA, DistilBERT and MPNet encoders; "
-                         "this model's attention is laid out otherwise.")
+        raise UserError(say("error.ablation_not_supported"))
     return found
 
 

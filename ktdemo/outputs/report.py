@@ -19,11 +19,12 @@ from pathlib import Path
 
 from .. import data, models
 from ..config import HUB_PREFIX
+from ..messages import ENGLISH, Message, UserError, plain, say
 from ..figures.compare import domain_gap_figure
 from ..figures.training import before_after_figure, confusion_figure, training_curves_figure
 from ..models import heads
 
-NO_MODEL = "A zero-shot run trains no model; there is nothing to export."
+NO_MODEL = say("error.zero_shot_no_model")
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;
 vertical-align:top}th{background:#f3f3f3}pre{background:#f7f7f7;padding:1em;overflow:auto}.note{color:#555}"""
@@ -42,7 +43,7 @@ def report_json(result, inside=None) -> dict:
         "start": result.start.summary() if result.start else None,
         "after": {**result.after.summary(), "confusion": result.after.confusion},
         "scores": {name: metrics.summary() for name, metrics in result.scores.items()},
-        "stats": dataclasses.asdict(result.stats),
+        "stats": result.stats.as_dict(),
         "curves": {"losses": result.log.losses, "evals": result.log.evals},
         "mistakes": result.misclassified,
         "finished_at": _finished_at(result),
@@ -53,7 +54,7 @@ def report_json(result, inside=None) -> dict:
         report["inside"] = {
             "separation_before": inside.space.separation_before, "separation_after": inside.space.separation_after,
             "sentences": len(inside.space.texts), "layer_names": layers.names, "cka": layers.cka,
-            "probe_before": layers.probe_before, "probe_after": layers.probe_after, "summary": layers.summary}
+            "probe_before": layers.probe_before, "probe_after": layers.probe_after, "summary": str(layers.summary)}
     return json.loads(json.dumps(report, default=_plain))  # numpy scalars and tuples become plain JSON
 
 
@@ -134,26 +135,33 @@ def _figures_html(result, inside=None) -> list[str]:
     return parts
 
 
-WARM_START_NAMES = {"descriptions": "zero-shot head (label descriptions)", "probe": "linear-probe head"}
+WARM_START_NAMES = {"descriptions": say("part.start_name.descriptions"), "probe": say("part.start_name.probe")}
 
 
-def result_rows(result) -> list[tuple[str, object]]:
+def result_rows(result) -> list[tuple[Message, object]]:
     """(name, Metrics) of every held-out result of a run: the random head, the warm start, after, then its other
-    scores (source test, before adapting...). The Train tab and the report show the same rows."""
+    scores (source test, before adapting...). The Train tab and the report show the same rows; a name is a
+    Message (the report and the API say it in English, the Train tab in the page's language)."""
     s, config = result.stats, result.config
-    encoder = "random" if config.kind == "from_scratch" else "pretrained"
-    after = {"zero_shot": f"zero-shot ({s.zero_shot_method or ''}), no training",
-             "from_scratch": f"{s.train_seconds:.0f} s of training from random weights"}.get(
-        config.kind, f"{s.train_seconds:.0f} s of transfer ({config.method.replace('_', ' ')})")
-    start = [(f"start: {WARM_START_NAMES.get(config.warm_start, config.warm_start)}, no training yet", result.start)
-             ] if result.start else []
-    return [(f"before: {encoder} encoder, random head", result.before), *start, (f"after: {after}", result.after),
-            *result.scores.items()]
+    encoder = say("part.encoder.random" if config.kind == "from_scratch" else "part.encoder.pretrained")
+    if config.kind == "zero_shot":
+        after = say("result.after_zero_shot", method=s.zero_shot_method or "")
+    elif config.kind == "from_scratch":
+        after = say("result.after_scratch", s=f"{s.train_seconds:.0f}")
+    else:
+        method = f"part.method.{config.method}"
+        after = say("result.after_transfer", s=f"{s.train_seconds:.0f}",
+                    method=say(method) if method in ENGLISH else plain(config.method.replace("_", " ")))
+    start = [(say("result.start", name=WARM_START_NAMES.get(config.warm_start, plain(config.warm_start))),
+              result.start)] if result.start else []
+    labels = getattr(result.scores, "labels", {})
+    return [(say("result.before", encoder=encoder), result.before), *start, (after, result.after),
+            *((labels.get(name, plain(name)), metrics) for name, metrics in result.scores.items())]
 
 
 
 def _result_rows(result) -> list[list[str]]:
-    return [[name, f"{m.accuracy:.1%}", f"{m.macro_f1:.1%}", f"{m.examples:,}"] for name, m in result_rows(result)]
+    return [[str(name), f"{m.accuracy:.1%}", f"{m.macro_f1:.1%}", f"{m.examples:,}"] for name, m in result_rows(result)]
 
 
 def _work(stats) -> str:
@@ -181,7 +189,7 @@ def save_model(result, folder, run: dict | None = None) -> Path:
     """The fine-tuned model as a `save_pretrained` folder (safetensors only: the loaders accept nothing else),
     its tokenizer, a model card, and `run` (default: `report_json`) as run.json, its config under "config"."""
     if result.model is None:
-        raise ValueError(NO_MODEL)
+        raise UserError(NO_MODEL)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     result.model.save_pretrained(folder, safe_serialization=True)

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from ..messages import Message, say
 from ..progress import RunCancelled, TrainingLog
 
 KEEP_FINISHED = 16  # finished public runs kept for reuse (a model each, in memory while a session holds it)
@@ -116,8 +117,7 @@ class SharedRuns:
                     shared.cancel.set()
                     continue
                 left = self.leave(shared)
-                raise RunCancelled(f"You left the shared run; it goes on for the {left} other "
-                                   f"session{'s' if left != 1 else ''} in it. The previous model is unchanged.")
+                raise RunCancelled(say("notice.left_shared_one" if left == 1 else "notice.left_shared", n=left))
         self.leave(shared)
         if shared.error is not None:
             raise shared.error
@@ -130,6 +130,16 @@ class SharedRuns:
             if self._folder:
                 shutil.rmtree(self._folder, ignore_errors=True)
                 self._folder = None
+
+
+def sharing_notice(reused: bool, others: int) -> Message | None:
+    """What sharing did for a run, in one sentence (None: it trained on its own): `reused`, it joined a run that
+    had finished; `others`, how many other sessions it trained with."""
+    if reused:
+        return say("notice.shared_reused")
+    if others <= 0:
+        return None
+    return say("notice.shared_one" if others == 1 else "notice.shared_many", n=others)
 
 
 SHARED = SharedRuns()

@@ -30,7 +30,8 @@ from typing import Callable
 
 from .. import models
 from ..config import RunConfig
-from ..progress import RunCancelled, RunFailed, TrainingLog, failure_sentence
+from ..messages import Said, message_of, say
+from ..progress import RunCancelled, RunFailed, TrainingLog, failure_message
 from .hosting import on_gpu, zero_gpu
 
 NICE = 10  # interactive requests in the app preempt training
@@ -64,7 +65,7 @@ def execute(request: RunRequest, log: TrainingLog, cancel) -> tuple:
     return result, str(models.save_weights(result.model, Path(request.folder) / f"run-{number}.safetensors"))
 
 
-class WorkerCrashed(RuntimeError):
+class WorkerCrashed(Said, RuntimeError):
     """The worker process died during a run."""
 
 
@@ -112,14 +113,14 @@ class Worker:
         """Run `request` in the worker, mirroring its log into `log`; Stop is `cancel`."""
         self.start()
         if not self._ready:
-            log.phase = "starting the training process"
+            log.phase = say("phase.starting")
         self._cancel.clear()
         self._requests.put(request)
         deadline = None  # after Stop: when the worker is killed if the run has not ended
         while True:
             if cancel.is_set() and deadline is None:
                 self._cancel.set()
-                training = "training" in log.phase or "adapting" in log.phase  # it has a checkpoint to score
+                training = log.training  # it has a checkpoint to score
                 deadline = time.monotonic() + (STOP_SCORING_GRACE_S if training else STOP_GRACE_S)
             try:
                 event = self._events.get(timeout=0.05)
@@ -142,11 +143,10 @@ class Worker:
         if not self._process.is_alive():
             code = self._process.exitcode
             self.close()
-            raise WorkerCrashed(f"The training process ended unexpectedly (exit code {code}: killed, or out of "
-                                "memory); the previous model is unchanged.")
+            raise WorkerCrashed(say("notice.worker_crashed", code=code))
         if deadline is not None and time.monotonic() > deadline:
             self.close()
-            raise RunCancelled("Stopped; the previous model is unchanged.")
+            raise RunCancelled(say("notice.stopped"))
 
     def close(self) -> None:
         """Kill the process (a later run spawns a new one)."""
@@ -204,11 +204,11 @@ def _serve(requests, events, cancel, threads: int | None, setup: Callable | None
                 result, weights = execute(request, log, cancel)
                 outcome = ("done", dataclasses.replace(result, model=None, tokenizer=None, log=None), weights)
             except RunCancelled as error:
-                outcome = ("error", "cancelled", str(error))
+                outcome = ("error", "cancelled", message_of(error))  # its Message where it has one
             except (RunFailed, models.ModelError, ValueError) as error:
-                outcome = ("error", "failed", str(error))
+                outcome = ("error", "failed", message_of(error))
             except Exception as error:  # noqa: BLE001 - the worker outlives a broken run
-                outcome = ("error", "failed", failure_sentence(error))
+                outcome = ("error", "failed", failure_message(error))
         events.put(outcome)
 
 
@@ -291,7 +291,7 @@ class Trainers:
             try:
                 while not (self._idle and self._waiting[0] is ticket):
                     if cancel.is_set():
-                        raise RunCancelled("Stopped while waiting for its turn; the previous model is unchanged.")
+                        raise RunCancelled(say("notice.stopped_waiting"))
                     ahead = self._waiting.index(ticket)
                     on_wait(ahead + len(self._busy), self._expected_wait(ahead))
                     self._turn.wait(0.2)

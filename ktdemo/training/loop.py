@@ -21,6 +21,7 @@ from datasets import Dataset
 from transformers import DataCollatorWithPadding, PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 
 from ..config import RunConfig
+from ..messages import say
 from ..progress import RunFailed, TrainingLog
 from .timelapse import PROBE_TOKENS, Recorder, snapshot_every
 
@@ -241,7 +242,7 @@ class _RunCallback(TrainerCallback):
         if loss is None:
             return
         if not math.isfinite(loss):
-            self.failure = "The training loss became NaN or infinite; try a lower learning rate."
+            self.failure = say("notice.nan_loss")
             control.should_training_stop = True
         else:
             self.log.losses.append((state.global_step, float(loss)))

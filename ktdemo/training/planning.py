@@ -15,6 +15,7 @@ import numpy as np
 from .. import data, models
 from ..config import RunConfig
 from ..data.preview import token_lengths
+from ..messages import Message, say
 
 TRAIN_COST = 3.0  # a training step costs about three forward passes (forward, backward, optimiser)
 PROBE_BELOW_EXAMPLES = 400  # full fine-tuning that sees fewer examples than this loses to a linear probe
@@ -25,7 +26,7 @@ LOAD_S = 2.0  # data, tokenizer and a private model copy
 @dataclass
 class Plan:
     config: RunConfig  # concrete: never method "auto"
-    reasons: list[str]  # why each choice, for the user
+    reasons: list[Message]  # why each choice, for the user
     eta_s: float  # expected wall time of the whole run
 
 
@@ -67,12 +68,12 @@ def estimate_seconds(config: RunConfig, splits: data.Splits) -> float:
     return LOAD_S * stages + scoring * stages + training * stages
 
 
-def _choose(config: RunConfig, splits: data.Splits) -> tuple[RunConfig, list[str]]:
+def _choose(config: RunConfig, splits: data.Splits) -> tuple[RunConfig, list[Message]]:
     tokenizer = models.load_tokenizer(config.model)
     sample = splits.train.sample(min(500, len(splits.train)), random_state=config.seed).text
     p95 = int(np.percentile(token_lengths(sample, tokenizer), 95))
     max_length = int(min(256, max(16, -(-p95 // 8) * 8)))
-    reasons = [f"Max length {max_length} tokens: 95% of the training texts fit (longer ones are cut)."]
+    reasons = [say("plan.max_length", n=max_length)]
 
     device = models.pick_device()
     rate = inference_rate(config.model, max_length, device)
@@ -81,18 +82,14 @@ def _choose(config: RunConfig, splits: data.Splits) -> tuple[RunConfig, list[str
     total = models.count_parameters(models.pretrained_classifier(config.model, splits.label_names))[1]
     if can_see < PROBE_BELOW_EXAMPLES:
         method = "linear_probe"
-        reasons.append(f"Linear probe: in {budget:.0f} s full fine-tuning would see only ~{can_see:.0f} examples; "
-                       f"a probe encodes ~{budget * rate * 0.85:.0f} and fits its head in seconds.")
+        reasons.append(say("plan.linear_probe", budget=f"{budget:.0f}", can_see=f"{can_see:.0f}",
+                           encodes=f"{budget * rate * 0.85:.0f}"))
     elif device == "cpu" and total > LARGE_MODEL_PARAMS:
         method = "top_layers"
-        reasons.append(f"Top {config.top_layers} layers: a {total / 1e6:.0f}M-parameter model is slow to train "
-                       "on a CPU; training only the top layers skips most of the backward pass.")
+        reasons.append(say("plan.top_layers", n=config.top_layers, params=f"{total / 1e6:.0f}"))
     else:
         method = "full"
-        reasons.append(f"Full fine-tune (embeddings frozen): {budget:.0f} s is enough to see "
-                       f"~{can_see:,.0f} examples ({can_see / max(1, len(splits.train)):.1f} epochs), "
-                       "and full fine-tuning gains most per second then.")
-    reasons.append("All training examples: batches are drawn at random, so the budget, not the data size, "
-                   "sets the cost." if method != "linear_probe" else
-                   "Training examples in class-balanced order: the probe uses as many as the budget encodes.")
+        reasons.append(say("plan.full", budget=f"{budget:.0f}", can_see=f"{can_see:,.0f}",
+                           epochs=f"{can_see / max(1, len(splits.train)):.1f}"))
+    reasons.append(say("plan.all_examples" if method != "linear_probe" else "plan.balanced"))
     return dataclasses.replace(config, method=method, max_length=max_length), reasons

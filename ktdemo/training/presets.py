@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from ..config import RunConfig
+from ..messages import UserError, say
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ PRESETS: dict[str, Preset] = {
 def preset(name: str) -> Preset:
     """The preset called `name` (ValueError listing the others for an unknown name)."""
     if name not in PRESETS:
-        raise ValueError(f"There is no preset '{name[:80]}'; choose one of: {'; '.join(PRESETS)}.")
+        raise UserError(say("error.unknown_preset", name=name[:80], presets="; ".join(PRESETS)))
     return PRESETS[name]
 
 

@@ -19,6 +19,7 @@ from torch import nn
 from ..config import RunConfig
 from ..models.anatomy import last_linear
 from ..models.evaluation import length_sorted_batches
+from ..messages import say
 from ..progress import RunCancelled, TrainingLog
 from .loop import FitOutcome
 
@@ -61,7 +62,7 @@ def fit_linear_probe(model, tokenizer, train: pd.DataFrame, validation: pd.DataF
         log.step = done
     used = order.iloc[:done]
     if used.label.nunique() < 2:
-        raise RunCancelled("Stopped before the probe had examples of two classes; the previous model is unchanged.")
+        raise RunCancelled(say("notice.stopped_probe"))
 
     x = features(model, tokenizer, used.text.tolist(), config.max_length, cache)
     x_val = features(model, tokenizer, val.text.tolist(), config.max_length, cache)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..config import RunConfig
+from ..messages import UserError, say
 
 SENTIMENT_DOMAINS = ("rotten_tomatoes", "vader_tweets", "vader_amazon", "vader_nyt")  # same labels, four domains
 KSHOT_SIZES = (8, 32, 128, None)  # None: all training examples
@@ -38,13 +39,13 @@ def build(study: str, base: RunConfig, methods: tuple[str, ...] = ("full", "line
         return [plain, dataclasses.replace(plain, kind="from_scratch")]
     if study == "sequential":
         if not base.source_dataset:
-            raise ValueError("Pick a source dataset for the first stage of sequential transfer.")
+            raise UserError(say("error.study_needs_source"))
         return [plain, dataclasses.replace(plain, kind="sequential", source_dataset=base.source_dataset)]
     if study == "matrix":
         return [dataclasses.replace(plain, dataset=domain, per_class=base.per_class,
                                     also_test_on=[d for d in SENTIMENT_DOMAINS if d != domain])
                 for domain in SENTIMENT_DOMAINS]
-    raise ValueError(f"Unknown study '{study}'; choose one of {', '.join(STUDIES)}.")
+    raise UserError(say("error.unknown_study", study=study, studies=", ".join(STUDIES)))
 
 
 def kshot_points(rows: list[dict]) -> list[dict]:

@@ -28,12 +28,31 @@ import torch
 from .. import data, models
 from ..config import HUB_PREFIX, RunConfig
 from ..models.evaluation import Metrics, evaluate, misclassified
-from ..progress import RunCancelled, RunStats, TrainingLog
+from ..messages import Message, say
+from ..progress import RunCancelled, RunStats, TrainingLog, stage_phase
 from . import methods, probe, warmstart
 from .loop import FitOutcome, fine_tune
 
 STOPPED_TEST_SAMPLE = 256  # after Stop, test metrics on a sample: ~2 s on 2 CPU cores instead of ~10
 ADAPT_SHARE = 0.25  # cross-domain: the share of the budget (or steps) spent adapting to target examples
+
+
+class Scores(dict):
+    """Held-out results by name. A name is the English of a Message (the key the API, CLI and JSON show);
+    `labels` keeps each name's Message, for the UI to show in its language."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.labels: dict[str, Message] = {}
+
+    def add(self, label: Message, metrics: Metrics) -> "Scores":
+        self[str(label)], self.labels[str(label)] = metrics, label
+        return self
+
+    def extend(self, other: "Scores") -> "Scores":
+        self.update(other)
+        self.labels.update(other.labels)
+        return self
 
 
 @dataclass
@@ -48,7 +67,7 @@ class RunResult:
     misclassified: list[dict]
     stats: RunStats
     log: TrainingLog
-    scores: dict[str, Metrics] = field(default_factory=dict)  # more held-out results (source test, before adapting)
+    scores: dict[str, Metrics] = field(default_factory=Scores)  # more held-out results (source test, before adapting)
     start: Metrics | None = None  # the warm-started head on the test set, before any training (None: random head)
 
 
@@ -67,7 +86,7 @@ def load_data(config: RunConfig, dataset: str | None = None, per_class: int | No
         return data.load_hub(dataset[len(HUB_PREFIX):], config.dataset_config, config.dataset_split,
                              config.text_column, config.label_column, seed=config.seed, per_class=per_class)
     if dataset not in data.DATASETS:
-        raise data.DataError(f"There is no dataset '{dataset[:80]}'; pick one from the list.")
+        raise data.DataError(say("error.no_dataset", dataset=dataset[:80]))
     return data.load_splits(dataset, seed=config.seed, per_class=per_class)
 
 
@@ -82,7 +101,7 @@ def training_data(config: RunConfig, sources: dict | None = None) -> tuple[data.
     return target, relabel(source, target.label_names, config.label_map)
 
 
-def resolve(config: RunConfig, sources: dict | None = None) -> tuple[RunConfig, list[str]]:
+def resolve(config: RunConfig, sources: dict | None = None) -> tuple[RunConfig, list[Message]]:
     """`config` with every "auto" made concrete (method, pooling, warm start) before the run starts, and why
     each was chosen (for the run's notes)."""
     reasons = []
@@ -93,11 +112,10 @@ def resolve(config: RunConfig, sources: dict | None = None) -> tuple[RunConfig, 
         config, reasons = chosen.config, list(chosen.reasons)
     resolved = resolve_head(config)
     if config.pooling == "auto":
-        reasons.append(f"pooling '{resolved.pooling}': " + ("the encoder was trained with mean pooling (its "
-                       "sentence-transformers files say so)." if resolved.pooling == "mean" else
-                       "the family's standard [CLS] head."))
+        reasons.append(say("plan.pooling_mean") if resolved.pooling == "mean" else
+                       say("plan.pooling_cls", pooling=resolved.pooling))
     if config.warm_start == "auto" and config.kind != "zero_shot":
-        reasons.append(f"warm start '{resolved.warm_start}': " + warmstart.WHY[resolved.warm_start])
+        reasons.append(say("plan.warm_start", warm_start=resolved.warm_start, why=warmstart.WHY[resolved.warm_start]))
     return resolved, reasons
 
 
@@ -107,7 +125,7 @@ def run_transfer(config: RunConfig, log: TrainingLog | None = None, cancel: thre
     (`models.save_weights`) of a finished run of `first_stage_config(config)`, lets a sequential run skip its
     first stage."""
     log, cancel, sources = log or TrainingLog(), cancel or threading.Event(), sources or {}
-    log.enter("loading data")  # "auto" may read the data to plan
+    log.enter(say("phase.loading_data"))  # "auto" may read the data to plan
     config, reasons = resolve(config, sources)
     ctx = RunContext(config, log, cancel, sources, models.pick_device(), plan=reasons)
     with _PeakMemory(ctx.device) as memory:
@@ -145,23 +163,23 @@ def zero_shot(ctx: RunContext, start_from: str | None = None) -> RunResult:
 
     config, log = ctx.config, ctx.log
     target = run_data(ctx)[0]
-    ctx.enter("scoring the untrained head")
+    ctx.enter(say("phase.scoring_untrained"))
     tokenizer = models.load_tokenizer(config.model)
     head = _pretrained_classifier(ctx, target.label_names)
     before = HeadScorer.on(ctx, head, tokenizer, target.test, pretrained=True).score(head)
-    ctx.enter("zero-shot: matching test texts to the label descriptions")
+    ctx.enter(say("phase.zero_shot"))
     log.train_started = time.monotonic()
     matched = zeroshot.zero_shot(target.test.text.tolist(), target.test.label.tolist(), target.label_names,
                                  descriptions_for(config, config.dataset, target.label_names),
                                  model_key=config.model, nli_model=config.nli_model, max_length=config.max_length)
-    log.enter("done")
+    log.enter(say("phase.done"))
     ctx.record.stages.append({"stage": "zero-shot " + matched.method, "seconds": round(matched.seconds, 1)})
     params = ParamCounts(trainable=0, total=models.count_parameters(head)[1])
     stats = run_stats(ctx, FitOutcome(0, 0, 0, matched.seconds, 0, 0, False), params=params,
                       test=TestCounts(scored=len(target.test), split=len(target.test)), notices=list(target.notices))
     stats.descriptions, stats.zero_shot_method = matched.descriptions, matched.method
     scored = Scored(target.test, HeadMetrics(before, start=None), after=matched.metrics)
-    return _result(ctx, target, scored, stats, model=None, tokenizer=tokenizer, scores={})
+    return _result(ctx, target, scored, stats, model=None, tokenizer=tokenizer, scores=Scores())
 
 
 KIND_FUNCTIONS = {"in_domain": in_domain, "cross_domain": cross_domain, "zero_shot": zero_shot,
@@ -179,9 +197,10 @@ class RunRecord:
     by_dataset: dict[str, float] = field(default_factory=dict)  # accuracy on each dataset tested on: a matrix row
     warm_start_probe: dict | None = None  # what a linear-probe warm start took
 
-    def add(self, stage: str, outcome: FitOutcome) -> None:
+    def add(self, stage: Message, outcome: FitOutcome) -> None:
         """A training stage done."""
-        self.stages.append({"stage": stage, "steps": outcome.steps, "examples_seen": outcome.examples_seen,
+        self.stages.append({"stage": str(stage), "phase": {"key": stage.key, "params": dict(stage.params)},  # UI's
+                            "steps": outcome.steps, "examples_seen": outcome.examples_seen,
                             "seconds": round(outcome.seconds, 1), "stopped_by_user": outcome.stopped_by_user})
         self.outcomes.append(outcome)
 
@@ -195,13 +214,13 @@ class RunContext:
     cancel: threading.Event
     sources: dict[str, data.Splits]
     device: str
-    plan: list[str] = field(default_factory=list)  # why "auto" chose what it chose
+    plan: list[Message] = field(default_factory=list)  # why "auto" chose what it chose
     record: RunRecord = field(default_factory=RunRecord)
 
-    def enter(self, phase: str) -> None:
+    def enter(self, phase: Message) -> None:
         """The next phase, if Stop was not pressed; a Stop seen here means no new model: the previous one stays."""
         if self.cancel.is_set():
-            raise RunCancelled("Stopped before training began; the previous model is unchanged.")
+            raise RunCancelled(say("notice.stopped_before"))
         self.log.enter(phase)
 
     def feature_cache(self, pretrained: bool) -> dict | None:
@@ -217,7 +236,7 @@ class RunContext:
 
 def run_data(ctx: RunContext) -> tuple[data.Splits, data.Splits]:
     """(target, training data), as `training_data`."""
-    ctx.enter("loading data")
+    ctx.enter(say("phase.loading_data"))
     return training_data(ctx.config, ctx.sources)
 
 
@@ -253,7 +272,7 @@ class Start:
 
     model: object
     pretrained: bool  # the untouched pretrained encoder: its features may come from the process's cache
-    scores: dict[str, Metrics] = field(default_factory=dict)  # held-out results of an earlier stage
+    scores: Scores = field(default_factory=Scores)  # held-out results of an earlier stage
 
 
 StartModel = Callable[[RunContext, list[str]], Start]  # a kind's starting model, given the target's labels
@@ -282,19 +301,19 @@ def source_trained_start(ctx: RunContext, label_names: list[str], *, start_from:
         return Start(model, pretrained=False)
     first = _first_stage(ctx)
     model.base_model.load_state_dict(first.model.base_model.state_dict())
-    return Start(model, pretrained=False, scores={f"source test ({first.dataset_name}) after stage 1": first.after})
+    return Start(model, pretrained=False, scores=Scores().add(say("result.source_after_stage1", name=first.dataset_name), first.after))
 
 
 def _first_stage(ctx: RunContext) -> RunResult:
     """An in-domain run on the source, shown in this run's log; its training counts in this run's record."""
-    ctx.log.stage = f"stage 1 of 2 ({ctx.config.source_dataset})"
+    ctx.log.stage = stage_phase(1, 2, ctx.config.source_dataset)
     first = ctx.first_stage()
     result = in_domain(first)
     if result.stats.stopped_by_user:
-        raise RunCancelled("Stopped during the first stage; the previous model is unchanged.")
+        raise RunCancelled(say("notice.stopped_first_stage"))
     ctx.record.stages.extend(first.record.stages)
     ctx.record.outcomes.extend(first.record.outcomes)
-    ctx.log.stage = "stage 2 of 2"
+    ctx.log.stage = stage_phase(2, 2)
     return result
 
 
@@ -310,28 +329,28 @@ def transfer(ctx: RunContext, target: data.Splits, train: data.Splits, start_mod
     """Score the starting model's head, warm-start it, train on `train`, (adapt on `adapt_per_class` target
     examples per class), score the result on `target`'s unseen test texts."""
     config, tests = ctx.config, clean_test_sets(ctx, target, train)
-    ctx.enter("loading model")
+    ctx.enter(say("phase.loading_model"))
     tokenizer = models.load_tokenizer(config.model)
     start = start_model(ctx, target.label_names)
-    ctx.enter("scoring the untrained head")
+    ctx.enter(say("phase.scoring_untrained"))
     head = HeadScorer.on(ctx, start.model, tokenizer, tests.test, start.pretrained)
     before = head.score(start.model)
     budget = Budget.for_stage(config, others=ADAPT_SHARE if adapt_per_class else 0)
     budget = warm_start_head(ctx, start, tokenizer, train, target, budget)
     warm = head.score(start.model) if config.warm_start != "none" else None
     model, params = prepare(ctx, start.model)
-    outcome = train_stage(ctx, model, tokenizer, train, f"training on {train.name}", budget, start.pretrained)
-    scores = {**start.scores, **score_held_out(ctx, model, tokenizer, tests.held_out)}
+    outcome = train_stage(ctx, model, tokenizer, train, say("phase.training_on", name=train.name), budget, start.pretrained)
+    scores = Scores().extend(start.scores).extend(score_held_out(ctx, model, tokenizer, tests.held_out))
     if adapt_per_class and not outcome.stopped_by_user:
-        scores["target test before adapting"] = _evaluate(ctx, model, tokenizer, tests.test)
+        scores.add(say("result.target_before_adapting"), _evaluate(ctx, model, tokenizer, tests.test))
         outcome = adapt(ctx, model, tokenizer, target)
     model = methods.finish(model)
-    ctx.log.enter("scoring the trained model")
+    ctx.log.enter(say("phase.scoring_trained"))
     scored = score_trained(ctx, model, tokenizer, tests.test, HeadMetrics(before, warm),
                            stopped=outcome.stopped_by_user, num_labels=len(target.label_names))
     ctx.record.by_dataset[config.dataset] = scored.after.accuracy
     models.for_inspection(model)  # after scoring: eager attention is slower, but the views need it
-    ctx.log.enter("stopped" if outcome.stopped_by_user else "done")
+    ctx.log.enter(say("phase.stopped" if outcome.stopped_by_user else "phase.done"))
     notices = tests.notices + _learning_notices(outcome, scored.after, target.label_names, config.warm_start)
     stats = run_stats(ctx, outcome, params=params, test=TestCounts(scored=len(scored.test), split=len(target.test)),
                       notices=notices)
@@ -344,7 +363,7 @@ def transfer(ctx: RunContext, target: data.Splits, train: data.Splits, start_mod
 class HeldOut:
     """Another test set the run scores."""
 
-    name: str  # as the run's scores name it
+    name: Message  # as the run's scores name it
     test: pd.DataFrame  # its test texts unseen in training
 
 
@@ -354,7 +373,7 @@ class TestSets:
 
     test: pd.DataFrame  # the target's
     held_out: dict[str, HeldOut]  # by dataset key: the source's own (cross-domain) and `also_test_on`
-    notices: list[str]  # the data's notices, and how many test texts training had seen
+    notices: list[Message]  # the data's notices, and how many test texts training had seen
 
 
 def clean_test_sets(ctx: RunContext, target: data.Splits, train: data.Splits) -> TestSets:
@@ -362,7 +381,7 @@ def clean_test_sets(ctx: RunContext, target: data.Splits, train: data.Splits) ->
     notices = list(train.notices) + (list(target.notices) if train is not target else [])
     test, leaked = unseen(target.test, train)
     if leaked:
-        notices.append(f"{leaked:,} test texts also in the training data were removed from the test set.")
+        notices.append(say("notice.test_overlap", count=f"{leaked:,}"))
     return TestSets(test, held_out(ctx, target, train), notices)
 
 
@@ -376,15 +395,14 @@ def held_out(ctx: RunContext, target: data.Splits, train: data.Splits) -> dict[s
     """By dataset key: the source's own test set in a cross-domain run, and every dataset in `also_test_on`."""
     config, held = ctx.config, {}
     if config.kind == "cross_domain":
-        held[config.source_dataset] = HeldOut(f"source test ({train.name})", train.test)
+        held[config.source_dataset] = HeldOut(say("result.source_test", name=train.name), train.test)
     for key in config.also_test_on or []:
         if key in (config.dataset, config.source_dataset):
             continue
         other = load_data(config, key, None, ctx.sources)
         if list(other.label_names) != list(target.label_names):
-            raise data.DataError(f"{other.name} has other labels than {target.name}; "
-                                 "only datasets with the same labels can be compared.")
-        held[key] = HeldOut(f"test on {other.name}", unseen(other.test, train)[0])
+            raise data.DataError(say("error.other_labels", other=other.name, target=target.name))
+        held[key] = HeldOut(say("result.test_on", name=other.name), unseen(other.test, train)[0])
     return held
 
 
@@ -398,7 +416,7 @@ def warm_start_head(ctx: RunContext, start: Start, tokenizer, train: data.Splits
         descriptions = descriptions_for(config, config.dataset, target.label_names)
         warmstart.from_descriptions(start.model, tokenizer, descriptions, config.max_length)
     elif config.warm_start == "probe":
-        ctx.enter("warm start: a linear probe on frozen features")
+        ctx.enter(say("phase.warm_start"))
         outcome = probe.fit_linear_probe(start.model, tokenizer, train.train, train.validation, config, ctx.log,
                                          ctx.cancel, budget.share(warmstart.PROBE_SHARE),
                                          ctx.feature_cache(start.pretrained),
@@ -424,11 +442,11 @@ def prepare(ctx: RunContext, model) -> tuple[object, ParamCounts]:
     return model, ParamCounts(trainable, total)
 
 
-def train_stage(ctx: RunContext, model, tokenizer, splits: data.Splits, what: str, budget: Budget,
+def train_stage(ctx: RunContext, model, tokenizer, splits: data.Splits, what: Message, budget: Budget,
                 pretrained: bool) -> FitOutcome:
     """One training stage with the run's method, in the record as `what`."""
     log = ctx.log
-    ctx.enter(what if not log.stage else f"{log.stage} · {what}")
+    ctx.enter(what)
     log.losses, log.evals, log.step = [], [], 0
     if ctx.config.method == "linear_probe":
         outcome = probe.fit_linear_probe(model, tokenizer, splits.train, splits.validation, ctx.config, log,
@@ -445,8 +463,8 @@ def adapt(ctx: RunContext, model, tokenizer, target: data.Splits) -> FitOutcome:
     config = ctx.config
     examples = dataclasses.replace(target, train=data.take_per_class(target.train, config.adapt_per_class,
                                                                      config.seed))
-    return train_stage(ctx, model, tokenizer, examples, f"adapting with {config.adapt_per_class} target examples "
-                       "per class", Budget.for_stage(config, others=1 - ADAPT_SHARE), pretrained=False)
+    return train_stage(ctx, model, tokenizer, examples, say("phase.adapting", k=config.adapt_per_class),
+                       Budget.for_stage(config, others=1 - ADAPT_SHARE), pretrained=False)
 
 
 # -- scoring -----------------------------------------------------------------------------------------------------
@@ -489,13 +507,13 @@ class Scored:
     after: Metrics
 
 
-def score_held_out(ctx: RunContext, model, tokenizer, held_out: dict[str, HeldOut]) -> dict[str, Metrics]:
+def score_held_out(ctx: RunContext, model, tokenizer, held_out: dict[str, HeldOut]) -> Scores:
     """Metrics on the other test sets by name; their accuracies go into the record's transfer-matrix row."""
-    ctx.log.enter("scoring on the other test sets")
-    scores = {}
+    ctx.log.enter(say("phase.scoring_others"))
+    scores = Scores()
     for key, other in held_out.items():
-        scores[other.name] = _evaluate(ctx, model, tokenizer, other.test)
-        ctx.record.by_dataset[key] = scores[other.name].accuracy
+        scores.add(other.name, _evaluate(ctx, model, tokenizer, other.test))
+        ctx.record.by_dataset[key] = scores[str(other.name)].accuracy
     return scores
 
 
@@ -523,7 +541,7 @@ class TestCounts:
 
 
 def run_stats(ctx: RunContext, last: FitOutcome, *, params: ParamCounts, test: TestCounts,
-              notices: list[str]) -> RunStats:
+              notices: list[Message]) -> RunStats:
     """What the run did and cost: its record's stages summed, and `last`, its last training stage."""
     config, record, outcomes = ctx.config, ctx.record, ctx.record.outcomes
     steps = sum(o.steps for o in outcomes)
@@ -543,7 +561,7 @@ def run_stats(ctx: RunContext, last: FitOutcome, *, params: ParamCounts, test: T
 
 
 def _result(ctx: RunContext, target: data.Splits, scored: Scored, stats: RunStats, *, model, tokenizer,
-            scores: dict[str, Metrics]) -> RunResult:
+            scores: Scores) -> RunResult:
     test, labels = scored.test, list(target.label_names)
     return RunResult(config=ctx.config, model=model, tokenizer=tokenizer, label_names=labels,
                      dataset_name=target.name, before=scored.heads.before, after=scored.after,
@@ -571,17 +589,15 @@ def descriptions_for(config: RunConfig, dataset: str, label_names: list[str]) ->
     return list(config.label_descriptions or default_descriptions(label_names, spec.task if spec else ""))
 
 
-def _learning_notices(outcome: FitOutcome, after: Metrics, label_names: list[str], warm_start: str) -> list[str]:
+def _learning_notices(outcome: FitOutcome, after: Metrics, label_names: list[str], warm_start: str) -> list[Message]:
     """One sentence when training learned nothing: a run says so rather than showing a collapsed classifier."""
     notices = []
     if outcome.steps and not outcome.improved and not outcome.stopped_by_user:
-        start = "its warm start" if warm_start != "none" else "its random head"
-        notices.append(f"Training never beat {start} on the validation sample, so the model scores as that start "
-                       "did; try a longer budget or another learning rate.")
+        start = say("part.start.warm" if warm_start != "none" else "part.start.random")
+        notices.append(say("notice.never_beat", start=start))
     predicted = set(after.predictions)
     if len(label_names) > 1 and len(predicted) == 1:
-        notices.append(f"The model predicts '{label_names[predicted.pop()]}' for every test text: it has not "
-                       "learned to tell the classes apart; try a longer budget or a warm start.")
+        notices.append(say("notice.one_prediction", label=label_names[predicted.pop()]))
     return notices
 
 
@@ -593,9 +609,8 @@ def relabel(source: data.Splits, target_labels: list[str], label_map: dict[str, 
     unknown = set(label_map.values()) - set(target_labels)
     missing = [name for name in target_labels if name not in label_map.values()]
     if unknown or missing or set(label_map) - set(source.label_names):
-        raise data.DataError(
-            f"Map the source labels ({', '.join(source.label_names)}) onto every target label "
-            f"({', '.join(target_labels)}), e.g. 'fresh=positive, rotten=negative'.")
+        raise data.DataError(say("error.label_map_fit", source=", ".join(source.label_names),
+                                 target=", ".join(target_labels)))
     codes = {i: target_labels.index(label_map[name]) for i, name in enumerate(source.label_names) if name in label_map}
 
     def convert(frame: pd.DataFrame) -> pd.DataFrame:

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ..config import RunConfig
+from ..messages import say
 from ..models import heads
 from ..models.anatomy import last_linear
 from ..models.evaluation import Metrics, score
@@ -27,9 +28,9 @@ PROBE_TEXTS = 512  # the probe's texts when a step count, not the clock, bounds 
 
 
 WHY = {  # why "auto" chose it, for the run's notes
-    "descriptions": "the head starts as the zero-shot classifier, so step 0 already scores what zero-shot does.",
-    "probe": "the encoder is no mean-pooled sentence encoder, so a quick linear probe gives the head its start.",
-    "none": "the random-init control stays random, and a linear probe needs no start.",
+    "descriptions": say("part.warm_why.descriptions"),
+    "probe": say("part.warm_why.probe"),
+    "none": say("part.warm_why.none"),
 }
 
 

@@ -15,6 +15,7 @@ import torch
 
 from .. import models
 from ..data import DATASETS, DEFAULT_DATASET
+from ..messages import UserError, say
 from ..data.descriptions import default_descriptions
 from ..models import heads
 from ..models.evaluation import Metrics, length_sorted_batches, score
@@ -55,8 +56,7 @@ def _nli_model(nli_model: str):
     model = models.load_classifier(nli_model)  # its own trained head
     entailment = [i for i, name in model.config.id2label.items() if str(name).lower().startswith("entail")]
     if not entailment:
-        raise models.ModelError(f"'{models.resolve(nli_model).hub_id}' is not an NLI model: "
-                                "its labels have no 'entailment'.")
+        raise models.ModelError(say("error.not_nli", model=models.resolve(nli_model).hub_id))
     return model, int(entailment[0])
 
 
@@ -92,8 +92,7 @@ def zero_shot(texts, labels, label_names, descriptions=None, *, model_key: str =
     """Score zero-shot predictions on held-out texts: NLI when nli_model is given, else similarity."""
     descriptions = list(descriptions or default_descriptions(label_names, task))
     if len(descriptions) != len(label_names):
-        raise ValueError(f"Give one description per label: {len(label_names)} labels, "
-                         f"{len(descriptions)} descriptions.")
+        raise UserError(say("error.descriptions_count", labels=len(label_names), descriptions=len(descriptions)))
     started = time.perf_counter()
     texts = list(texts)
     if nli_model:

@@ -10,7 +10,7 @@ from .. import data, models
 from ..serving import session as sessions
 from ..serving.session import SESSIONS, Session
 from . import compare_tab, data_tab, learn_tab, predict_tab, train_tab
-from .i18n import I18N, language_of, language_of_header, tr, translated, warning
+from .i18n import I18N, language_of, language_of_header, text, tr, warning
 
 log = logging.getLogger(__name__)
 CSS = (Path(__file__).resolve().parents[2] / "assets" / "style.css").read_text()
@@ -90,7 +90,7 @@ def check_model(model: str, session: Session | None = None) -> str:
     """
     language = language_of(session)
     try:
-        return translated(models.check(model), language)
+        return text(models.check(model), language)
     except models.ModelError as error:
         return warning(error, language)
 

@@ -70,9 +70,9 @@ def study(session: Session, study: str = "methods", kshot_methods=("full", "line
         while not job.wait(train_tab.POLL_S):
             fresh = len(job.results) != shown
             shown = len(job.results)
-            yield (train_tab.status_html(job, language=language), train_tab.curves_figure(job),
+            yield (train_tab.status_html(job, language=language), train_tab.curves_figure(job, language),
                    *(compare(session) if fresh else [gr.skip()] * REFRESHED))
-        yield (train_tab.status_html(job, message=job.error, language=language), train_tab.curves_figure(job),
+        yield (train_tab.status_html(job, message=job.error, language=language), train_tab.curves_figure(job, language),
                *compare(session))
     finally:
         SESSIONS.caller_left(session)

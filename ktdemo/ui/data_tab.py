@@ -11,7 +11,8 @@ from .. import data, models
 from ..config import RunConfig
 from ..figures.data import class_balance_figure, length_histogram_figure, split_balance_figure
 from ..serving.session import UPLOAD_PREFIX, Session, bundled_preview
-from .i18n import language_of, t, tr, warning
+from ..messages import say
+from .i18n import EN, language_of, t, text, tr, warning, words
 
 PREVIEWS = 5  # the preview's outputs: summary, three figures, examples
 MAX_LENGTH = RunConfig().max_length  # the Train tab's default cut, marked on the histogram
@@ -95,8 +96,8 @@ def columns(file, session: Session | None = None):
     except data.DataError as error:
         return (gr.update(choices=names, value=None), gr.update(choices=names, value=None),
                 warning(error, language_of(session)))
-    note = (f"{len(table):,} rows; columns: {', '.join(names)}. Guessed **{text}** as the text and **{label}** "
-            "as the label: change them if they are wrong, then press **Use this data**.")
+    note = t("data.columns_note", language_of(session), rows=f"{len(table):,}", names=", ".join(names), text=text,
+             label=label)
     return gr.update(choices=names, value=text), gr.update(choices=names, value=label), note
 
 
@@ -128,21 +129,21 @@ def _refused(message: str) -> tuple:
 def _added(session: Session, key: str, model: str):
     """Select the session's new dataset in the dropdown and preview it."""
     splits = session.datasets[key]
-    note = (f"✅ **{splits.name}** added to this session's datasets and selected above: "
-            "train on it in the **Train** tab.")
+    note = t("data.added", language_of(session), name=splits.name)
     return gr.update(choices=dataset_choices(session), value=key), note, *_preview(model, key, session)
 
 
 def _preview(model: str, dataset: str, session: Session) -> tuple:
     """The preview's outputs: its summary, three figures and the examples."""
-    preview = session.preview(model, dataset)
+    preview, language = session.preview(model, dataset), language_of(session)
     shown, counted = preview.shown, preview.problem is None
     return (
-        _summary(preview.splits, preview.problem),
-        class_balance_figure(shown.counts, "Examples per class in the training split"),
-        split_balance_figure(preview.splits.class_counts()),
+        _summary(preview.splits, preview.problem, language),
+        class_balance_figure(shown.counts, t("data.fig.balance", language), words(language)),
+        split_balance_figure(preview.splits.class_counts(), words=words(language)),
         length_histogram_figure(shown.lengths, MAX_LENGTH if counted else None, shown.unit,
-                                f"Length in {preview.model_name} tokens" if counted else "Length in words"),
+                                t("data.fig.tokens", language, model=preview.model_name) if counted else
+                                t("data.fig.words", language), words(language)),
         shown.examples,
     )
 
@@ -152,15 +153,18 @@ def warm_up() -> None:
     bundled_preview(models.DEFAULT_MODEL, data.DEFAULT_DATASET)
 
 
-def _summary(splits: data.Splits, problem: Exception | None) -> str:
+def _summary(splits: data.Splits, problem: Exception | None, language: str = EN) -> str:
     sizes = {name: len(frame) for name, frame in splits.parts().items()}
-    text = (f"**{splits.name}** · {splits.num_labels} classes · {sum(sizes.values()):,} examples: "
-            + " · ".join(f"{count:,} {name}" for name, count in sizes.items()) + ".")
+    parts = t("data.summary.join", language).join(
+        t("data.summary.split", language, count=f"{count:,}", split=text(say(f"part.split.{name}"), language))
+        for name, count in sizes.items())
+    summary = t("data.summary", language, name=splits.name, classes=splits.num_labels,
+                total=f"{sum(sizes.values()):,}", sizes=parts)
     if problem is None:
-        text += (f" The dashed line marks the Train tab's default max length ({MAX_LENGTH} tokens): "
-                 "longer texts are cut there.")
+        summary += t("data.summary.dashed", language, n=MAX_LENGTH)
     else:
-        text += f"\n\n⚠️ {problem} Lengths are counted in words instead of tokens."
+        summary += t("data.summary.words", language, problem=text(problem, language))
     if splits.notices:
-        text += "\n\nData notes:" + "".join(f"\n- {notice}" for notice in splits.notices)
-    return text
+        summary += t("data.summary.notes", language) + "".join(f"\n- {text(notice, language)}"
+                                                                for notice in splits.notices)
+    return summary

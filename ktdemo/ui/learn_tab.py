@@ -7,7 +7,8 @@ from ..figures.learn import (attention_steps_figure, heads_figure, position_simi
                              residual_norms_figure, sinusoid_figure, token_labels)
 from ..inspection import lessons
 from ..serving.session import Session
-from .i18n import EN, language_of, t, tr, translated, warning, with_cjk_note
+from .i18n import EN, language_of, t, tr, warning, with_cjk_note
+from .i18n import text as in_language
 
 DEFAULT_SENTENCE = "The film was not bad at all."
 POSITIONS = 64  # positions shown: the sinusoids and the learned embeddings alike
@@ -70,7 +71,7 @@ def show_all(text, layer, head, token, model, dataset, session: Session = None):
     size = view.model.config.hidden_size
     sinusoids = sinusoid_figure(lessons.sinusoidal_encoding(POSITIONS, size), lessons.showcase_dimensions(size))
     choices = [(label.replace(" ", " · ", 1), i) for i, label in enumerate(token_labels(tokens))]
-    return (with_cjk_note(translated(view.description, language), text, look, language), *steps, heads_fig, sinusoids,
+    return (with_cjk_note(in_language(view.description, language), text, look, language), *steps, heads_fig, sinusoids,
             *positions, *residual,
             gr.update(maximum=layers, value=l + 1), gr.update(maximum=heads, value=h + 1),
             gr.update(choices=choices, value=q))

@@ -17,7 +17,8 @@ from ..inspection.attention import (Inspection, cls_attention, cls_rollout, insp
                                     view_scores)
 from ..outputs import exports
 from ..serving.session import RANK_EXAMPLES, NoRun, Session
-from .i18n import EN, language_of, t, tr, translated, warning, with_cjk_note
+from .i18n import EN, language_of, t, tr, warning, with_cjk_note
+from .i18n import text as in_language
 
 WORDS, PIECES = "Words", "Word pieces"
 TOP_HEADS = 5
@@ -149,7 +150,7 @@ def predict(text: str, model: str, dataset: str, session: Session):
     except ValueError as error:  # InputError, an unknown model or dataset: one sentence
         return {}, None, warning(error, language_of(session))
     return (look.inspection.probabilities, probabilities_figure(look.inspection.probabilities),
-            with_cjk_note(translated(look.description, language_of(session)), text, look, language_of(session)))
+            with_cjk_note(in_language(look.description, language_of(session)), text, look, language_of(session)))
 
 
 def show_attention(text: str, layer: int, head: int, model: str, dataset: str, unit: str = PIECES,
@@ -170,7 +171,7 @@ def show_attention(text: str, layer: int, head: int, model: str, dataset: str, u
     except ValueError as error:
         return None, None, warning(error, language_of(session))
     return (*_attention_figures(look.inspection, layer, head, unit, special, language_of(session))[1].values(),
-            with_cjk_note(translated(look.description, language_of(session)), text, look, language_of(session)))
+            with_cjk_note(in_language(look.description, language_of(session)), text, look, language_of(session)))
 
 
 def fit_sliders(text, layer, head, model, dataset, session: Session = None):
@@ -224,7 +225,7 @@ def show_saliency(text, model, dataset, unit=PIECES, special=True, session: Sess
         return "", "", warning(error, language_of(session)), None
     language = language_of(session)
     return (_saliency_html(salient, unit, special, language), agreement_markdown(agreement, explain.AGREEMENT_NOTE),
-            with_cjk_note(translated(look.description, language), text, look, language), (text, salient))
+            with_cjk_note(in_language(look.description, language), text, look, language), (text, salient))
 
 
 def refresh_saliency(text, unit, special, stored, session: Session = None):
@@ -308,7 +309,7 @@ def layer_change(session: Session):
         return _problem(error, session), None
     language = language_of(session)
     scratch = t("predict.layers_scratch", language) if session.current.config.kind == "from_scratch" else ""
-    return (t("predict.layers_note", language, summary=translated(change.summary, language), scratch=scratch,
+    return (t("predict.layers_note", language, summary=in_language(change.summary, language), scratch=scratch,
               examples=change.examples, chance=f"{change.chance:.0%}"),
             layer_change_figure(change))
 
@@ -405,7 +406,7 @@ def _ranking_markdown(drop: np.ndarray, examples: int, description: str, languag
     """The heads whose loss costs the most accuracy, in points (one flipped prediction = 100/examples)."""
     order = [np.unravel_index(i, drop.shape) for i in np.argsort(-drop, axis=None, kind="stable")[:TOP_HEADS]]
     costly = [index for index in order if drop[index] > 0]  # a head whose loss costs nothing is no top head
-    description = translated(description, language)
+    description = in_language(description, language)
     if not costly:
         return (t("predict.ranking_none", language, examples=examples) + t("note.join", language) + description)
     rows = [t("predict.ranking_row", language, rank=rank, head=_head_name(index), points=f"{100 * drop[index]:.1f}")

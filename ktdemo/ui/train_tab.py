@@ -16,6 +16,7 @@ from ..figures.attention import attention_heatmap_figure, attention_overview_fig
 from ..figures.timelapse import timelapse_figure
 from ..figures.training import confusion_figure, training_curves_figure
 from ..outputs import report
+from ..messages import Message
 from ..progress import RunStats
 from ..serving.session import SESSIONS, Job, NoRun, Session
 from ..training import presets
@@ -23,7 +24,7 @@ from ..training.timelapse import DEFAULT_PROBE, last_layer_frames
 from .data_tab import dataset_choices
 from .i18n import EN, PRESET_KEYS
 from .i18n import choices as translated_choices
-from .i18n import language_of, phase_text, preset_choices, t, tr, tr_each, translated, warning
+from .i18n import language_of, preset_choices, status_text, t, text, tr, tr_each, warning, words
 
 POLL_S = 1.0  # how often the live view refreshes while training
 PER_CLASS = [ALL] + [str(k) for k in data.PER_CLASS_CHOICES if k]
@@ -207,8 +208,9 @@ def plan(session: Session, **settings) -> str:
     try:
         chosen = session.plan(config_from(settings))
     except Exception as error:  # noqa: BLE001 - a plan is a hint: never an error dialog
-        return html.escape(warning(str(error).splitlines()[0][:300], language_of(session)))
-    reasons = "".join(f"\n- {html.escape(reason)}" for reason in chosen.reasons)
+        shown = error if getattr(error, "message", None) else (str(error).splitlines() or [""])[0][:300]
+        return html.escape(warning(shown, language_of(session)))
+    reasons = "".join(f"\n- {html.escape(text(reason, language_of(session)))}" for reason in chosen.reasons)
     return t("train.expected", language_of(session), s=f"{chosen.eta_s:.0f}") + reasons
 
 
@@ -259,25 +261,26 @@ def _source_choices(session: Session):
 def _follow(job: Job, language: str = EN):
     """The live view of `job` every POLL_S, then its result."""
     while not job.wait(POLL_S):
-        yield status_html(job, language=language), curves_figure(job), *[gr.skip()] * 4
+        yield status_html(job, language=language), curves_figure(job, language), *[gr.skip()] * 4
     yield _final(job, language)
 
 
-def curves_figure(job: Job):
-    return training_curves_figure(list(job.log.losses), list(job.log.evals), job.log.max_steps or None)
+def curves_figure(job: Job, language: str = EN):
+    return training_curves_figure(list(job.log.losses), list(job.log.evals), job.log.max_steps or None,
+                                  words(language))
 
 
 def _final(job: Job, language: str = EN):
     if job.result is None:
-        return (status_html(job, message=job.error, language=language), curves_figure(job), gr.skip(), gr.skip(),
-                gr.skip(), gr.skip())
+        return (status_html(job, message=job.error, language=language), curves_figure(job, language),
+                gr.skip(), gr.skip(), gr.skip(), gr.skip())
     run = job.result
     return (
         status_html(job, message=job.error, language=language),
-        curves_figure(job),
+        curves_figure(job, language),
         results_markdown(run, language),
         _comparison_figure(run),
-        confusion_figure(run.after.confusion, run.label_names, t("train.confusion_title", language)),
+        confusion_figure(run.after.confusion, run.label_names, t("train.confusion_title", language), words(language)),
         [[row["text"], row["true"], row["predicted"], row["confidence"]] for row in run.misclassified],
     )
 
@@ -311,7 +314,7 @@ def _timelapse_views(index, layer_no, head_no, session: Session):
     layers, heads = attentions.shape[:2]
     l, h = min(max(int(layer_no), 1), layers) - 1, min(max(int(head_no), 1), heads) - 1
     stages = session.latest.stats.stages
-    note = f" · {html.escape(stages[-1]['stage'])}" if len(stages) > 1 else ""  # snapshots are the last stage's
+    note = f" · {html.escape(_stage_text(stages[-1], language_of(session)))}" if len(stages) > 1 else ""  # snapshots are the last stage's
     return (f"**{shot.caption()}**{note}", attention_overview_figure(attentions, selected=(l, h)),
             attention_heatmap_figure(attentions[l, h], shot.tokens, f"Layer {l + 1}, head {h + 1} · step {shot.step}"))
 
@@ -327,7 +330,7 @@ def results_markdown(run, language: str = EN) -> str:
         stopped += t("train.result_of_split", language, n=f"{s.test_split_examples:,}")
     rows = []
     for name, metrics in report.result_rows(run):
-        cells = [html.escape(name), f"{metrics.accuracy:.1%}", f"{metrics.macro_f1:.1%}"]
+        cells = [html.escape(text(name, language)), f"{metrics.accuracy:.1%}", f"{metrics.macro_f1:.1%}"]
         if metrics is run.after:  # the run's result, in bold
             cells = [f"**{cell}**" for cell in cells]
         rows.append("| " + " | ".join(cells) + " |")
@@ -338,7 +341,7 @@ def results_markdown(run, language: str = EN) -> str:
         lines.append(t("train.descriptions_used", language) + "; ".join(f"*{html.escape(d)}*" for d in s.descriptions))
     for title, items in ((t("train.auto_chose", language), s.plan), (t("train.notes", language), s.notices)):
         if items:
-            lines.append(f"{title}:" + "".join(f"\n- {html.escape(item)}" for item in items))
+            lines.append(f"{title}:" + "".join(f"\n- {html.escape(text(item, language))}" for item in items))
     return "\n\n".join(lines)
 
 
@@ -346,7 +349,7 @@ def _work_line(s: RunStats, language: str = EN) -> str:
     probe = s.warm_start_probe
     warm = [t("train.work.warm", language, n=f"{probe['examples_seen']:,}", s=f"{probe['seconds']:.0f}")
             ] if probe else []
-    stages = " → ".join(warm + [t("train.work.stage", language, stage=phase_text(st["stage"], language),
+    stages = " → ".join(warm + [t("train.work.stage", language, stage=_stage_text(st, language),
                                   s=f"{st['seconds']:.0f}") for st in s.stages])
     speed = t("train.work.speed", language, eps=s.examples_per_s, tps=f"{s.tokens_per_s:,}") if s.examples_per_s else ""
     memory = t("train.work.memory", language, mb=f"{s.peak_memory_mb:.0f}") if s.peak_memory_mb is not None else ""
@@ -355,18 +358,22 @@ def _work_line(s: RunStats, language: str = EN) -> str:
              total=f"{s.total_params / 1e6:.1f}", pct=f"{s.trainable_pct:.2g}", memory=memory, device=s.device)
 
 
+def _stage_text(stage: dict, language: str) -> str:
+    """A training stage of the run's stats: its phase (a Message's key and parameters) in `language`."""
+    phase = stage.get("phase")
+    return text(Message(phase["key"], phase["params"]), language) if phase else text(stage["stage"], language)
+
+
 def status_html(job: Job | None, message: str | None = None, language: str = EN) -> str:
     """The status line and progress bar of `job` (None: no run yet), in `language`."""
     if job is None:
-        text = html.escape(translated(message, language)) if message else t("status.ready", language)
-        return f'<div class="kt-bar"><div style="width:0%"></div></div><p>{text}</p>'
+        line = html.escape(text(message, language)) if message else t("status.ready", language)
+        return f'<div class="kt-bar"><div style="width:0%"></div></div><p>{line}</p>'
     log = job.log
-    fraction = 1.0 if log.phase in ("done", "stopped") else log.fraction()
+    fraction = 1.0 if log.state in ("done", "stopped") else log.fraction()
     parts = [t("status.run_of", language, i=job.index + 1, n=len(job.configs))] if len(job.configs) > 1 else []
-    stage = f"{phase_text(log.stage, language)} · " if log.stage and log.stage not in log.phase else ""
-    phase = log.phase.capitalize() if language == EN else phase_text(log.phase, language)
-    parts.append(stage + phase)
-    if log.phase.startswith(("training", "adapting")) or " · training" in log.phase:
+    parts.append(status_text(log, language))
+    if log.training:
         parts.append(t("status.step_of", language, step=log.step, max=log.max_steps) if log.max_steps else
                      t("status.step", language, step=log.step))
         eta = log.eta_s()
@@ -375,14 +382,14 @@ def status_html(job: Job | None, message: str | None = None, language: str = EN)
     parts.append(t("status.elapsed", language, s=f"{log.elapsed():.0f}"))
     if log.evals:
         parts.append(t("status.validation", language, acc=f"{log.evals[-1][1]:.1%}"))
-    text = " · ".join(parts)
+    line = " · ".join(parts)
     sharing = job.run.sharing()
     if sharing:
-        text += f"<br>{html.escape(translated(sharing, language))}"
+        line += f"<br>{html.escape(text(sharing, language))}"
     if message:
-        text += f"<br>{html.escape(translated(message, language))}"
-    state = {"done": "kt-done", "stopped": "kt-stopped", "failed": "kt-failed"}.get(log.phase, "")
-    return f'<div class="kt-bar {state}"><div style="width:{fraction:.0%}"></div></div><p>{text}</p>'
+        line += f"<br>{html.escape(text(message, language))}"
+    state = {"done": "kt-done", "stopped": "kt-stopped", "failed": "kt-failed"}.get(log.state, "")
+    return f'<div class="kt-bar {state}"><div style="width:{fraction:.0%}"></div></div><p>{line}</p>'
 
 
 def _kind_help(kind: str, method: str, language: str = EN) -> str:
@@ -415,7 +422,7 @@ def export_config(session: Session):
     try:
         return gr.update(value=str(session.config_file()), visible=True)
     except NoRun as error:
-        gr.Warning(translated(error, language_of(session)))
+        gr.Warning(text(error, language_of(session)))
         return gr.update(visible=False)
 
 
@@ -424,7 +431,7 @@ def report_files(session: Session):
     try:
         files = session.report_files()
     except NoRun as error:
-        return gr.update(visible=False), translated(error, language_of(session))
+        return gr.update(visible=False), text(error, language_of(session))
     return (gr.update(value=[str(path) for path in files], visible=True),
             t("train.report_ready", language_of(session)))
 
@@ -434,5 +441,5 @@ def model_zip(session: Session):
     try:
         path = session.model_zip()
     except ValueError as error:  # no run yet, or a zero-shot run: no model
-        return gr.update(visible=False), translated(error, language_of(session))
+        return gr.update(visible=False), text(error, language_of(session))
     return (gr.update(value=[str(path)], visible=True), t("train.model_ready", language_of(session)))
