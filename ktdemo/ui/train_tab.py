@@ -306,8 +306,18 @@ def _timelapse_views(index, layer_no, head_no, session: Session):
     l, h = min(max(int(layer_no), 1), layers) - 1, min(max(int(head_no), 1), heads) - 1
     stages = session.latest.stats.stages
     note = f" · {html.escape(stages[-1]['stage'])}" if len(stages) > 1 else ""  # snapshots are the last stage's
-    return (f"**{shot.caption()}**{note}", attention_overview_figure(attentions, selected=(l, h)),
+    return (f"**{shot.caption()}**{note}\n\n{_reads_most(shot, language_of(session))}",
+            attention_overview_figure(attentions, selected=(l, h)),
             attention_heatmap_figure(attentions[l, h], shot.tokens, f"Layer {l + 1}, head {h + 1} · step {shot.step}"))
+
+
+LAPSE_READS = {"cls": "train.lapse_reads_cls", "mean": "train.lapse_reads_mean"}  # by the head's pooling
+
+
+def _reads_most(shot, language: str = EN) -> str:
+    """Which word what the classifier reads ([CLS]'s row, or the mean of every token's) weighs most at this step."""
+    token, share = shot.reads_most()
+    return t(LAPSE_READS[shot.pooling], language, token=html.escape(token), share=f"{share:.0%}")
 
 
 def _comparison_figure(run):
