@@ -103,8 +103,10 @@ def report_html(result, path, inside=None) -> Path:
 
 def comparison_figure(result):
     """Before vs after, or for a cross-domain run the accuracy at each step of the domain shift."""
-    if result.config.kind != "cross_domain":
-        return before_after_figure(result.before.summary(), result.after.summary())
+    if result.config.kind != "cross_domain":  # the results table's rows on this test set: before, start, after
+        start = result.start.summary() if result.start else None
+        return before_after_figure(result.before.summary(), result.after.summary(), start,
+                                   f"start: {WARM_START_NAMES.get(result.config.warm_start, result.config.warm_start)}")
     bars = {name: metrics.accuracy for name, metrics in result.scores.items()}
     adapted = " after adapting" if result.config.adapt_per_class else ""
     bars[f"target test ({result.dataset_name}){adapted}"] = result.after.accuracy

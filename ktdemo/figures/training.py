@@ -4,7 +4,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import BLUE, ORANGE, SEQUENTIAL, layout
+from .style import BLUE, GREEN, ORANGE, SEQUENTIAL, layout
 
 
 def training_curves_figure(losses: list[tuple[int, float]], evals: list[tuple[int, float]],
@@ -46,15 +46,15 @@ def confusion_figure(confusion: list[list[int]], label_names: list[str], title: 
     return layout(figure, title, height=max(300, 60 * len(label_names) + 140))
 
 
-def before_after_figure(before: dict, after: dict) -> go.Figure:
-    """Accuracy and macro-F1 of the untrained head vs the fine-tuned model."""
+def before_after_figure(before: dict, after: dict, start: dict | None = None,
+                        start_name: str = "start (warm-started head, no training)") -> go.Figure:
+    """Accuracy and macro-F1 of the untrained head, of the warm-started head where the run had one (`start`:
+    the results table's start row, e.g. the zero-shot head), and of the fine-tuned model."""
     metrics = ["accuracy", "macro_f1"]
     names = ["accuracy", "macro-F1"]
-    figure = go.Figure([
-        go.Bar(x=names, y=[before[m] for m in metrics], name="before (untrained head)", marker_color=BLUE,
-               texttemplate="%{y:.1%}", textposition="outside"),
-        go.Bar(x=names, y=[after[m] for m in metrics], name="after transfer", marker_color=ORANGE,
-               texttemplate="%{y:.1%}", textposition="outside"),
-    ])
+    rows = [("before (untrained head)", before, BLUE), *([(start_name, start, GREEN)] if start else []),
+            ("after transfer", after, ORANGE)]
+    figure = go.Figure([go.Bar(x=names, y=[row[m] for m in metrics], name=name, marker_color=colour,
+                               texttemplate="%{y:.1%}", textposition="outside") for name, row, colour in rows])
     figure.update_yaxes(range=[0, 1.1], tickformat=".0%")
     return layout(figure, "Held-out test set: before vs after", height=320)
