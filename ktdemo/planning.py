@@ -19,7 +19,12 @@ from .runs import RunConfig
 TRAIN_COST = 3.0  # a training step costs about three forward passes (forward, backward, optimiser)
 PROBE_BELOW_EXAMPLES = 400  # full fine-tuning that sees fewer examples than this loses to a linear probe
 LARGE_MODEL_PARAMS = 50e6  # above this, on a CPU, only the top layers train in a short budget
-LOAD_S = 2.0  # data, tokenizer and a private model copy
+# Data, tokenizer, a private model copy, tokenising the training set, timing a step, and the result back in the
+# app (weights, figures). Measured on a default 30 s run on 2 CPU cores: 3-4 s of its 95-120 s; the rest is the
+# budget and the texts the model scores outside it (`scored_texts`).
+LOAD_S = 4.0
+SCORING_BATCH = 64  # evaluation.length_sorted_batches' batch: the texts scored outside the budget go through so
+LENGTH_SAMPLE = 500  # texts tokenised to know how long the scored batches are
 
 
 @dataclass
@@ -30,18 +35,33 @@ class Plan:
 
 
 @functools.lru_cache(maxsize=16)
-def inference_rate(model: str, max_length: int, device: str) -> float:
-    """Texts per second through the model at `max_length` tokens (timed once here)."""
+def inference_rate(model: str, max_length: int, device: str, batch_size: int = 32) -> float:
+    """Texts per second through the model in batches of `batch_size` texts of `max_length` tokens (timed once here)."""
     import torch
 
     classifier = models.pretrained_classifier(model, data.DATASETS[data.DEFAULT_DATASET].label_names)
-    batch = {"input_ids": torch.full((32, max_length), 1000, device=classifier.device),
-             "attention_mask": torch.ones((32, max_length), dtype=torch.long, device=classifier.device)}
+    batch = {"input_ids": torch.full((batch_size, max_length), 1000, device=classifier.device),
+             "attention_mask": torch.ones((batch_size, max_length), dtype=torch.long, device=classifier.device)}
     with torch.inference_mode():
         classifier(**batch)  # the first pass pays one-off costs
         start = time.perf_counter()
         classifier(**batch)
-    return 32 / (time.perf_counter() - start)
+    return batch_size / (time.perf_counter() - start)
+
+
+def scored_length(texts, tokenizer, max_length: int, batch_size: int = SCORING_BATCH) -> int:
+    """The mean length, in tokens, that `texts` are padded to when scored: scoring sorts them by characters and
+    pads each batch to its longest text (`evaluation.length_sorted_batches`). Measured on a sample of the texts
+    with batches shrunk alike, so that each spans the same share of the lengths."""
+    texts = list(texts)
+    if not texts:
+        return max_length
+    sample = [texts[i] for i in np.random.default_rng(0).permutation(len(texts))[:LENGTH_SAMPLE]]
+    lengths = np.minimum(token_lengths(sample, tokenizer), max_length)
+    order = np.argsort([len(text) for text in sample], kind="stable")
+    step = max(1, round(batch_size * len(sample) / len(texts)))
+    padded = sum(lengths[order[i:i + step]].max() * len(order[i:i + step]) for i in range(0, len(sample), step))
+    return int(min(max_length, max(8, -(-padded / len(sample) // 8) * 8)))  # a multiple of 8: fewer timings cached
 
 
 def plan(config: RunConfig, splits: data.Splits) -> Plan:
@@ -52,17 +72,34 @@ def plan(config: RunConfig, splits: data.Splits) -> Plan:
     return Plan(config, reasons, estimate_seconds(config, splits))
 
 
+def scored_texts(config: RunConfig, splits: data.Splits) -> int:
+    """The texts a stage puts through the model outside its training budget: the test set before and after,
+    and, when it fine-tunes (`training.fine_tune`), the validation checks at step 0 and at the end, and the larger
+    check that the best checkpoint beats the start (the start's warm head often scores well: it usually runs)."""
+    from .training import FINAL_CHECK_SAMPLE, VALIDATION_SAMPLE
+
+    texts = 2 * len(splits.test)
+    if config.kind != "zero_shot" and config.method != "linear_probe":
+        validation = len(splits.validation)
+        texts += 2 * min(VALIDATION_SAMPLE, validation)
+        if validation > VALIDATION_SAMPLE:
+            texts += 2 * min(FINAL_CHECK_SAMPLE, validation)
+    return texts
+
+
 def estimate_seconds(config: RunConfig, splits: data.Splits) -> float:
-    """Loading, scoring the test set before and after, and the training budget (each stage)."""
-    rate = inference_rate(config.model, config.max_length, models.pick_device())
-    scoring = 2 * len(splits.test) / rate
+    """Loading, the texts scored outside the budget (the test set before and after, validation checks) at the
+    speed of the batches they are scored in, and the training budget (each stage)."""
+    device = models.pick_device()
+    length = scored_length(splits.test.text, models.load_tokenizer(config.model), config.max_length)
+    scoring = scored_texts(config, splits) / inference_rate(config.model, length, device, SCORING_BATCH)
     if config.kind == "zero_shot":
         return LOAD_S + scoring
     if config.time_budget_s:
         training = config.time_budget_s
     else:
         steps = config.max_steps or np.ceil(len(splits.train) / config.batch_size)
-        training = steps * config.batch_size * TRAIN_COST / rate
+        training = steps * config.batch_size * TRAIN_COST / inference_rate(config.model, config.max_length, device)
     stages = 2 if config.kind == "sequential" else 1
     return LOAD_S * stages + scoring * stages + training * stages
 
