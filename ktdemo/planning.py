@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import threading
 import time
 from dataclasses import dataclass
 
@@ -25,6 +26,15 @@ LARGE_MODEL_PARAMS = 50e6  # above this, on a CPU, only the top layers train in 
 LOAD_S = 4.0
 SCORING_BATCH = 64  # evaluation.length_sorted_batches' batch: the texts scored outside the budget go through so
 LENGTH_SAMPLE = 500  # texts tokenised to know how long the scored batches are
+TIMED_PASSES = 2  # the speed is the faster of these: one pass alone was up to 2x slow on a shared CPU
+
+
+# What the planner has learnt from the runs it saw finish in this process: per (model, device, zero-shot or not),
+# how much longer than estimated (> 1) or shorter their time outside the training budget was. The speed timed at
+# plan time is one moment's on a shared CPU, and a warm worker skips scoring the untrained head it scored before.
+_LEARNT: dict[tuple[str, str, bool], float] = {}
+_LEARNT_LOCK = threading.Lock()
+LEARNT_RANGE = (0.25, 4.0)  # one odd run (a machine busy with something else) cannot throw estimates further
 
 
 @dataclass
@@ -42,11 +52,14 @@ def inference_rate(model: str, max_length: int, device: str, batch_size: int = 3
     classifier = models.pretrained_classifier(model, data.DATASETS[data.DEFAULT_DATASET].label_names)
     batch = {"input_ids": torch.full((batch_size, max_length), 1000, device=classifier.device),
              "attention_mask": torch.ones((batch_size, max_length), dtype=torch.long, device=classifier.device)}
+    timings = []
     with torch.inference_mode():
         classifier(**batch)  # the first pass pays one-off costs
-        start = time.perf_counter()
-        classifier(**batch)
-    return batch_size / (time.perf_counter() - start)
+        for _ in range(TIMED_PASSES):
+            start = time.perf_counter()
+            classifier(**batch)
+            timings.append(time.perf_counter() - start)
+    return batch_size / min(timings)  # the machine's own speed: the other passes were slowed by something else
 
 
 def scored_length(texts, tokenizer, max_length: int, batch_size: int = SCORING_BATCH) -> int:
@@ -89,19 +102,40 @@ def scored_texts(config: RunConfig, splits: data.Splits) -> int:
 
 def estimate_seconds(config: RunConfig, splits: data.Splits) -> float:
     """Loading, the texts scored outside the budget (the test set before and after, validation checks) at the
-    speed of the batches they are scored in, and the training budget (each stage)."""
+    speed of the batches they are scored in, and the training budget (each stage); the time outside the budget
+    scaled by what the runs seen so far took (`learn`)."""
     device = models.pick_device()
     length = scored_length(splits.test.text, models.load_tokenizer(config.model), config.max_length)
     scoring = scored_texts(config, splits) / inference_rate(config.model, length, device, SCORING_BATCH)
+    outside = (LOAD_S + scoring) * _LEARNT.get(_learnt_key(config, device), 1.0)
     if config.kind == "zero_shot":
-        return LOAD_S + scoring
+        return outside
     if config.time_budget_s:
         training = config.time_budget_s
     else:
         steps = config.max_steps or np.ceil(len(splits.train) / config.batch_size)
         training = steps * config.batch_size * TRAIN_COST / inference_rate(config.model, config.max_length, device)
     stages = 2 if config.kind == "sequential" else 1
-    return LOAD_S * stages + scoring * stages + training * stages
+    return outside * stages + training * stages
+
+
+def learn(config: RunConfig, estimated_s: float, seconds: float) -> None:
+    """A run of `config` that was expected to take `estimated_s` took `seconds` (not stopped): later estimates
+    for its model on this device scale their time outside the budget by what this one missed by. Only runs on a
+    time budget (or zero-shot ones, which train nothing) teach: a step count's training time is an estimate too."""
+    if config.kind != "zero_shot" and not config.time_budget_s:
+        return
+    training = 0.0 if config.kind == "zero_shot" else config.time_budget_s * (2 if config.kind == "sequential" else 1)
+    expected, took = estimated_s - training, seconds - training
+    if expected <= 0 or took <= 0:
+        return
+    key = _learnt_key(config, models.pick_device())
+    with _LEARNT_LOCK:  # the estimate already carried the last factor: this one corrects it further
+        _LEARNT[key] = min(max(_LEARNT.get(key, 1.0) * took / expected, LEARNT_RANGE[0]), LEARNT_RANGE[1])
+
+
+def _learnt_key(config: RunConfig, device: str) -> tuple[str, str, bool]:
+    return models.resolve(config.model).key, device, config.kind == "zero_shot"
 
 
 def _choose(config: RunConfig, splits: data.Splits) -> tuple[RunConfig, list[str]]:

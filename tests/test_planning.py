@@ -60,3 +60,21 @@ def test_the_estimate_is_loading_scoring_and_the_budget_per_stage(tiny_config, m
     sequential = tiny_config(kind="sequential", source_dataset="rotten_tomatoes", method="full", time_budget_s=30.0,
                              max_steps=None, max_length=32)
     assert planning.estimate_seconds(sequential, splits) == pytest.approx(2 * (planning.LOAD_S + scoring + 30.0))
+
+
+def test_the_planner_learns_from_the_runs_it_sees(tiny_config, monkeypatch):
+    monkeypatch.setattr(planning, "_LEARNT", {})
+    monkeypatch.setattr(planning, "inference_rate", lambda *args, **kwargs: 100.0)
+    splits = _splits()
+    config = tiny_config(method="full", time_budget_s=30.0, max_steps=None, max_length=32)
+    outside = planning.estimate_seconds(config, splits) - 30.0
+    planning.learn(config, 30.0 + outside, 30.0 + 2 * outside)  # its time outside the budget took twice as long
+    assert planning.estimate_seconds(config, splits) == pytest.approx(30.0 + 2 * outside)
+    planning.learn(config, 30.0 + 2 * outside, 30.0 + 2 * outside)  # now on time: the estimate stays
+    assert planning.estimate_seconds(config, splits) == pytest.approx(30.0 + 2 * outside)
+    planning.learn(config, 30.0 + 2 * outside, 30.0 + 1000 * outside)  # one odd run moves it only so far
+    assert planning.estimate_seconds(config, splits) == pytest.approx(30.0 + planning.LEARNT_RANGE[1] * outside)
+    assert list(planning._LEARNT) == [(config.model, "cpu", False)]  # per model, device and zero-shot or not
+    before = dict(planning._LEARNT)
+    planning.learn(tiny_config(method="full", time_budget_s=None, max_steps=5), 10.0, 100.0)
+    assert planning._LEARNT == before  # a step count's training time is an estimate too: it teaches nothing
