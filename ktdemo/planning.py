@@ -74,7 +74,7 @@ def scored_length(texts, tokenizer, max_length: int, batch_size: int = SCORING_B
     order = np.argsort([len(text) for text in sample], kind="stable")
     step = max(1, round(batch_size * len(sample) / len(texts)))
     padded = sum(lengths[order[i:i + step]].max() * len(order[i:i + step]) for i in range(0, len(sample), step))
-    return int(min(max_length, max(8, -(-padded / len(sample) // 8) * 8)))  # a multiple of 8: fewer timings cached
+    return int(min(max_length, max(1, round(padded / len(sample)))))
 
 
 def plan(config: RunConfig, splits: data.Splits) -> Plan:
