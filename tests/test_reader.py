@@ -194,7 +194,7 @@ def test_a_time_lapse_snapshot_reads_the_row_the_head_reads(head, language):
     top = max(words, key=lambda i: shot.reader_row()[i])
     assert (token, share) == (shot.tokens[top], pytest.approx(expected["attention"][top], abs=2e-3))
     caption = train_tab._reads_most(shot, language)
-    assert caption == t(train_tab.LAPSE_READS[pooling], language, token=token, share=f"{share:.0%}")
+    assert caption == t(train_tab.LAPSE_READS[pooling], language, token=token, percent=f"{share:.0%}")
     assert t(train_tab.LAPSE_READS[OTHER[pooling]], language).split("{")[0] not in caption
 
 

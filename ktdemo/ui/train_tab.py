@@ -317,7 +317,7 @@ LAPSE_READS = {"cls": "train.lapse_reads_cls", "mean": "train.lapse_reads_mean"}
 def _reads_most(shot, language: str = EN) -> str:
     """Which word what the classifier reads ([CLS]'s row, or the mean of every token's) weighs most at this step."""
     token, share = shot.reads_most()
-    return t(LAPSE_READS[shot.pooling], language, token=html.escape(token), share=f"{share:.0%}")
+    return t(LAPSE_READS[shot.pooling], language, token=html.escape(token), percent=f"{share:.0%}")
 
 
 def _comparison_figure(run):
