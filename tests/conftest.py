@@ -105,6 +105,25 @@ def tiny_model(tmp_path_factory) -> str:
     return TINY_MODEL
 
 
+TINY_MEAN_MODEL = "tiny-bert-mean"
+
+
+@pytest.fixture(scope="session")
+def tiny_mean_model(tiny_model, tmp_path_factory) -> str:
+    """A tiny random BERT whose sentence-transformers files say it mean-pools, as all-MiniLM-L6-v2's do: its
+    natural head (pooling "auto") is the mean-pooling one. Registered under TINY_MEAN_MODEL; returns its key."""
+    from ktdemo import models
+    from ktdemo.models import heads
+
+    folder = build_tiny_model(tmp_path_factory.mktemp("tiny-bert-mean"))
+    models.register_model(models.ModelSpec(TINY_MEAN_MODEL, "Tiny mean-pooling BERT (random weights, tests)",
+                                           TINY_MEAN_MODEL, "2 layers, 2 heads, mean pooling.", path=folder))
+    encoder = models.pretrained_classifier(TINY_MEAN_MODEL, ["negative", "positive"], pooling="mean")
+    heads.save_sentence_transformer(encoder, folder, max_length=128)  # modules.json: Transformer -> mean Pooling
+    models.natural_pooling.cache_clear()
+    return TINY_MEAN_MODEL
+
+
 TINY_RUN = dict(per_class=8, time_budget_s=None, max_steps=2, batch_size=8, max_length=32)  # a run in seconds
 
 
@@ -125,6 +144,15 @@ def tiny(tiny_model):
     from ktdemo import models
 
     return models.pretrained_classifier(tiny_model, ["negative", "positive"]), models.load_tokenizer(tiny_model)
+
+
+@pytest.fixture(scope="session")
+def tiny_mean(tiny_mean_model):
+    """(classifier, tokenizer): the mean-pooling tiny model with its natural (mean-pooling) untrained head."""
+    from ktdemo import models
+
+    return (models.pretrained_classifier(tiny_mean_model, ["negative", "positive"]),
+            models.load_tokenizer(tiny_mean_model))
 
 
 @pytest.fixture(autouse=True, scope="session")

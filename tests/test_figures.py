@@ -97,6 +97,29 @@ def test_confusion_and_before_after():
     assert [bar.y[0] for bar in bars.data] == [0.5, 0.8]
 
 
+def test_the_before_after_chart_draws_every_row_of_the_results_table():
+    """A warm-started run's table has three rows on its test set (before, start, after): so has its chart."""
+    from types import SimpleNamespace
+
+    from ktdemo.outputs import report
+    from ktdemo.models.evaluation import Metrics
+    from ktdemo.config import RunConfig
+    from ktdemo.progress import RunStats
+
+    def metrics(accuracy):
+        return Metrics(accuracy, accuracy - 0.01, [[1, 0], [0, 1]], 100)
+
+    for start in (metrics(0.7), None):
+        run = SimpleNamespace(config=RunConfig(warm_start="descriptions" if start else "none", method="full"),
+                              stats=RunStats(device="cpu", kind="in_domain", method="full", train_seconds=30),
+                              before=metrics(0.5), start=start, after=metrics(0.8), scores={})
+        rows = report.result_rows(run)
+        bars = report.comparison_figure(run).data
+        assert [bar.y[0] for bar in bars] == [m.accuracy for _, m in rows]
+        assert [bar.y[1] for bar in bars] == [m.macro_f1 for _, m in rows]
+        assert [bar.name.split(" ")[0].rstrip(":") for bar in bars] == [str(name).split(":")[0] for name, _ in rows]
+
+
 
 def test_shaded_tokens_escape_user_text_and_scale_by_weight():
     from ktdemo.figures.attention import agreement_markdown, shaded_tokens_html

@@ -170,7 +170,8 @@ def shaded_tokens_html(tokens: list[str], scores, title: str, signed: bool = Fal
             f'<div style="line-height: 1.9">{" ".join(spans)}</div></div>')
 
 
-def agreement_markdown(correlations: dict[str, float], note: str) -> str:
+def agreement_markdown(correlations: dict[str, float], note: str,
+                       headers: tuple[str, str] = ("Rankings compared", "Spearman ρ")) -> str:
     """A small table of Spearman correlations, and why they can disagree."""
     rows = "\n".join(f"| {pair} | {'n/a' if np.isnan(rho) else f'{rho:+.2f}'} |" for pair, rho in correlations.items())
-    return f"| Rankings compared | Spearman ρ |\n|---|---|\n{rows}\n\n{note}"
+    return f"| {headers[0]} | {headers[1]} |\n|---|---|\n{rows}\n\n{note}"

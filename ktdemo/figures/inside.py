@@ -152,12 +152,13 @@ def _shares(values: np.ndarray) -> np.ndarray:
 
 
 def cls_row_figure(norm, layer: int | None = None) -> go.Figure:
-    """Where [CLS] (row 0) gathers from in one layer (0-based; None: the last), as shares of the row: the raw
-    weights averaged over heads, and the norm of each token's summed contribution over heads. (A mean-pooling
-    head such as MiniLM's reads every token, not [CLS]: this row shows how [CLS] itself is built.)"""
+    """What the classifier reads gathers in one layer (0-based; None: the last), as shares of its row: for a
+    [CLS] head [CLS]'s row (row 0), for a mean-pooling head such as MiniLM's the mean of every token's row
+    (`norm.pooling`); the raw weights averaged over heads, and the norm of each token's summed contribution."""
     layer = norm.shape[0] - 1 if layer is None else _checked("layer", layer, norm.shape[0])
     names, axis = _token_axis(norm.tokens)
-    raw, normed = _shares(norm.cls_raw[layer]), _shares(norm.cls_norm[layer])
+    raw, normed = _shares(norm.reader_raw[layer]), _shares(norm.reader_norm[layer])
+    mean = norm.pooling == "mean"
     figure = go.Figure([
         go.Bar(x=names, y=three_digits(raw), name="attention weight (mean over heads)", marker_color=BLUE,
                hovertemplate="%{x}: %{y:.1%} of the weight<extra></extra>"),
@@ -165,7 +166,9 @@ def cls_row_figure(norm, layer: int | None = None) -> go.Figure:
                hovertemplate="%{x}: %{y:.1%} of the norm<extra></extra>"),
     ])
     figure.update_xaxes(title_text="token", tickangle=-60, **axis)
-    figure.update_yaxes(title_text="share of [CLS]'s row", tickformat=".0%", rangemode="tozero")
-    figure = layout(figure, f"Layer {layer + 1}: what [CLS] gathers, by weight and by norm", height=380)
+    figure.update_yaxes(title_text="share of the mean of every token's row" if mean else "share of [CLS]'s row",
+                        tickformat=".0%", rangemode="tozero")
+    what = "the mean of every token (the head mean-pools)" if mean else "[CLS] (the head reads it)"
+    figure = layout(figure, f"Layer {layer + 1}: what {what} gathers, by weight and by norm", height=380)
     figure.update_layout(legend={"y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right"})  # clear of the tokens
     return figure

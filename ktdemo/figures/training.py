@@ -4,7 +4,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import BLUE, ORANGE, SEQUENTIAL, Words, english, layout
+from ..messages import Message, say
+from .style import BLUE, GREEN, ORANGE, SEQUENTIAL, Words, english, layout
 
 
 def training_curves_figure(losses: list[tuple[int, float]], evals: list[tuple[int, float]],
@@ -47,15 +48,17 @@ def confusion_figure(confusion: list[list[int]], label_names: list[str], title: 
     return layout(figure, title or words("figure.confusion"), height=max(300, 60 * len(label_names) + 140))
 
 
-def before_after_figure(before: dict, after: dict, words: Words = english) -> go.Figure:
-    """Accuracy and macro-F1 of the untrained head vs the fine-tuned model."""
+def before_after_figure(before: dict, after: dict, start: dict | None = None, start_name: Message | None = None,
+                        words: Words = english) -> go.Figure:
+    """Accuracy and macro-F1 of the untrained head, of the warm-started head where the run had one (`start`, named
+    `start_name`: the results table's start row, e.g. the zero-shot head), and of the fine-tuned model."""
     metrics = ["accuracy", "macro_f1"]
     names = [words("figure.accuracy"), words("figure.macro_f1")]
-    figure = go.Figure([
-        go.Bar(x=names, y=[before[m] for m in metrics], name=words("figure.before_untrained"), marker_color=BLUE,
-               texttemplate="%{y:.1%}", textposition="outside"),
-        go.Bar(x=names, y=[after[m] for m in metrics], name=words("figure.after_transfer"), marker_color=ORANGE,
-               texttemplate="%{y:.1%}", textposition="outside"),
-    ])
+    start_name = start_name or say("figure.start", name=say("part.start.warm"))
+    rows = [(words("figure.before_untrained"), before, BLUE),
+            *([(words(start_name.key, **start_name.params), start, GREEN)] if start else []),
+            (words("figure.after_transfer"), after, ORANGE)]
+    figure = go.Figure([go.Bar(x=names, y=[row[m] for m in metrics], name=name, marker_color=colour,
+                               texttemplate="%{y:.1%}", textposition="outside") for name, row, colour in rows])
     figure.update_yaxes(range=[0, 1.1], tickformat=".0%")
     return layout(figure, words("figure.before_after"), height=320)

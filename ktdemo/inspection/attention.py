@@ -16,6 +16,7 @@ import torch
 from ..messages import Said, say
 from ..models.anatomy import head_output_projections
 from ..models.evaluation import length_sorted_batches, predict_probabilities
+from ..models.heads import pooling_of
 
 MAX_CHARS = 20_000  # longer text is cut before tokenising: the display shows at most max_length tokens anyway
 DISPLAY_TOKENS = 128
@@ -33,6 +34,7 @@ class Inspection:
     truncated: bool  # the text had more tokens than were shown
     word_ids: list[int | None] | None = None  # from a fast tokenizer; None: words are guessed from piece prefixes
     special: list[bool] | None = None  # True for tokens the tokenizer added ([CLS], [SEP], <s>...)
+    pooling: str = "cls"  # what the classifier head reads (`heads.pooling_of`): "cls" or "mean"; see `reader_weights`
 
     @property
     def prediction(self) -> str:
@@ -72,6 +74,7 @@ def inspect(model, tokenizer, text: str, max_length: int = DISPLAY_TOKENS) -> In
         truncated=full_length > max_length,
         word_ids=word_ids_of(encoded),
         special=special,
+        pooling=model_pooling(model),
     )
 
 
@@ -210,12 +213,57 @@ def attention_rollout(attentions: np.ndarray) -> np.ndarray:
 
 
 def cls_attention(attentions: np.ndarray) -> np.ndarray:
-    """Raw attention of the first token ([CLS], what the classifier reads) in the last layer, heads averaged."""
+    """Raw attention of the first token ([CLS], what a [CLS] head reads) in the last layer, heads averaged."""
     return attentions[-1].mean(axis=0)[0]
 
 
 def cls_rollout(attentions: np.ndarray) -> np.ndarray:
     return attention_rollout(attentions)[0]
+
+
+# --- What the classifier head reads ------------------------------------------------------------------------------
+# The head reads one vector made from the last layer's token vectors (`heads`): a [CLS] head (transformers' own
+# classifiers, DistilBERT's and RoBERTa's too) the first token's; a mean-pooling head (`heads._MeanPooling`, a
+# sentence encoder such as all-MiniLM-L6-v2) the mean of every real token's, [CLS] and [SEP] included (its only
+# mask is the attention mask: padding out, nothing else). Every view of "what the classifier reads" takes the
+# attention row of that token, or the mean of those rows: attention and rollout are linear in the query rows.
+
+def reader_pooling(pooling: str | None) -> str:
+    """"mean" for a mean-pooling head; "cls" for any other (the families' standard heads read the first token)."""
+    return "mean" if pooling == "mean" else "cls"
+
+
+def model_pooling(model) -> str:
+    """What `model`'s head reads, from its config (`heads.POOLING_KEY`): "mean" or "cls"."""
+    return reader_pooling(pooling_of(model))
+
+
+def reader_weights(pooling: str, tokens: int, real=None) -> np.ndarray:
+    """(tokens,): each position's share in the vector the head reads, summing to 1. "cls": all on the first token;
+    "mean": the same on every real token (`real`: False for padding; None: every token is real)."""
+    weights = np.zeros(tokens)
+    if reader_pooling(pooling) == "cls":
+        weights[0] = 1.0
+        return weights
+    real = np.ones(tokens, dtype=bool) if real is None else np.asarray(real, dtype=bool)
+    weights[real] = 1.0 / max(1, int(real.sum()))
+    return weights
+
+
+def reader_row(matrix: np.ndarray, pooling: str, real=None) -> np.ndarray:
+    """The row(s) of a (..., queries, keys) matrix that the head reads: (..., keys), each a distribution when the
+    matrix's rows are."""
+    return reader_weights(pooling, matrix.shape[-2], real) @ matrix
+
+
+def reader_attention(inspection) -> np.ndarray:
+    """Last-layer attention (heads averaged) of what the head reads: [CLS]'s row, or the mean of every token's."""
+    return reader_row(inspection.attentions[-1].mean(axis=0), inspection.pooling)
+
+
+def reader_rollout(inspection) -> np.ndarray:
+    """The attention rollout (all layers) of what the head reads: [CLS]'s row, or the mean of every token's."""
+    return reader_row(attention_rollout(inspection.attentions), inspection.pooling)
 
 
 # --- Head ablation -------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .attention import DISPLAY_TOKENS, Inspection, clean_text, cls_attention, cls_rollout, word_ids_of
+from .attention import DISPLAY_TOKENS, Inspection, clean_text, reader_attention, reader_rollout, word_ids_of
 
 IG_STEPS = 32
 BATCH = 32  # path points per forward pass
@@ -94,21 +94,18 @@ def saliency(model, tokenizer, text: str, steps: int = IG_STEPS, max_length: int
 
 # --- Agreement -------------------------------------------------------------------------------------------------
 
-AGREEMENT_NOTE = ("Attention says where information is read from, rollout follows it through the residual "
-                  "stream, and gradients measure what would change the score; they need not rank tokens alike.")
-
-
 def agreement(inspection: Inspection, salient: Saliency) -> dict[str, float]:
     """Spearman rank correlation between three token rankings, over the words (special tokens left out,
-    since [CLS]/[SEP] soak up attention without carrying meaning): last-layer [CLS] attention, [CLS]
-    rollout, and the magnitude of integrated gradients. NaN when fewer than 3 tokens can be ranked."""
+    since [CLS]/[SEP] soak up attention without carrying meaning): the last-layer attention and the rollout
+    of what the classifier reads (`attention.reader_weights`: [CLS]'s row, or the mean of every token's for a
+    mean-pooling head), and the magnitude of integrated gradients. NaN when fewer than 3 tokens can be ranked."""
     if len(inspection.tokens) != len(salient.tokens):
         raise ValueError("The attention and the gradients were computed on different texts.")
     special = inspection.special or [False] * len(inspection.tokens)
     words = [i for i, flag in enumerate(special) if not flag]
     scores = {
-        "attention": cls_attention(inspection.attentions)[words],
-        "rollout": cls_rollout(inspection.attentions)[words],
+        "attention": reader_attention(inspection)[words],
+        "rollout": reader_rollout(inspection)[words],
         "gradient": np.abs(salient.integrated_gradients[words]),
     }
     pairs = [("attention", "rollout"), ("attention", "gradient"), ("rollout", "gradient")]

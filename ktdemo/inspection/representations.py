@@ -27,7 +27,7 @@ import torch
 from ..messages import Message, Said, plain, say
 from ..models.anatomy import bert_layers, last_linear
 from ..models.evaluation import length_sorted_batches
-from .attention import DISPLAY_TOKENS, clean_text
+from .attention import DISPLAY_TOKENS, clean_text, model_pooling, reader_weights
 
 MAX_ITER = 1000  # logistic regression on standardised features converges well within this
 NOT_SUPPORTED = say("error.norm_not_supported")
@@ -374,6 +374,12 @@ class NormAttention:
     cls_raw: np.ndarray  # (layers, n) row 0 ([CLS]) of α, averaged over the heads (as `attention.cls_attention`)
     cls_norm: np.ndarray  # (layers, n) ||Σ_heads α_0j f(x_j)||: token j's whole contribution to [CLS]'s update
     truncated: bool  # the text had more tokens than `max_length`
+    # What the classifier reads (`attention.reader_weights`, w: all on [CLS], or 1/n on every token for a
+    # mean-pooling head): its row of α, Σ_i w_i α_ij averaged over the heads, and ||Σ_heads Σ_i w_i α_ij f(x_j)||,
+    # token j's whole contribution to the update of that vector. For a [CLS] head, the same as cls_raw and cls_norm.
+    pooling: str = "cls"
+    reader_raw: np.ndarray | None = None  # (layers, n)
+    reader_norm: np.ndarray | None = None  # (layers, n)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -421,8 +427,13 @@ def norm_attention(model, tokenizer, text: str, max_length: int = DISPLAY_TOKENS
     value_norms = transformed.norm(dim=-1)
     norms = attentions * value_norms[:, :, None, :]  # ||α f|| = α ||f||: α is a non-negative scalar
     cls_norm = torch.einsum("lhj,lhjo->ljo", attentions[:, :, 0, :], transformed).norm(dim=-1)
+    pooling = model_pooling(model)
+    reads = torch.einsum("i,lhij->lhj", torch.from_numpy(reader_weights(pooling, len(special))).float(),
+                         attentions.cpu()).to(attentions.device)  # (layers, heads, n): the rows the head reads
+    reader_norm = torch.einsum("lhj,lhjo->ljo", reads, transformed).norm(dim=-1)
     return NormAttention(
         tokens=tokenizer.convert_ids_to_tokens(encoded["input_ids"][0].tolist()), special=special,
         attentions=attentions.cpu().numpy(), norms=norms.cpu().numpy(), value_norms=value_norms.cpu().numpy(),
         cls_raw=attentions[:, :, 0, :].mean(dim=1).cpu().numpy(), cls_norm=cls_norm.cpu().numpy(),
-        truncated=full_length > max_length)
+        truncated=full_length > max_length, pooling=pooling, reader_raw=reads.mean(dim=1).cpu().numpy(),
+        reader_norm=reader_norm.cpu().numpy())

@@ -87,6 +87,7 @@ def attention_npz(inspection: Inspection, path, model: str = "", text: str = "")
         word_ids=np.array([-1 if w is None else w for w in inspection.word_ids or []], dtype=np.int64),
         labels=np.array(list(inspection.probabilities), dtype=str),
         probabilities=np.array(list(inspection.probabilities.values()), dtype=np.float64),
+        pooling=np.array(inspection.pooling),  # what the head reads: "cls" ([CLS]'s row) or "mean" (every token's)
         metadata=np.array(json.dumps({"model": model, "text": text, "truncated": inspection.truncated})),
     )
     return path
@@ -106,6 +107,7 @@ def load_attention_npz(path) -> tuple[Inspection, dict]:
             truncated=metadata["truncated"],
             word_ids=word_ids,
             special=saved["special"].tolist() if len(saved["special"]) else None,
+            pooling=str(saved["pooling"]) if "pooling" in saved else "cls",  # older files: [CLS] heads only then
         )
     return inspection, metadata
 

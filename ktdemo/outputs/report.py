@@ -19,9 +19,10 @@ from pathlib import Path
 
 from .. import data, models
 from ..config import HUB_PREFIX
-from ..messages import ENGLISH, Message, UserError, plain, say
 from ..figures.compare import domain_gap_figure
+from ..figures.style import Words, english
 from ..figures.training import before_after_figure, confusion_figure, training_curves_figure
+from ..messages import ENGLISH, Message, UserError, plain, say
 from ..models import heads
 
 NO_MODEL = say("error.zero_shot_no_model")
@@ -103,10 +104,13 @@ def report_html(result, path, inside=None) -> Path:
     return path
 
 
-def comparison_figure(result):
+def comparison_figure(result, words: Words = english):
     """Before vs after, or for a cross-domain run the accuracy at each step of the domain shift."""
-    if result.config.kind != "cross_domain":
-        return before_after_figure(result.before.summary(), result.after.summary())
+    if result.config.kind != "cross_domain":  # the results table's rows on this test set: before, start, after
+        start = result.start.summary() if result.start else None
+        name = WARM_START_NAMES.get(result.config.warm_start, plain(result.config.warm_start))
+        return before_after_figure(result.before.summary(), result.after.summary(), start,
+                                   say("figure.start", name=name), words)
     bars = {name: metrics.accuracy for name, metrics in result.scores.items()}
     adapted = " after adapting" if result.config.adapt_per_class else ""
     bars[f"target test ({result.dataset_name}){adapted}"] = result.after.accuracy

@@ -622,7 +622,13 @@ def _in_turn(trainers: Trainers, request: RunRequest, log: TrainingLog, cancel: 
     with trainers.slot(cancel, wait, eta_s) as trainer:
         on_start()
         log.started = time.monotonic()
-        return trainer.run(request, log, cancel)
+        result, weights = trainer.run(request, log, cancel)
+        took = time.monotonic() - log.started
+    if eta_s is not None and not result.stats.stopped_by_user:  # how long it really took teaches the planner
+        from ..training.planning import learn
+
+        learn(request.config, eta_s, took)
+    return result, weights
 
 
 def _catalog(config: RunConfig) -> list:

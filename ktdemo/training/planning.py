@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import threading
 import time
 from dataclasses import dataclass
 
@@ -20,7 +21,22 @@ from ..messages import Message, say
 TRAIN_COST = 3.0  # a training step costs about three forward passes (forward, backward, optimiser)
 PROBE_BELOW_EXAMPLES = 400  # full fine-tuning that sees fewer examples than this loses to a linear probe
 LARGE_MODEL_PARAMS = 50e6  # above this, on a CPU, only the top layers train in a short budget
-LOAD_S = 2.0  # data, tokenizer and a private model copy
+# Data, tokenizer, a private model copy, tokenising the training set, timing a step, and the result back in the
+# app (weights, figures). A default 30 s run on 2 idle CPU cores spent 1.9 s on the first five (0.3 loading, 0.7
+# tokenising 10,201 texts, 0.7 timing a step) of its 47.8 s; the rest was the budget (30.2 s) and the 3,830 texts
+# scored outside it (15.7 s, `scored_texts`).
+LOAD_S = 4.0
+SCORING_BATCH = 64  # evaluation.length_sorted_batches' batch: the texts scored outside the budget go through so
+LENGTH_SAMPLE = 500  # texts tokenised to know how long the scored batches are
+TIMED_PASSES = 2  # the speed is the faster of these: one pass alone was up to 2x slow on a shared CPU
+
+
+# What the planner has learnt from the runs it saw finish in this process: per (model, device, zero-shot or not),
+# how much longer than estimated (> 1) or shorter their time outside the training budget was. The speed timed at
+# plan time is one moment's on a shared CPU, and a warm worker skips scoring the untrained head it scored before.
+_LEARNT: dict[tuple[str, str, bool], float] = {}
+_LEARNT_LOCK = threading.Lock()
+LEARNT_RANGE = (0.25, 4.0)  # one odd run (a machine busy with something else) cannot throw estimates further
 
 
 @dataclass
@@ -31,18 +47,36 @@ class Plan:
 
 
 @functools.lru_cache(maxsize=16)
-def inference_rate(model: str, max_length: int, device: str) -> float:
-    """Texts per second through the model at `max_length` tokens (timed once here)."""
+def inference_rate(model: str, max_length: int, device: str, batch_size: int = 32) -> float:
+    """Texts per second through the model in batches of `batch_size` texts of `max_length` tokens (timed once here)."""
     import torch
 
     classifier = models.pretrained_classifier(model, data.DATASETS[data.DEFAULT_DATASET].label_names)
-    batch = {"input_ids": torch.full((32, max_length), 1000, device=classifier.device),
-             "attention_mask": torch.ones((32, max_length), dtype=torch.long, device=classifier.device)}
+    batch = {"input_ids": torch.full((batch_size, max_length), 1000, device=classifier.device),
+             "attention_mask": torch.ones((batch_size, max_length), dtype=torch.long, device=classifier.device)}
+    timings = []
     with torch.inference_mode():
         classifier(**batch)  # the first pass pays one-off costs
-        start = time.perf_counter()
-        classifier(**batch)
-    return 32 / (time.perf_counter() - start)
+        for _ in range(TIMED_PASSES):
+            start = time.perf_counter()
+            classifier(**batch)
+            timings.append(time.perf_counter() - start)
+    return batch_size / min(timings)  # the machine's own speed: the other passes were slowed by something else
+
+
+def scored_length(texts, tokenizer, max_length: int, batch_size: int = SCORING_BATCH) -> int:
+    """The mean length, in tokens, that `texts` are padded to when scored: scoring sorts them by characters and
+    pads each batch to its longest text (`evaluation.length_sorted_batches`). Measured on a sample of the texts
+    with batches shrunk alike, so that each spans the same share of the lengths."""
+    texts = list(texts)
+    if not texts:
+        return max_length
+    sample = [texts[i] for i in np.random.default_rng(0).permutation(len(texts))[:LENGTH_SAMPLE]]
+    lengths = np.minimum(token_lengths(sample, tokenizer), max_length)
+    order = np.argsort([len(text) for text in sample], kind="stable")
+    step = max(1, round(batch_size * len(sample) / len(texts)))
+    padded = sum(lengths[order[i:i + step]].max() * len(order[i:i + step]) for i in range(0, len(sample), step))
+    return int(min(max_length, max(1, round(padded / len(sample)))))
 
 
 def plan(config: RunConfig, splits: data.Splits) -> Plan:
@@ -53,19 +87,57 @@ def plan(config: RunConfig, splits: data.Splits) -> Plan:
     return Plan(config, reasons, estimate_seconds(config, splits))
 
 
+def scored_texts(config: RunConfig, splits: data.Splits) -> int:
+    """The texts a stage puts through the model outside its training budget: the test set before and after,
+    and, when it fine-tunes (`training.fine_tune`), the validation checks at step 0 and at the end, and the larger
+    check that the best checkpoint beats the start (the start's warm head often scores well: it usually runs)."""
+    from .loop import FINAL_CHECK_SAMPLE, VALIDATION_SAMPLE
+
+    texts = 2 * len(splits.test)
+    if config.kind != "zero_shot" and config.method != "linear_probe":
+        validation = len(splits.validation)
+        texts += 2 * min(VALIDATION_SAMPLE, validation)
+        if validation > VALIDATION_SAMPLE:
+            texts += 2 * min(FINAL_CHECK_SAMPLE, validation)
+    return texts
+
+
 def estimate_seconds(config: RunConfig, splits: data.Splits) -> float:
-    """Loading, scoring the test set before and after, and the training budget (each stage)."""
-    rate = inference_rate(config.model, config.max_length, models.pick_device())
-    scoring = 2 * len(splits.test) / rate
+    """Loading, the texts scored outside the budget (the test set before and after, validation checks) at the
+    speed of the batches they are scored in, and the training budget (each stage); the time outside the budget
+    scaled by what the runs seen so far took (`learn`)."""
+    device = models.pick_device()
+    length = scored_length(splits.test.text, models.load_tokenizer(config.model), config.max_length)
+    scoring = scored_texts(config, splits) / inference_rate(config.model, length, device, SCORING_BATCH)
+    outside = (LOAD_S + scoring) * _LEARNT.get(_learnt_key(config, device), 1.0)
     if config.kind == "zero_shot":
-        return LOAD_S + scoring
+        return outside
     if config.time_budget_s:
         training = config.time_budget_s
     else:
         steps = config.max_steps or np.ceil(len(splits.train) / config.batch_size)
-        training = steps * config.batch_size * TRAIN_COST / rate
+        training = steps * config.batch_size * TRAIN_COST / inference_rate(config.model, config.max_length, device)
     stages = 2 if config.kind == "sequential" else 1
-    return LOAD_S * stages + scoring * stages + training * stages
+    return outside * stages + training * stages
+
+
+def learn(config: RunConfig, estimated_s: float, seconds: float) -> None:
+    """A run of `config` that was expected to take `estimated_s` took `seconds` (not stopped): later estimates
+    for its model on this device scale their time outside the budget by what this one missed by. Only runs on a
+    time budget (or zero-shot ones, which train nothing) teach: a step count's training time is an estimate too."""
+    if config.kind != "zero_shot" and not config.time_budget_s:
+        return
+    training = 0.0 if config.kind == "zero_shot" else config.time_budget_s * (2 if config.kind == "sequential" else 1)
+    expected, took = estimated_s - training, seconds - training
+    if expected <= 0 or took <= 0:
+        return
+    key = _learnt_key(config, models.pick_device())
+    with _LEARNT_LOCK:  # the estimate already carried the last factor: this one corrects it further
+        _LEARNT[key] = min(max(_LEARNT.get(key, 1.0) * took / expected, LEARNT_RANGE[0]), LEARNT_RANGE[1])
+
+
+def _learnt_key(config: RunConfig, device: str) -> tuple[str, str, bool]:
+    return models.resolve(config.model).key, device, config.kind == "zero_shot"
 
 
 def _choose(config: RunConfig, splits: data.Splits) -> tuple[RunConfig, list[Message]]:

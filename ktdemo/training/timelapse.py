@@ -27,10 +27,25 @@ class Snapshot:
     tokens: list[str]
     attentions: np.ndarray  # (layers, heads, T, T) float16; each row sums to 1
     probabilities: dict[str, float]  # label name -> probability
+    pooling: str = "cls"  # what the classifier head reads: "cls" or "mean" (`attention.reader_weights`)
+    special: list[bool] | None = None  # True for the tokens the tokenizer added
 
     @property
     def prediction(self) -> str:
         return max(self.probabilities, key=self.probabilities.get)
+
+    def reader_row(self) -> np.ndarray:
+        """(T,): the last layer's attention (heads averaged) of what the classifier reads at this step: [CLS]'s
+        row, or the mean of every token's for a mean-pooling head."""
+        return attention.reader_row(self.attentions[-1].astype(np.float32).mean(axis=0), self.pooling)
+
+    def reads_most(self) -> tuple[str, float]:
+        """The word (no special token, where there is one) that row weighs most, and its share of the row."""
+        row = self.reader_row()
+        special = attention.special_flags(self.tokens, self.special)
+        words = [i for i, flag in enumerate(special) if not flag] or list(range(len(row)))
+        top = max(words, key=lambda i: row[i])
+        return self.tokens[top], float(row[top])
 
     def caption(self) -> str:
         """'step 120 · loss 0.41 · predicts positive (0.83)'"""
@@ -51,7 +66,8 @@ def snapshot(model, tokenizer, text: str, step: int, loss: float | None, max_len
         target.set_attn_implementation(implementation)
         for module, training in modes:
             module.training = training
-    return Snapshot(step, loss, seen.tokens, seen.attentions.astype(np.float16), seen.probabilities)
+    return Snapshot(step, loss, seen.tokens, seen.attentions.astype(np.float16), seen.probabilities, seen.pooling,
+                    seen.special)
 
 
 def last_layer_frames(snapshots: list[Snapshot]) -> np.ndarray:

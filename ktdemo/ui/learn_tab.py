@@ -13,6 +13,7 @@ from .i18n import text as in_language
 DEFAULT_SENTENCE = "The film was not bad at all."
 POSITIONS = 64  # positions shown: the sinusoids and the learned embeddings alike
 FAR = 16  # "far apart" positions, for the similarity summary
+READS = {"cls": "learn.reads_cls", "mean": "learn.reads_mean"}  # what the classifier reads, by the head's pooling
 
 
 def build(model, dataset, session: gr.State) -> None:
@@ -66,7 +67,7 @@ def show_all(text, layer, head, token, model, dataset, session: Session = None):
     language = language_of(session)
     steps = _attention_section(view, text, l, h, q, language)
     positions = _positions_section(view.model, language)
-    residual = _residual_section(view, text, language)
+    residual = _residual_section(view, text, language, inspection.pooling)
     heads_fig = heads_figure(lessons.heads_for_token(inspection, l, q), tokens, q, l)
     size = view.model.config.hidden_size
     sinusoids = sinusoid_figure(lessons.sinusoidal_encoding(POSITIONS, size), lessons.showcase_dimensions(size))
@@ -119,7 +120,7 @@ def _positions_section(model, language: str = EN) -> tuple:
     return text, position_similarity_figure(similarity, t("learn.positions_title", language))
 
 
-def _residual_section(view, sentence: str, language: str = EN) -> tuple:
+def _residual_section(view, sentence: str, language: str = EN, pooling: str = "cls") -> tuple:
     """(text, figure) for the residual stream and each sub-block's update."""
     try:
         norms = lessons.residual_norms(view.model, view.tokenizer, sentence)
@@ -128,4 +129,5 @@ def _residual_section(view, sentence: str, language: str = EN) -> tuple:
     attention = (norms["attention"] / norms["stream"]).mean()
     feed_forward = (norms["feed_forward"] / norms["stream"]).mean()
     text = t("learn.residual_text", language, attention=f"{attention:.0%}", feed_forward=f"{feed_forward:.0%}")
-    return text, residual_norms_figure(norms)
+    # what the top of the stream feeds: [CLS] alone, or every token (the inspection's `pooling`)
+    return text + t("note.join", language) + t(READS[pooling], language), residual_norms_figure(norms)

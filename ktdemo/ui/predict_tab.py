@@ -1,6 +1,7 @@
 """Predict tab: type a sentence, see the class probabilities and the attention of every layer and head."""
 from __future__ import annotations
 
+import html
 import json
 import tempfile
 from pathlib import Path
@@ -13,12 +14,13 @@ from ..figures.attention import (agreement_markdown, attention_change_figure, at
                                  shaded_tokens_html)
 from ..figures.inside import cls_row_figure, layer_change_figure, norm_attention_figure, sentence_space_figure
 from ..inspection import explain
-from ..inspection.attention import (Inspection, cls_attention, cls_rollout, inspection_view, view_attention,
+from ..inspection.attention import (Inspection, inspection_view, reader_attention, reader_rollout, view_attention,
                                     view_scores)
 from ..outputs import exports
 from ..serving.session import RANK_EXAMPLES, NoRun, Session
-from .i18n import EN, language_of, t, tr, warning, with_cjk_note
+from .i18n import EN, language_of, t
 from .i18n import text as in_language
+from .i18n import tr, warning, with_cjk_note
 
 WORDS, PIECES = "Words", "Word pieces"
 TOP_HEADS = 5
@@ -203,18 +205,31 @@ def export(text, layer, head, model, dataset, unit=PIECES, special=True, session
     return gr.update(value=[str(path) for path in paths], visible=True), message
 
 
+# What the classifier reads, by the head's pooling (`attention.reader_weights`): the sentence that says which and
+# why, and the titles of its shaded rows. Every view of "what the classifier reads" names it with these.
+READS = {"cls": "predict.reads_cls", "mean": "predict.reads_mean"}
+FLOW_TITLES = {"cls": ("predict.flow_last", "predict.flow_rollout"),
+               "mean": ("predict.flow_last_mean", "predict.flow_rollout_mean")}
+AGREEMENT_NOTES = {"cls": "predict.agreement_cls", "mean": "predict.agreement_mean"}
+NORM_ROWS = {"cls": "predict.norm_row_cls", "mean": "predict.norm_row_mean"}
+
+
 def show_flow(text, model, dataset, unit=PIECES, special=True, session: Session = None) -> str:
-    """Where the [CLS] token's information comes from: its last-layer attention and the rollout."""
+    """Where the information of what the classifier reads comes from: its last-layer attention and the rollout.
+    That is [CLS]'s row for a [CLS] head, the mean of every token's row for a mean-pooling head; the first line
+    says which."""
     try:
         inspection = session.look(model, dataset, text).inspection
     except ValueError:
         return ""
     view = inspection_view(inspection, unit == WORDS, bool(special))
-    raw = view_scores(cls_attention(inspection.attentions), view, normalise=True)
-    rolled = view_scores(cls_rollout(inspection.attentions), view, normalise=True)
+    raw = view_scores(reader_attention(inspection), view, normalise=True)
+    rolled = view_scores(reader_rollout(inspection), view, normalise=True)
     language = language_of(session)
-    return (shaded_tokens_html(view.labels, raw, t("predict.flow_last", language))
-            + shaded_tokens_html(view.labels, rolled, t("predict.flow_rollout", language)))
+    last, rollout = FLOW_TITLES[inspection.pooling]
+    return (f'<p class="ktdemo-reads">{html.escape(t(READS[inspection.pooling], language))}</p>'
+            + shaded_tokens_html(view.labels, raw, t(last, language))
+            + shaded_tokens_html(view.labels, rolled, t(rollout, language)))
 
 
 def show_saliency(text, model, dataset, unit=PIECES, special=True, session: Session = None):
@@ -224,8 +239,16 @@ def show_saliency(text, model, dataset, unit=PIECES, special=True, session: Sess
     except ValueError as error:
         return "", "", warning(error, language_of(session)), None
     language = language_of(session)
-    return (_saliency_html(salient, unit, special, language), agreement_markdown(agreement, explain.AGREEMENT_NOTE),
+    return (_saliency_html(salient, unit, special, language), _agreement(agreement, look.inspection.pooling, language),
             with_cjk_note(in_language(look.description, language), text, look, language), (text, salient))
+
+
+def _agreement(correlations: dict[str, float], pooling: str, language: str = EN) -> str:
+    """The agreement table in `language`, saying whose attention row it ranks (what the head reads)."""
+    names = {pair: t(f"predict.agreement.{pair.replace(' vs ', '_')}", language) for pair in correlations}
+    return agreement_markdown({names[pair]: rho for pair, rho in correlations.items()},
+                              t(AGREEMENT_NOTES[pooling], language),
+                              (t("predict.agreement_compared", language), t("predict.agreement_rho", language)))
 
 
 def refresh_saliency(text, unit, special, stored, session: Session = None):
@@ -316,7 +339,8 @@ def layer_change(session: Session):
 
 def norm_attention(text, layer, head, model, dataset, session: Session = None):
     """The chosen head's attention weights beside the norm-based view ‖α·f(x)‖ (Kobayashi et al. 2020: the
-    weight times the size of the transformed value vector it moves), and what [CLS] gathers in that layer.
+    weight times the size of the transformed value vector it moves), and what the classifier reads gathers in
+    that layer: [CLS]'s row for a [CLS] head, the mean of every token's row for a mean-pooling head.
 
     Args:
         text: the sentence to look into.
@@ -352,8 +376,11 @@ def _norm_note(norm, layer: int, head: int, language: str = EN) -> str:
     weight, moved = norm.attentions[layer, head].sum(axis=0), norm.norms[layer, head].sum(axis=0)
     top_weight, top_moved = int(weight.argmax()), int(moved.argmax())
     same = t("predict.norm_same", language) if top_weight == top_moved else f"**{norm.tokens[top_moved]}**"
-    return t("predict.norm_note", language, layer=layer + 1, head=head + 1, weight_token=norm.tokens[top_weight],
-             same=same)
+    read_weight, read_norm = int(norm.reader_raw[layer].argmax()), int(norm.reader_norm[layer].argmax())
+    return (t("predict.norm_note", language, layer=layer + 1, head=head + 1, weight_token=norm.tokens[top_weight],
+              same=same) + "\n\n"
+            + t(NORM_ROWS[norm.pooling], language, layer=layer + 1, weight_token=norm.tokens[read_weight],
+                norm_token=norm.tokens[read_norm]))
 
 
 def _saliency_html(salient: explain.Saliency, unit: str, special: bool, language: str = EN) -> str:

@@ -279,7 +279,7 @@ def _final(job: Job, language: str = EN):
         status_html(job, message=job.error, language=language),
         curves_figure(job, language),
         results_markdown(run, language),
-        _comparison_figure(run),
+        report.comparison_figure(run, words(language)),  # the same figure as in the downloadable report
         confusion_figure(run.after.confusion, run.label_names, t("train.confusion_title", language), words(language)),
         [[row["text"], row["true"], row["predicted"], row["confidence"]] for row in run.misclassified],
     )
@@ -315,12 +315,18 @@ def _timelapse_views(index, layer_no, head_no, session: Session):
     l, h = min(max(int(layer_no), 1), layers) - 1, min(max(int(head_no), 1), heads) - 1
     stages = session.latest.stats.stages
     note = f" · {html.escape(_stage_text(stages[-1], language_of(session)))}" if len(stages) > 1 else ""  # snapshots are the last stage's
-    return (f"**{shot.caption()}**{note}", attention_overview_figure(attentions, selected=(l, h)),
+    return (f"**{shot.caption()}**{note}\n\n{_reads_most(shot, language_of(session))}",
+            attention_overview_figure(attentions, selected=(l, h)),
             attention_heatmap_figure(attentions[l, h], shot.tokens, f"Layer {l + 1}, head {h + 1} · step {shot.step}"))
 
 
-def _comparison_figure(run):
-    return report.comparison_figure(run)  # the same figure as in the downloadable report
+LAPSE_READS = {"cls": "train.lapse_reads_cls", "mean": "train.lapse_reads_mean"}  # by the head's pooling
+
+
+def _reads_most(shot, language: str = EN) -> str:
+    """Which word what the classifier reads ([CLS]'s row, or the mean of every token's) weighs most at this step."""
+    token, share = shot.reads_most()
+    return t(LAPSE_READS[shot.pooling], language, token=html.escape(token), percent=f"{share:.0%}")
 
 
 def results_markdown(run, language: str = EN) -> str:
