@@ -38,7 +38,7 @@ def preset_config(name: str, budget: float | None):
 def press(session, config, at: float, outcome: dict) -> None:
     time.sleep(max(0.0, at - time.monotonic()))
     started = time.monotonic()
-    job = session.start(config)
+    job = session.runs.start(config)
     expected, waited_until = None, None
     while not job.wait(0.05):
         found = re.search(r"about (\d+) s", job.log.phase)
@@ -51,7 +51,7 @@ def press(session, config, at: float, outcome: dict) -> None:
 
 
 def class_presses(configs: list, spread_s: float) -> list[dict]:
-    from ktdemo.serving.session import Session, release
+    from ktdemo.serving.session import Session
 
     sessions = [Session() for _ in configs]
     outcomes = [{} for _ in configs]
@@ -63,7 +63,7 @@ def class_presses(configs: list, spread_s: float) -> list[dict]:
     for thread in threads:
         thread.join()
     for session in sessions:
-        release(session)
+        session.release()
     return outcomes
 
 

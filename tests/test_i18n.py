@@ -75,7 +75,8 @@ def test_the_language_comes_from_the_first_tag_of_accept_language(header, langua
 
 def test_the_page_load_stores_the_language_in_the_session(monkeypatch):
     import ktdemo.ui as ui
-    from ktdemo.serving.session import Session, Sessions
+    from ktdemo.serving.registry import Sessions
+    from ktdemo.serving.session import Session
 
     monkeypatch.setattr(ui, "SESSIONS", Sessions(grace_s=0))
     token, session = ui.attach(None, Session(), SimpleNamespace(headers={"accept-language": "zh-CN,zh;q=0.9"}))
@@ -187,7 +188,8 @@ def _core_messages(tmp_path, monkeypatch, tiny_model) -> dict[str, list[str]]:
     from ktdemo.data import hub, upload, validate
     from ktdemo.inspection import attention, representations
     from ktdemo.serving import worker
-    from ktdemo.serving.session import Run, Session
+    from ktdemo.serving.records import Run
+    from ktdemo.serving.session import Session
     from ktdemo.training import loop, transfer
 
     found: dict[str, list[str]] = {}
@@ -200,17 +202,17 @@ def _core_messages(tmp_path, monkeypatch, tiny_model) -> dict[str, list[str]]:
     add("error.head_missing", _raised(lambda: attention.parse_heads("L9H1", 6, 12)))
     add("error.rank_needs_examples", _raised(lambda: attention.head_importance(None, None, [], [], 32)))
     session = Session()
-    add("error.name_a_head", _raised(lambda: session.ablate(tiny_model, "rotten_tomatoes", "A fine film.", " ")))
+    add("error.name_a_head", _raised(lambda: session.views.ablate(tiny_model, "rotten_tomatoes", "A fine film.", " ")))
     add("error.finish_run", *(_raised(call) for call in (
-        lambda: session.attention_change("A fine film."), session.layer_change, session.report_files,
-        session.model_zip, session.config_file)))
-    look = session.look(tiny_model, "rotten_tomatoes", "fine " * 600)
-    add("notice.untrained", session.model_view(tiny_model, "rotten_tomatoes").description)
+        lambda: session.views.attention_change("A fine film."), session.views.layer_change, session.downloads.report_files,
+        session.downloads.model_zip, session.downloads.config_file)))
+    look = session.views.look(tiny_model, "rotten_tomatoes", "fine " * 600)
+    add("notice.untrained", session.views.model_view(tiny_model, "rotten_tomatoes").description)
     add("notice.truncated", look.description.split(": its predictions are chance until you train. ")[1])
     current = SimpleNamespace(model=None, tokenizer=None, config=RunConfig(model=tiny_model),
                               dataset_name="Rotten Tomatoes", after=SimpleNamespace(accuracy=0.8125))
     monkeypatch.setattr(Session, "current", property(lambda self: current))
-    add("notice.fine_tuned", Session().model_view(tiny_model, "rotten_tomatoes").description)
+    add("notice.fine_tuned", Session().views.model_view(tiny_model, "rotten_tomatoes").description)
 
     add("error.not_a_model", _raised(lambda: models.resolve("../x")))
     add("notice.model_bundled", models.check(tiny_model))
@@ -234,7 +236,7 @@ def _core_messages(tmp_path, monkeypatch, tiny_model) -> dict[str, list[str]]:
     add("error.dataset_offline", hub._offline_sentence("owner/data"))
     add("error.dataset_not_found", hub._explain(type("DatasetNotFoundError", (Exception,), {})(), "owner/data", None,
                                                 False))
-    add("error.not_a_dataset_id", _raised(lambda: session.add_hub("../x")))
+    add("error.not_a_dataset_id", _raised(lambda: session.data.add_hub("../x")))
     big, empty, binary, odd = (tmp_path / name for name in ("big.csv", "empty.csv", "binary.csv", "odd.xyz"))
     big.write_text("text,label\n" + "a fine film,1\n" * 10)
     empty.write_text("")
@@ -253,9 +255,9 @@ def _core_messages(tmp_path, monkeypatch, tiny_model) -> dict[str, list[str]]:
     add("error.unreadable_parse", _raised(lambda: upload.read_table_file(broken)))
     with monkeypatch.context() as patched:
         patched.setattr(data, "read_upload", lambda *args: 1 / 0)
-        add("error.unreadable_table", _raised(lambda: Session().add_upload(str(big))))
+        add("error.unreadable_table", _raised(lambda: Session().data.add_upload(str(big))))
         patched.setattr(data, "load_hub", lambda *args, **kwargs: 1 / 0)
-        add("error.dataset_hub_failed", _raised(lambda: Session().add_hub("owner/data")))
+        add("error.dataset_hub_failed", _raised(lambda: Session().data.add_hub("owner/data")))
     table = upload.read_table_file(big)
     add("error.no_column", _raised(lambda: validate.check_columns(table, "review", "label")),
         _raised(lambda: validate.check_columns(table, "text", "stars")))
@@ -295,10 +297,10 @@ def _core_messages(tmp_path, monkeypatch, tiny_model) -> dict[str, list[str]]:
     add("notice.shared_many", shared_run(4))
 
     busy = Session()
-    busy.job = SimpleNamespace(running=lambda: True)
-    add("error.run_in_progress", _raised(lambda: busy.start(RunConfig())))
+    busy.runs.job = SimpleNamespace(running=lambda: True)
+    add("error.run_in_progress", _raised(lambda: busy.runs.start(RunConfig())))
     busy.closed = True
-    add("error.session_ended", _raised(lambda: busy.start(RunConfig())))
+    add("error.session_ended", _raised(lambda: busy.runs.start(RunConfig())))
 
     for cka in ([0.995, 0.999, 0.998], [0.99, 0.9, 0.6, 0.3], [0.4, 0.9, 0.95, 0.96], [0.5, 0.4, 0.99, 0.98],
                 [0.99, 0.3, 0.97, 0.99], [0.99, 0.3, 0.4, 0.99], [0.99, 0.97, 0.5], [0.5, 0.4, 0.45]):

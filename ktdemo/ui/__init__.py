@@ -8,7 +8,8 @@ import gradio as gr
 
 from .. import data, models
 from ..serving import session as sessions
-from ..serving.session import SESSIONS, Session
+from ..serving.registry import SESSIONS
+from ..serving.session import Session
 from . import compare_tab, data_tab, learn_tab, predict_tab, train_tab
 from .i18n import I18N, language_of, language_of_header, tr, translated, warning
 

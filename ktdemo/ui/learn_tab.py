@@ -55,7 +55,7 @@ def show_all(text, layer, head, token, model, dataset, session: Session = None):
     """Every lesson view for `text` in the session's model: one head's attention step by step (layer, head
     and query token count from 1, 1 and 0), every head of the layer, positions, the residual stream."""
     try:
-        look = session.look(model, dataset, text)
+        look = session.views.look(model, dataset, text)
     except ValueError as error:  # InputError included: one sentence for the user
         return (warning(error, language_of(session)), *[None] * 9, gr.skip(), gr.skip(), gr.skip())
     view, inspection = look.view, look.inspection

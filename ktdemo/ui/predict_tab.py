@@ -16,7 +16,9 @@ from ..inspection import explain
 from ..inspection.attention import (Inspection, cls_attention, cls_rollout, inspection_view, view_attention,
                                     view_scores)
 from ..outputs import exports
-from ..serving.session import RANK_EXAMPLES, NoRun, Session
+from ..serving.records import NoRun
+from ..serving.session import Session
+from ..serving.views import RANK_EXAMPLES
 from .i18n import EN, language_of, t, tr, translated, warning, with_cjk_note
 
 WORDS, PIECES = "Words", "Word pieces"
@@ -145,7 +147,7 @@ def predict(text: str, model: str, dataset: str, session: Session):
         dataset: whose labels the untrained head has, until the session has trained a model.
     """
     try:
-        look = session.look(model, dataset, text)
+        look = session.views.look(model, dataset, text)
     except ValueError as error:  # InputError, an unknown model or dataset: one sentence
         return {}, None, warning(error, language_of(session))
     return (look.inspection.probabilities, probabilities_figure(look.inspection.probabilities),
@@ -166,7 +168,7 @@ def show_attention(text: str, layer: int, head: int, model: str, dataset: str, u
         special: show the [CLS] and [SEP] tokens.
     """
     try:
-        look = session.look(model, dataset, text)
+        look = session.views.look(model, dataset, text)
     except ValueError as error:
         return None, None, warning(error, language_of(session))
     return (*_attention_figures(look.inspection, layer, head, unit, special, language_of(session))[1].values(),
@@ -177,7 +179,7 @@ def fit_sliders(text, layer, head, model, dataset, session: Session = None):
     """The sliders' range follows the model that answers (the page only: a slider's maximum is session state,
     and an API call with another model must not be refused by the range this one set)."""
     try:
-        inspection = session.look(model, dataset, text).inspection
+        inspection = session.views.look(model, dataset, text).inspection
     except ValueError:
         return gr.skip(), gr.skip()
     (layers, heads), (l, h) = inspection.shape, _selected(inspection, layer, head)
@@ -187,7 +189,7 @@ def fit_sliders(text, layer, head, model, dataset, session: Session = None):
 def export(text, layer, head, model, dataset, unit=PIECES, special=True, session: Session = None):
     """The two attention figures as HTML and PNG, and every layer's attention as .npz."""
     try:
-        inspection = session.look(model, dataset, text).inspection
+        inspection = session.views.look(model, dataset, text).inspection
     except ValueError as error:
         return gr.update(value=None, visible=False), warning(error, language_of(session))
     figures = _attention_figures(inspection, layer, head, unit, special)[1]
@@ -205,7 +207,7 @@ def export(text, layer, head, model, dataset, unit=PIECES, special=True, session
 def show_flow(text, model, dataset, unit=PIECES, special=True, session: Session = None) -> str:
     """Where the [CLS] token's information comes from: its last-layer attention and the rollout."""
     try:
-        inspection = session.look(model, dataset, text).inspection
+        inspection = session.views.look(model, dataset, text).inspection
     except ValueError:
         return ""
     view = inspection_view(inspection, unit == WORDS, bool(special))
@@ -219,7 +221,7 @@ def show_flow(text, model, dataset, unit=PIECES, special=True, session: Session 
 def show_saliency(text, model, dataset, unit=PIECES, special=True, session: Session = None):
     """Gradient × input and integrated gradients for the predicted class, and their agreement with attention."""
     try:
-        look, salient, agreement = session.saliency(model, dataset, text)
+        look, salient, agreement = session.views.saliency(model, dataset, text)
     except ValueError as error:
         return "", "", warning(error, language_of(session)), None
     language = language_of(session)
@@ -243,7 +245,7 @@ def ablate(text, heads, model, dataset, session: Session = None):
         dataset: whose labels the untrained head has, until the session has trained a model.
     """
     try:
-        look, chosen, ablated = session.ablate(model, dataset, text, heads)
+        look, chosen, ablated = session.views.ablate(model, dataset, text, heads)
     except ValueError as error:
         return warning(error, language_of(session)), None
     label, probabilities = look.inspection.prediction, look.inspection.probabilities
@@ -257,7 +259,7 @@ def ablate(text, heads, model, dataset, session: Session = None):
 def compare(text, layer, head, unit=PIECES, special=True, session: Session = None):
     """The chosen head on `text` in the pretrained and the fine-tuned model, and how far every head moved."""
     try:
-        moved = session.attention_change(text)
+        moved = session.views.attention_change(text)
     except ValueError as error:
         return _problem(error, session), None, None, None
     language = language_of(session)
@@ -280,7 +282,7 @@ def rank_heads(model, dataset, session: Session = None, progress=gr.Progress()):
     """Switch off one head at a time and measure the validation accuracy lost: the heads that matter most."""
     language = language_of(session)
     try:
-        drop, examples, description = session.head_importance(
+        drop, examples, description = session.views.head_importance(
             model, dataset, on_head=lambda done, total: progress(
                 done / total, desc=t("predict.rank_progress", language, done=done, total=total)))
     except ValueError as error:
@@ -293,7 +295,7 @@ def representations(session: Session):
     side by side in 2-D (each model's own PCA), coloured by true class, mistakes open, with each space's
     cross-validated linear-probe accuracy. Needs a finished run; cached per run."""
     try:
-        space = session.sentence_space()
+        space = session.views.sentence_space()
     except ValueError as error:
         return _problem(error, session), None
     return _space_note(space, language_of(session)), sentence_space_figure(space)
@@ -303,11 +305,11 @@ def layer_change(session: Session):
     """Per layer: how far fine-tuning moved it (linear CKA with the pretrained layer, on validation sentences)
     and how linearly separable the task is in it, before and after. Needs a finished run; cached per run."""
     try:
-        change = session.layer_change()
+        change = session.views.layer_change()
     except ValueError as error:
         return _problem(error, session), None
     language = language_of(session)
-    scratch = t("predict.layers_scratch", language) if session.current.config.kind == "from_scratch" else ""
+    scratch = t("predict.layers_scratch", language) if session.runs.current.config.kind == "from_scratch" else ""
     return (t("predict.layers_note", language, summary=translated(change.summary, language), scratch=scratch,
               examples=change.examples, chance=f"{change.chance:.0%}"),
             layer_change_figure(change))
@@ -325,7 +327,7 @@ def norm_attention(text, layer, head, model, dataset, session: Session = None):
         dataset: whose labels the untrained head has, until the session has trained a model.
     """
     try:
-        norm = session.norm_attention(model, dataset, text)
+        norm = session.views.norm_attention(model, dataset, text)
     except ValueError as error:
         return warning(error, language_of(session)), None, None
     l, h = _selected(norm, layer, head)
