@@ -189,6 +189,7 @@ def _core_messages(tmp_path, monkeypatch, tiny_model) -> dict[str, list[str]]:
     from ktdemo.inspection import attention, representations
     from ktdemo.serving import worker
     from ktdemo.serving.records import Run
+    from ktdemo.serving.runs import SessionRuns
     from ktdemo.serving.session import Session
     from ktdemo.training import loop, transfer
 
@@ -211,7 +212,7 @@ def _core_messages(tmp_path, monkeypatch, tiny_model) -> dict[str, list[str]]:
     add("notice.truncated", look.description.split(": its predictions are chance until you train. ")[1])
     current = SimpleNamespace(model=None, tokenizer=None, config=RunConfig(model=tiny_model),
                               dataset_name="Rotten Tomatoes", after=SimpleNamespace(accuracy=0.8125))
-    monkeypatch.setattr(Session, "current", property(lambda self: current))
+    monkeypatch.setattr(SessionRuns, "current", property(lambda self: current))
     add("notice.fine_tuned", Session().views.model_view(tiny_model, "rotten_tomatoes").description)
 
     add("error.not_a_model", _raised(lambda: models.resolve("../x")))
@@ -314,7 +315,7 @@ def _core_messages(tmp_path, monkeypatch, tiny_model) -> dict[str, list[str]]:
 # Sentences only a live run, a queue or a shared run says (the test cannot cheaply make them): their English
 # must still be the core's, word for word.
 SAID_IN_SOURCE = {"notice.stopped_first_stage": "training.transfer", "notice.stopped_waiting": "serving.worker",
-                  "notice.stopped_probe": "training.probe", "notice.not_run": "serving.session"}
+                  "notice.stopped_probe": "training.probe", "notice.not_run": "serving.runs"}
 
 
 def test_every_core_sentence_key_translates_a_sentence_of_the_core(tmp_path, monkeypatch, tiny_model):

@@ -43,7 +43,7 @@ class Sessions:
         """Whoever was following `session`'s run went away: a page can come back to it, an API client cannot,
         so an unattached session's run stops (nobody would see it)."""
         if not self.attached(session):
-            session.stop()
+            session.runs.stop()
 
     def detach(self, session: Session) -> None:
         """A page holding `session` went away: release it after the grace, unless a page takes it again."""
