@@ -19,6 +19,7 @@ from ..outputs import exports
 from ..serving.records import NoRun
 from ..serving.session import Session
 from ..serving.views import RANK_EXAMPLES
+from .controls import INSPECT, clamp
 from .i18n import EN, language_of, t, tr, translated, warning, with_cjk_note
 
 WORDS, PIECES = "Words", "Word pieces"
@@ -102,29 +103,29 @@ def build(model, dataset, session: gr.State) -> None:
     attention_outputs = [heatmap, overview, note]
     flow_inputs = [text, model, dataset, units, show_special, session]
     gr.on([run.click, text.submit], predict, [text, model, dataset, session], [label, probabilities, note],
-          api_name="predict", concurrency_id="inspect", concurrency_limit=4).then(
+          api_name="predict", **INSPECT).then(
         fit_sliders, [text, layer, head, model, dataset, session], [layer, head], api_name=False,
         show_progress="hidden").then(
         show_attention, attention_inputs, attention_outputs, api_name="attention",
-        concurrency_id="inspect", concurrency_limit=4).then(
-        show_flow, flow_inputs, flow, api_name="rollout", concurrency_id="inspect", concurrency_limit=4)
+        **INSPECT).then(
+        show_flow, flow_inputs, flow, api_name="rollout", **INSPECT)
     for slider in (layer, head):
         slider.release(show_attention, attention_inputs, attention_outputs, api_name=False,
-                       concurrency_id="inspect", concurrency_limit=4, show_progress="hidden")
+                       **INSPECT, show_progress="hidden")
     for control in (units, show_special):
         control.change(show_attention, attention_inputs, attention_outputs, api_name=False,
-                       concurrency_id="inspect", concurrency_limit=4, show_progress="hidden").then(
-            show_flow, flow_inputs, flow, api_name=False, concurrency_id="inspect", concurrency_limit=4,
+                       **INSPECT, show_progress="hidden").then(
+            show_flow, flow_inputs, flow, api_name=False, **INSPECT,
             show_progress="hidden").then(
             refresh_saliency, [text, units, show_special, last_saliency, session], saliency_html, api_name=False,
             show_progress="hidden")
     ablate_button.click(ablate, [text, heads_off, model, dataset, session], [ablation_note, ablated_probabilities],
-                        api_name="ablate", concurrency_id="inspect", concurrency_limit=4)
+                        api_name="ablate", **INSPECT)
     compare_button.click(compare, [text, layer, head, units, show_special, session],
                          [compare_note, before_heatmap, after_heatmap, change_plot], api_name="attention_change",
-                         concurrency_id="inspect", concurrency_limit=4)
+                         **INSPECT)
     export_button.click(export, attention_inputs, [export_files, export_note], api_name="export_attention",
-                        concurrency_id="inspect", concurrency_limit=4)
+                        **INSPECT)
     rank_button.click(rank_heads, [model, dataset, session], [ranking, importance_plot], api_name="head_importance",
                       concurrency_limit=1, concurrency_id="rank_heads")
     inside_button.click(representations, session, [space_note, space_plot], api_name="representations",
@@ -134,7 +135,7 @@ def build(model, dataset, session: gr.State) -> None:
     norm_button.click(norm_attention, [text, layer, head, model, dataset, session], [norm_note, norm_plot, cls_plot],
                       api_name="norm_attention", concurrency_id="inside", concurrency_limit=1)
     explain_button.click(show_saliency, flow_inputs, [saliency_html, agreement, note, last_saliency],
-                         api_name="saliency", concurrency_id="inspect", concurrency_limit=4)
+                         api_name="saliency", **INSPECT)
 
 
 def predict(text: str, model: str, dataset: str, session: Session):
@@ -371,7 +372,7 @@ def _saliency_html(salient: explain.Saliency, unit: str, special: bool, language
 def _selected(view, layer_no, head_no) -> tuple[int, int]:
     """The chosen (layer, head), 0-based, clamped to the model's size (`view`: an Inspection or a NormAttention)."""
     layers, heads = view.shape
-    return min(max(int(layer_no), 1), layers) - 1, min(max(int(head_no), 1), heads) - 1
+    return clamp(layer_no, layers), clamp(head_no, heads)
 
 
 def _attention_figures(inspection: Inspection, layer_no, head_no, unit: str, special: bool, language: str = EN):

@@ -23,6 +23,7 @@ from ..serving.session import Session
 from ..training import presets
 from ..training.timelapse import DEFAULT_PROBE, last_layer_frames
 from .data_tab import dataset_choices
+from .controls import clamp
 from .i18n import EN, PRESET_KEYS
 from .i18n import choices as translated_choices
 from .i18n import language_of, phase_text, preset_choices, t, tr, tr_each, translated, warning
@@ -178,7 +179,7 @@ def train(session: Session, probe_text: str | None = DEFAULT_PROBE, own_copy: bo
     live status and curves every second, then the held-out results before and after transfer."""
     try:
         job = session.runs.start(config_from(settings), probe_text=(probe_text or "").strip() or None,
-                            own_copy=bool(own_copy))
+                                 own_copy=bool(own_copy))
     except (RuntimeError, ValueError, TypeError) as error:
         yield status_html(None, message=str(error), language=language_of(session)), *[gr.skip()] * 5
         return
@@ -308,10 +309,10 @@ def _timelapse_views(index, layer_no, head_no, session: Session):
     snapshots = _snapshots(session)
     if not snapshots:
         return "", None, None
-    shot = snapshots[min(max(int(index), 0), len(snapshots) - 1)]
+    shot = snapshots[clamp(index, len(snapshots), first=0)]
     attentions = shot.attentions.astype("float32")  # plotly draws no float16
     layers, heads = attentions.shape[:2]
-    l, h = min(max(int(layer_no), 1), layers) - 1, min(max(int(head_no), 1), heads) - 1
+    l, h = clamp(layer_no, layers), clamp(head_no, heads)
     stages = session.runs.latest.stats.stages
     note = f" · {html.escape(stages[-1]['stage'])}" if len(stages) > 1 else ""  # snapshots are the last stage's
     return (f"**{shot.caption()}**{note}", attention_overview_figure(attentions, selected=(l, h)),
