@@ -8,17 +8,20 @@ browser's token.
 """
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 import threading
 from pathlib import Path
 
 from .. import data, models
-from .datasets import SessionData
+from .datasets import SessionData, bundled_preview
 from .downloads import Downloads
 from .runs import SessionRuns
 from .views import SessionViews
 from .worker import Trainers, default_trainers
+
+log = logging.getLogger(__name__)
 
 
 class Session:
@@ -55,8 +58,14 @@ class Session:
 
 
 def warm_up(model: str = models.DEFAULT_MODEL) -> None:
-    """Start the training worker and load the default model ahead of the first click (run in a thread)."""
-    default_trainers()  # spawns the warm worker, which imports the training stack in its own process
-    models.heavy_import("ktdemo.training.transfer")  # plans and views use its data helpers; first requests wait for it
-    models.load_tokenizer(model)
-    models.pretrained_classifier(model, data.DATASETS[data.DEFAULT_DATASET].label_names)
+    """Start the training worker, load the training stack, the default model and its preview ahead of the first
+    visitor (run in a thread). Without the Hub (and nothing bundled) there is nothing to load ahead: the first
+    request says so in one sentence."""
+    try:
+        default_trainers()  # spawns the warm worker, which imports the training stack in its own process
+        models.heavy_import("ktdemo.training.transfer")  # plans and views use its data helpers; first requests wait
+        models.load_tokenizer(model)
+        models.pretrained_classifier(model, data.DATASETS[data.DEFAULT_DATASET].label_names)
+        bundled_preview(model, data.DEFAULT_DATASET)
+    except (models.ModelError, data.DataError) as error:
+        log.warning("warm-up skipped: %s", error)

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import data, models
+from .. import data
 from ..config import RunConfig
 from ..figures.data import class_balance_figure, length_histogram_figure, split_balance_figure
-from ..serving.datasets import UPLOAD_PREFIX, bundled_preview
+from ..serving.datasets import UPLOAD_PREFIX
 from ..serving.session import Session
 from .i18n import language_of, t, tr, warning
 
@@ -146,11 +146,6 @@ def _preview(model: str, dataset: str, session: Session) -> tuple:
                                 f"Length in {preview.model_name} tokens" if counted else "Length in words"),
         shown.examples,
     )
-
-
-def warm_up() -> None:
-    """Make the default preview ahead of the first visitor (app.py's warm-up thread can call this)."""
-    bundled_preview(models.DEFAULT_MODEL, data.DEFAULT_DATASET)
 
 
 def _summary(splits: data.Splits, problem: Exception | None) -> str:
