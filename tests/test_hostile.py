@@ -247,8 +247,8 @@ def test_uploads_are_parsed_as_data_only():
 def test_a_run_leaves_no_temporary_files(tmp_path, tiny_model, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     session = Session(Trainers(Inline))  # in this process, where tempfile is patched
-    job = session.runs.start(RunConfig(model=tiny_model, per_class=8, time_budget_s=None, max_steps=2, batch_size=8,
-                                  max_length=32), own_copy=True)  # its own folder: a shared run's is the app's
+    config = RunConfig(model=tiny_model, per_class=8, time_budget_s=None, max_steps=2, batch_size=8, max_length=32)
+    job = session.runs.start(config, own_copy=True)  # its own folder: a shared run's is the app's
     assert job.wait(120) and job.error is None
     left = [p.name for p in tmp_path.iterdir() if p.name.startswith("ktdemo")]
     assert left == [session.folder.name], f"left behind: {left}"  # the session's weights, until it ends

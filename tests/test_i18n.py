@@ -205,8 +205,8 @@ def _core_messages(tmp_path, monkeypatch, tiny_model) -> dict[str, list[str]]:
     session = Session()
     add("error.name_a_head", _raised(lambda: session.views.ablate(tiny_model, "rotten_tomatoes", "A fine film.", " ")))
     add("error.finish_run", *(_raised(call) for call in (
-        lambda: session.views.attention_change("A fine film."), session.views.layer_change, session.downloads.report_files,
-        session.downloads.model_zip, session.downloads.config_file)))
+        lambda: session.views.attention_change("A fine film."), session.views.layer_change,
+        session.downloads.report_files, session.downloads.model_zip, session.downloads.config_file)))
     look = session.views.look(tiny_model, "rotten_tomatoes", "fine " * 600)
     add("notice.untrained", session.views.model_view(tiny_model, "rotten_tomatoes").description)
     add("notice.truncated", look.description.split(": its predictions are chance until you train. ")[1])

@@ -50,7 +50,8 @@ def test_a_failed_run_after_a_good_one_leaves_the_good_one_everywhere(tiny_confi
     assert [run.state for run in session.runs] == ["done", "failed"]
     assert session.runs.latest is good and session.runs.current is good
     page, numbers = session.downloads.report_files()
-    assert page.exists() and numbers.exists() and session.downloads.model_zip().exists() and session.downloads.config_file().exists()
+    downloads = session.downloads
+    assert page.exists() and numbers.exists() and downloads.model_zip().exists() and downloads.config_file().exists()
 
 
 def test_only_the_current_model_stays_in_memory_the_others_on_disk(tiny_config, tiny_model):

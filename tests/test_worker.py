@@ -123,7 +123,7 @@ def test_a_killed_worker_fails_its_run_in_one_sentence_and_the_next_run_works(ti
 def test_the_log_streams_back_while_the_worker_trains(tiny_config, trained, tiny_model):
     session, _ = trained
     job = session.runs.start(tiny_config(seed=3, max_steps=None, time_budget_s=4, eval_every_s=1.0),
-                        probe_text=SENTENCE)
+                             probe_text=SENTENCE)
     seen = set()
     while not job.wait(0.05):
         seen.add((job.log.phase, len(job.log.losses) > 0, len(job.log.evals) > 0))
