@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,7 +18,7 @@ from ..config import RunConfig
 from ..progress import RunCancelled, RunFailed, TrainingLog, failure_sentence
 from .records import Job, Run, summarise
 from .shared import SHARED, SharedRun, run_key
-from .worker import RunRequest, Trainers, WorkerCrashed, default_trainers
+from .worker import RunRequest, Trainers, WorkerCrashed, catalog_of, default_trainers, in_turn
 
 if TYPE_CHECKING:
     from ..training.transfer import RunResult
@@ -145,20 +144,20 @@ class SessionRuns:
 
     def _train_here(self, run: Run, cancel: threading.Event, start_from: str | None) -> tuple:
         request = RunRequest(run.config, str(self.session.folder), dict(self.session.data.datasets), start_from,
-                             run.log.probe_text, _catalog(run.config))
-        return _in_turn(self.trainers or default_trainers(), request, run.log, cancel, self._eta(run.config),
+                             run.log.probe_text, catalog_of(run.config))
+        return in_turn(self.trainers or default_trainers(), request, run.log, cancel, self._eta(run.config),
                         lambda: setattr(run, "state", "running"))
 
     def _join(self, run: Run, cancel: threading.Event) -> tuple:
         """The run every session with the same public settings shares: trained once, by whoever came first."""
         trainers, eta = self.trainers or default_trainers(), self._eta(run.config)
-        request = RunRequest(run.config, SHARED.folder, {}, None, run.log.probe_text, _catalog(run.config))
+        request = RunRequest(run.config, SHARED.folder, {}, None, run.log.probe_text, catalog_of(run.config))
 
         def train(shared: SharedRun) -> tuple:
             def started() -> None:
                 shared.training = True
 
-            return _in_turn(trainers, request, shared.log, shared.cancel, eta, started)
+            return in_turn(trainers, request, shared.log, shared.cancel, eta, started)
 
         run.shared, run.reused = SHARED.join(run_key(run.config, run.log.probe_text), run.log.probe_text, train)
         run.log = run.shared.log  # every session in it watches the same live log
@@ -196,21 +195,3 @@ class SessionRuns:
 def _end(run: Run, state: str, error: str) -> bool:
     run.state, run.log.phase, run.error = state, state, error
     return False
-
-
-def _in_turn(trainers: Trainers, request: RunRequest, log: TrainingLog, cancel: threading.Event,
-             eta_s: float | None, on_start) -> tuple:
-    """Run `request` in a training slot once its turn comes; the log says the run's place meanwhile."""
-    def wait(ahead: int, seconds: float | None) -> None:
-        expected = f", about {seconds:.0f} s" if seconds is not None else ""
-        log.phase = f"waiting for its turn: {ahead} run{'s' if ahead != 1 else ''} ahead{expected}"
-
-    with trainers.slot(cancel, wait, eta_s) as trainer:
-        on_start()
-        log.started = time.monotonic()
-        return trainer.run(request, log, cancel)
-
-
-def _catalog(config: RunConfig) -> list:
-    """The registered models a run needs (a worker process knows only the built-in ones)."""
-    return [models.MODELS[key] for key in (config.model, config.nli_model) if key in models.MODELS]

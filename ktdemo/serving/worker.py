@@ -333,6 +333,24 @@ class _Ticket:
     started: float = 0.0
 
 
+def in_turn(trainers: Trainers, request: RunRequest, log: TrainingLog, cancel: threading.Event,
+             eta_s: float | None, on_start) -> tuple:
+    """Run `request` in a training slot once its turn comes; the log says the run's place meanwhile."""
+    def wait(ahead: int, seconds: float | None) -> None:
+        expected = f", about {seconds:.0f} s" if seconds is not None else ""
+        log.phase = f"waiting for its turn: {ahead} run{'s' if ahead != 1 else ''} ahead{expected}"
+
+    with trainers.slot(cancel, wait, eta_s) as trainer:
+        on_start()
+        log.started = time.monotonic()
+        return trainer.run(request, log, cancel)
+
+
+def catalog_of(config: RunConfig) -> list:
+    """The registered models a run needs (a worker process knows only the built-in ones)."""
+    return [models.MODELS[key] for key in (config.model, config.nli_model) if key in models.MODELS]
+
+
 _DEFAULT: Trainers | None = None
 _DEFAULT_LOCK = threading.Lock()
 
