@@ -16,7 +16,6 @@ import argparse
 import dataclasses
 import os
 import random
-import re
 import sys
 import threading
 import time
@@ -38,17 +37,13 @@ def preset_config(name: str, budget: float | None):
 def _expected_wait(phase) -> float | None:
     """The expected wait a waiting phase names: its "about" parameter (a Message of the log, read by key)."""
     about = phase.params.get("about") if phase.key in ("phase.waiting_turn", "phase.waiting_turn_one") else None
-    if about:
-        return float(about.params["s"])
-    # TEMPORARY, until serving/session.py writes waiting_phase(): its English sentence, as the log shows it.
-    found = re.search(r"about (\d+) s", str(phase)) if phase.key == "plain" else None
-    return float(found.group(1)) if found else None
+    return float(about.params["s"]) if about else None
 
 
 def press(session, config, at: float, outcome: dict) -> None:
     time.sleep(max(0.0, at - time.monotonic()))
     started = time.monotonic()
-    job = session.start(config)
+    job = session.runs.start(config)
     expected, waited_until = None, None
     while not job.wait(0.05):
         found = _expected_wait(job.log.phase)
@@ -61,7 +56,7 @@ def press(session, config, at: float, outcome: dict) -> None:
 
 
 def class_presses(configs: list, spread_s: float) -> list[dict]:
-    from ktdemo.serving.session import Session, release
+    from ktdemo.serving.session import Session
 
     sessions = [Session() for _ in configs]
     outcomes = [{} for _ in configs]
@@ -73,7 +68,7 @@ def class_presses(configs: list, spread_s: float) -> list[dict]:
     for thread in threads:
         thread.join()
     for session in sessions:
-        release(session)
+        session.release()
     return outcomes
 
 

@@ -57,7 +57,7 @@ def worker_rss_mb() -> float:
 
 
 def series(mode: str, runs: int, config, trim: bool) -> list[float]:
-    from ktdemo.serving.session import Session, release
+    from ktdemo.serving.session import Session
 
     print(f"\nmode {mode}: {runs} runs")
     shared, kept = Session(), []
@@ -65,14 +65,14 @@ def series(mode: str, runs: int, config, trim: bool) -> list[float]:
     for number in range(1, runs + 1):
         session = shared if mode == "same" else Session()
         started = time.monotonic()
-        job = session.start(config, own_copy=True)  # identical public runs would be shared
+        job = session.runs.start(config, own_copy=True)  # identical public runs would be shared
         job.wait()
         if job.error:
             raise SystemExit(f"run {number} failed: {job.error}")
         accuracy = job.result.after.accuracy
         del job
         if mode == "fresh":
-            release(session)
+            session.release()
         elif mode == "sessions":
             kept.append(session)
         del session
@@ -82,7 +82,7 @@ def series(mode: str, runs: int, config, trim: bool) -> list[float]:
               f"RSS {sizes[-1]:7.1f} MB (+ worker {worker_rss_mb():6.1f} MB) · since run 1 {growth:+7.1f} MB",
               flush=True)
     for session in [shared, *kept]:
-        release(session)
+        session.release()
     return sizes
 
 

@@ -13,7 +13,8 @@ import torch
 from ktdemo import models, network
 from ktdemo.config import RunConfig
 from ktdemo.inspection import attention
-from ktdemo.serving.session import Run, Session, summarise
+from ktdemo.serving.records import Run, summarise
+from ktdemo.serving.session import Session
 from ktdemo.serving.worker import Inline, Trainers
 from ktdemo.training import methods, transfer
 
@@ -28,7 +29,7 @@ INLINE = Trainers(Inline)
 @pytest.fixture(scope="module")
 def first_run(tiny_config, tiny_model):
     session = Session(INLINE)
-    job = session.start(tiny_config())
+    job = session.runs.start(tiny_config())
     assert job.wait(120) and job.error is None
     return job.result
 
@@ -45,10 +46,10 @@ def one_sentence(message: str | None) -> bool:
 
 def assert_consistent(session: Session, previous) -> None:
     """No job left running, the previous model still answers, and the session can train again."""
-    assert not session.job.running()
+    assert not session.runs.job.running()
     assert attention.inspect(previous.model, previous.tokenizer, SENTENCE).probabilities
-    view = session.model_view(previous.config.model, previous.config.dataset)
-    assert view.trained and session.inspect(view, SENTENCE).prediction in previous.label_names
+    view = session.views.model_view(previous.config.model, previous.config.dataset)
+    assert view.trained and session.views.inspect(view, SENTENCE).prediction in previous.label_names
 
 
 def stopping_at(phase: str, seen: list) -> Trainers:
@@ -69,7 +70,7 @@ def stopping_at(phase: str, seen: list) -> Trainers:
 
 def with_first_run(first_run, trainers: Trainers) -> Session:
     session = Session(trainers)
-    session.runs.append(Run(1, first_run.config, first_run.log, state="done", result=first_run,
+    session.runs.items.append(Run(1, first_run.config, first_run.log, state="done", result=first_run,
                             summary=summarise(first_run, 1)))
     return session
 
@@ -79,45 +80,45 @@ def with_first_run(first_run, trainers: Trainers) -> Session:
 def test_stop_before_training_keeps_the_previous_model(first_run, tiny_config, phase):
     seen = []
     session = with_first_run(first_run, stopping_at(phase, seen))
-    previous, runs = session.current, len(session.history)
-    job = session.start(tiny_config(seed=1))
+    previous, runs = session.runs.current, len(session.runs.history)
+    job = session.runs.start(tiny_config(seed=1))
     assert job.wait(60)
     assert phase in seen
     assert job.log.state == "stopped" and one_sentence(job.error) and "unchanged" in job.error
-    assert session.current is previous and len(session.history) == runs
+    assert session.runs.current is previous and len(session.runs.history) == runs
     assert_consistent(session, previous)
 
 
 def test_stop_during_training_keeps_a_checkpoint_and_the_previous_model_usable(first_run, tiny_config):
     session = with_first_run(first_run, stopping_at("phase.training_on", []))
-    previous = session.current
-    job = session.start(tiny_config(seed=1, max_steps=50))
+    previous = session.runs.current
+    job = session.runs.start(tiny_config(seed=1, max_steps=50))
     assert job.wait(60) and job.error is None
     assert job.log.state == "stopped" and job.result.stats.stopped_by_user and job.result.stats.steps < 50
-    assert session.current is job.result  # a stopped run keeps its best checkpoint, as documented
+    assert session.runs.current is job.result  # a stopped run keeps its best checkpoint, as documented
     assert_consistent(session, previous)
-    assert_consistent(session, session.current)
+    assert_consistent(session, session.runs.current)
 
 
 def test_stop_while_evaluating_leaves_the_session_consistent(first_run, tiny_config):
     session = with_first_run(first_run, stopping_at("phase.scoring_trained", []))
-    previous = session.current
-    job = session.start(tiny_config(seed=1))
+    previous = session.runs.current
+    job = session.runs.start(tiny_config(seed=1))
     assert job.wait(60) and job.error is None
-    assert job.log.state in ("done", "stopped") and session.current is job.result
+    assert job.log.state in ("done", "stopped") and session.runs.current is job.result
     assert_consistent(session, previous)
 
 
 def test_stop_pressed_while_watching_the_phase_ends_a_long_run_quickly(tiny_config, trained, tiny_model):
     """The way the UI does it: poll the log, press Stop once training shows."""
-    previous = trained.current
-    job = trained.start(tiny_config(seed=1, max_steps=None, time_budget_s=60, per_class=None))
+    previous = trained.runs.current
+    job = trained.runs.start(tiny_config(seed=1, max_steps=None, time_budget_s=60, per_class=None))
     deadline = time.monotonic() + 60
     while not job.log.training and job.running() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert job.log.training
     stopped_at = time.monotonic()
-    assert trained.stop()
+    assert trained.runs.stop()
     assert job.wait(30) and time.monotonic() - stopped_at < 30
     assert job.log.state == "stopped" and job.result.stats.stopped_by_user
     assert_consistent(trained, previous)
@@ -132,21 +133,21 @@ def test_stop_pressed_while_watching_the_phase_ends_a_long_run_quickly(tiny_conf
 ])
 def test_a_failing_run_says_so_in_one_sentence_and_keeps_the_previous_model(tiny_config, trained, tiny_model, monkeypatch,
                                                                               error, words):
-    previous, runs = trained.current, len(trained.history)
+    previous, runs = trained.runs.current, len(trained.runs.history)
 
     def broken(*args, **kwargs):
         raise error
 
     monkeypatch.setattr(transfer, "fine_tune", broken)
-    job = trained.start(tiny_config(seed=1))
+    job = trained.runs.start(tiny_config(seed=1))
     assert job.wait(60)
     assert job.log.state == "failed" and one_sentence(job.error) and words in job.error
-    assert trained.current is previous and len(trained.history) == runs
+    assert trained.runs.current is previous and len(trained.runs.history) == runs
     assert_consistent(trained, previous)
 
 
 def test_nan_loss_fails_the_run_with_one_sentence(tiny_config, trained, tiny_model, monkeypatch):
-    previous = trained.current
+    previous = trained.runs.current
     prepare = methods.prepare
 
     def poisoned(model, config):
@@ -158,30 +159,30 @@ def test_nan_loss_fails_the_run_with_one_sentence(tiny_config, trained, tiny_mod
         return model
 
     monkeypatch.setattr(methods, "prepare", poisoned)
-    job = trained.start(tiny_config(seed=1, max_steps=4))
+    job = trained.runs.start(tiny_config(seed=1, max_steps=4))
     assert job.wait(60)
     assert job.log.state == "failed" and one_sentence(job.error) and "NaN" in job.error
-    assert trained.current is previous
+    assert trained.runs.current is previous
     assert_consistent(trained, previous)
 
 
 def test_a_huge_learning_rate_never_crashes_the_session(tiny_config, trained, tiny_model):
     """lr=1e6: either the loss blows up (one sentence) or the run ends; the session is fine either way."""
-    previous = trained.current
-    job = trained.start(tiny_config(seed=1, learning_rate=1e6, max_steps=6))
+    previous = trained.runs.current
+    job = trained.runs.start(tiny_config(seed=1, learning_rate=1e6, max_steps=6))
     assert job.wait(60)
     if job.error:
-        assert job.log.state == "failed" and one_sentence(job.error) and trained.current is previous
+        assert job.log.state == "failed" and one_sentence(job.error) and trained.runs.current is previous
     assert_consistent(trained, previous)
 
 
 @pytest.mark.parametrize("model", ["no-such-owner/no-such-model", "no-such-model"])
 def test_an_unknown_model_id_gives_one_sentence(tiny_config, trained, model):
-    previous = trained.current
-    job = trained.start(tiny_config(model=model))
+    previous = trained.runs.current
+    job = trained.runs.start(tiny_config(model=model))
     assert job.wait(60)
     assert job.log.state == "failed" and one_sentence(job.error) and model in job.error
-    assert trained.current is previous
+    assert trained.runs.current is previous
     assert_consistent(trained, previous)
 
 
@@ -207,9 +208,9 @@ def test_an_unreachable_hub_is_said_fast(monkeypatch, tiny_model):
 
 def test_an_unreachable_hub_fails_a_run_but_not_the_session(tiny_config, trained, monkeypatch):
     monkeypatch.setattr(network, "hub_unreachable", lambda timeout=3.0: True)
-    previous = trained.current
-    job = trained.start(tiny_config(model="someone/some-model"))
+    previous = trained.runs.current
+    job = trained.runs.start(tiny_config(model="someone/some-model"))
     assert job.wait(30)
     assert job.log.state == "failed" and one_sentence(job.error) and "unreachable" in job.error
-    assert trained.current is previous
+    assert trained.runs.current is previous
     assert_consistent(trained, previous)

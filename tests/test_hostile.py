@@ -16,7 +16,7 @@ from gradio_client import Client, handle_file
 
 from ktdemo import data, models
 from ktdemo.config import RunConfig
-from ktdemo.serving.session import Session, release
+from ktdemo.serving.session import Session
 from ktdemo.serving.worker import Inline, Trainers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,7 +75,7 @@ def test_path_traversal_model_ids_are_refused(client, tiny_model):
     for bad in ("../../etc", "/etc/passwd", "..\\..\\windows", "https://evil.example/model"):
         label, _, note = client.predict(text="A fine film.", model=bad, api_name="/predict")  # typed ids are allowed
         assert not label and "is not a model name" in note and is_sentence(note.lstrip("⚠️ "))
-    job = Session().start(RunConfig(model="../../etc", per_class=8, time_budget_s=None, max_steps=1))
+    job = Session().runs.start(RunConfig(model="../../etc", per_class=8, time_budget_s=None, max_steps=1))
     assert job.wait(30) and job.log.state == "failed"
     assert job.error.startswith("'../../etc' is not a model name") and is_sentence(job.error)
 
@@ -152,7 +152,7 @@ def test_a_model_that_needs_remote_code_is_refused_and_its_code_never_runs(tmp_p
     with pytest.raises(models.ModelError) as caught:
         models.pretrained_classifier("remote-code", ["a", "b"])
     assert str(caught.value) == "'someone/remote-code' needs custom code to run, which this app never executes."
-    job = Session().start(RunConfig(model="remote-code", per_class=8, time_budget_s=None, max_steps=1))
+    job = Session().runs.start(RunConfig(model="remote-code", per_class=8, time_budget_s=None, max_steps=1))
     assert job.wait(30) and job.log.state == "failed" and is_sentence(job.error) and "custom code" in job.error
     assert not marker.exists()
 
@@ -176,7 +176,7 @@ def test_pickle_only_weights_are_refused_and_never_unpickled(tmp_path, tiny_mode
     with pytest.raises(models.ModelError, match="no safetensors weights") as caught:
         models.pretrained_classifier("pickled-evil", ["a", "b"])
     assert is_sentence(str(caught.value))
-    job = Session().start(RunConfig(model="pickled-evil", per_class=8, time_budget_s=None, max_steps=1))
+    job = Session().runs.start(RunConfig(model="pickled-evil", per_class=8, time_budget_s=None, max_steps=1))
     assert job.wait(30) and job.log.state == "failed" and "safetensors" in job.error
     assert not marker.exists()
 
@@ -247,10 +247,10 @@ def test_uploads_are_parsed_as_data_only():
 def test_a_run_leaves_no_temporary_files(tmp_path, tiny_model, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     session = Session(Trainers(Inline))  # in this process, where tempfile is patched
-    job = session.start(RunConfig(model=tiny_model, per_class=8, time_budget_s=None, max_steps=2, batch_size=8,
-                                  max_length=32), own_copy=True)  # its own folder: a shared run's is the app's
+    config = RunConfig(model=tiny_model, per_class=8, time_budget_s=None, max_steps=2, batch_size=8, max_length=32)
+    job = session.runs.start(config, own_copy=True)  # its own folder: a shared run's is the app's
     assert job.wait(120) and job.error is None
     left = [p.name for p in tmp_path.iterdir() if p.name.startswith("ktdemo")]
     assert left == [session.folder.name], f"left behind: {left}"  # the session's weights, until it ends
-    release(session)
+    session.release()
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith("ktdemo")]

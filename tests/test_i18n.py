@@ -76,7 +76,8 @@ def test_the_language_comes_from_the_first_tag_of_accept_language(header, langua
 
 def test_the_page_load_stores_the_language_in_the_session(monkeypatch):
     import ktdemo.ui as ui
-    from ktdemo.serving.session import Session, Sessions
+    from ktdemo.serving.registry import Sessions
+    from ktdemo.serving.session import Session
 
     monkeypatch.setattr(ui, "SESSIONS", Sessions(grace_s=0))
     token, session = ui.attach(None, Session(), SimpleNamespace(headers={"accept-language": "zh-CN,zh;q=0.9"}))
@@ -126,9 +127,6 @@ def test_the_status_line_in_both_languages():
     assert "已停止" in status_html(fake_job(phase=say("phase.stopped")), language="zh-CN")
     assert "kt-stopped" in status_html(fake_job(phase=say("phase.stopped")))
     assert "Loading data" in status_html(fake_job(phase=say("phase.loading_data")))
-    # TEMPORARY: serving/session.py still writes its waiting phase as English: shown in Chinese all the same
-    legacy = fake_job(phase="waiting for its turn: 1 run ahead, about 40 s", evals=())
-    assert "排队等待：前面还有 1 次运行，约 40 秒" in status_html(legacy, language="zh-CN")
 
 
 def test_kind_help_and_a_preset_note_in_chinese():
@@ -183,12 +181,6 @@ CORE_PREFIXES = ("error.", "notice.", "phase.", "part.", "plan.", "result.", "fi
 CORE_KEY = re.compile(r"""["']((?:error|notice|phase|part|plan|result|figure)\.[a-z0-9_]+(?:\.[a-z0-9_]+)*)["']""")
 # Keys the code builds from a name (f"part.setting.{name}"): said where that f-string is.
 BUILT_KEY = re.compile(r"""f["']((?:error|notice|phase|part|plan|result|figure)\.(?:[a-z_]+\.)*)\{""")
-# TEMPORARY: keys only serving/session.py says, still as English, until its changes are applied (see legacy.py).
-SESSION_KEYS = {"error.finish_run", "part.why.comparison", "part.why.inside", "part.why.downloads", "part.why.config",
-                "notice.fine_tuned", "notice.untrained", "notice.truncated", "error.run_in_progress",
-                "error.session_ended",
-                "notice.not_run", "error.unreadable_table", "error.dataset_hub_failed", "error.name_a_head",
-                "error.no_session_dataset", "error.no_validation"}
 
 
 def _sources() -> dict[str, str]:
@@ -222,14 +214,9 @@ def test_every_key_of_the_catalogue_is_said_somewhere():
     said = {key for text in sources.values() for key in CORE_KEY.findall(text)}
     built = {prefix for text in sources.values() for prefix in BUILT_KEY.findall(text)}
     said |= {f"{key}_one" for key in said}  # data.validate.counted says "<key>_one" for one thing
-    unused = [key for key in messages.ENGLISH if key != "plain" and key not in said | SESSION_KEYS
+    unused = [key for key in messages.ENGLISH if key != "plain" and key not in said
               and not any(key.startswith(prefix) for prefix in built)]
     assert unused == [], "keys nothing says"
-    # the session's keys are owed by its split (see legacy.py): each one's English is still said there
-    session = sources[str(Path("serving") / "session.py")]
-    for key in SESSION_KEYS:
-        if "{" not in messages.ENGLISH[key]:
-            assert messages.ENGLISH[key].rstrip(".") in session or key.startswith("part.why."), key
 
 
 def _example(key: str, strings: dict) -> "object":
@@ -307,12 +294,9 @@ def test_no_code_decides_by_reading_an_english_phase():
 
 
 def test_no_regex_over_english_in_the_translation_layer():
-    source = (UI / "i18n.py").read_text(encoding="utf-8")
-    assert "re.compile" not in source.replace("CJK = re.compile", "") and "fullmatch" not in source
-    # TEMPORARY: ui/legacy.py holds the old sentence matching for what serving/session.py still says in English;
-    # nothing but i18n.text's fallback for plain strings may call it
-    users = [path for path, text in _sources().items() if "legacy" in text and path not in ("ui/i18n.py", "ui/legacy.py")]
-    assert users == []
+    for path in UI.glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        assert "re.compile" not in source.replace("CJK = re.compile", "") and "fullmatch" not in source, path.name
 
 
 def test_the_handlers_show_core_sentences_in_the_page_language(tiny_model):
@@ -329,8 +313,9 @@ def test_the_handlers_show_core_sentences_in_the_page_language(tiny_model):
     assert "内置模型" in check_model(tiny_model, session)
     assert data_tab.add_hub("../x", session=session)[1].startswith("⚠️ “../x”不是")
     assert data_tab.add_file(None, session=session)[1] == "⚠️ 请先选择一个文件。"
-    assert "本会话已有一次运行" in train_tab.status_html(
-        None, "A run is already in progress in this session; stop it first.", "zh-CN")
+    session.runs.job = SimpleNamespace(running=lambda: True)  # a run of this session is still going
+    assert "本会话已有一次运行" in next(train_tab.train(session))[0]
+    session.runs.job = None
     # English pages and API clients: the core's English, as before
     session.language = "en"
     assert predict_tab.predict(" ", tiny_model, "rotten_tomatoes", session)[-1] == "⚠️ Type a sentence first."
@@ -350,7 +335,7 @@ def test_the_predict_notes_in_chinese():
     chinese = predict_tab._change_summary(change, 32, "from_scratch", "zh-CN")
     assert "Jensen–Shannon 散度" in chinese and "变化最大：**L1 H2**（0.50）" in chinese and "随机初始化" in chinese
     drop = np.array([[0.0, 0.03125], [0.0, 0.0]])
-    description = "Pretrained **Tiny** with an **untrained head** for SMS spam: its predictions are chance until you train."
+    description = say("notice.untrained", model="Tiny", dataset="SMS spam")
     assert predict_tab._ranking_markdown(drop, 32, description).startswith("**Heads that matter most**")
     ranked = predict_tab._ranking_markdown(drop, 32, description, "zh-CN")
     assert "**最重要的注意力头**" in ranked and "1. **L1 H2**：−3.1 个百分点" in ranked and "未训练分类头" in ranked

@@ -5,7 +5,7 @@ import pytest
 
 from ktdemo import data
 from ktdemo.config import RunConfig
-from ktdemo.serving.session import Session, release
+from ktdemo.serving.session import Session
 from ktdemo.serving.worker import Inline, Trainers
 
 
@@ -26,7 +26,7 @@ def slots():
     made = []
     yield Trainers(lambda: trainer), trainer, made
     for session in made:  # no run outlives its test
-        release(session)
+        session.release()
 
 
 
@@ -48,38 +48,38 @@ def join_a_running_run(tiny_config, slots, tiny_model):
     """Two sessions; the second starts the first's run while it trains: (first, second, job, joined job)."""
     first, second = sessions(slots, 2)
     config = tiny_config(max_steps=None, time_budget_s=4, per_class=None)
-    job = first.start(config)
+    job = first.runs.start(config)
     until(lambda: job.runs[0].state == "running")
-    return first, second, job, second.start(config)
+    return first, second, job, second.runs.start(config)
 
 
 def test_a_second_session_joins_the_running_run_and_sees_the_same_live_view(tiny_config, slots, tiny_model):
     first, second, job, joined = join_a_running_run(tiny_config, slots, tiny_model)
     until(lambda: joined.log is job.log, timeout=5)  # one live log: the same curves, the same phase
     until(lambda: job.runs[0].sharing() is not None, timeout=5)
-    assert job.runs[0].sharing() == "The same run as 1 other session here: trained once."
+    assert str(job.runs[0].sharing()) == "The same run as 1 other session here: trained once."
     assert job.wait(60) and joined.wait(60) and job.error is None and joined.error is None
     assert slots[1].trained == 1
-    assert first.current is second.current  # one model in memory for both
-    assert [r["run"] for r in second.history] == [1]  # each session numbers its own runs
+    assert first.runs.current is second.runs.current  # one model in memory for both
+    assert [r["run"] for r in second.runs.history] == [1]  # each session numbers its own runs
 
 
 def test_a_finished_public_run_is_handed_out_at_once(tiny_config, slots, tiny_model):
     first, second = sessions(slots, 2)
-    assert first.start(tiny_config()).wait(60)
+    assert first.runs.start(tiny_config()).wait(60)
     started = time.monotonic()
-    again = second.start(tiny_config())
+    again = second.runs.start(tiny_config())
     assert again.wait(10) and time.monotonic() - started < 5
-    assert second.current is first.current and slots[1].trained == 1
-    assert again.runs[0].sharing().startswith("Another session here had already trained")
+    assert second.runs.current is first.runs.current and slots[1].trained == 1
+    assert str(again.runs[0].sharing()).startswith("Another session here had already trained")
     assert second.runs[0].weights == first.runs[0].weights
 
 
 def test_a_different_setting_or_a_time_lapse_sentence_is_another_run(tiny_config, slots, tiny_model):
     first, second, third = sessions(slots, 3)
     for session, job in ((first, tiny_config()), (second, tiny_config(seed=1))):
-        assert session.start(job).wait(60)
-    assert third.start(tiny_config(), probe_text="Another probe.").wait(60)
+        assert session.runs.start(job).wait(60)
+    assert third.runs.start(tiny_config(), probe_text="Another probe.").wait(60)
     assert slots[1].trained == 3
 
 
@@ -89,24 +89,24 @@ def test_a_run_on_an_upload_is_never_shared(tiny_config, slots, tiny_model, tmp_
                                                for i in range(30)))
     first, second = sessions(slots, 2)
     for session in (first, second):
-        session.add_dataset("upload:moods.csv", data.read_upload(upload))
-        assert session.start(tiny_config(dataset="upload:moods.csv", per_class=None)).wait(60)
+        session.data.add_dataset("upload:moods.csv", data.read_upload(upload))
+        assert session.runs.start(tiny_config(dataset="upload:moods.csv", per_class=None)).wait(60)
         assert session.runs[0].shared is None
-    assert slots[1].trained == 2 and first.current is not second.current
+    assert slots[1].trained == 2 and first.runs.current is not second.runs.current
 
 
 def test_own_copy_opts_out(tiny_config, slots, tiny_model):
     first, second = sessions(slots, 2)
-    assert first.start(tiny_config()).wait(60)
-    assert second.start(tiny_config(), own_copy=True).wait(60)
-    assert slots[1].trained == 2 and first.current is not second.current
+    assert first.runs.start(tiny_config()).wait(60)
+    assert second.runs.start(tiny_config(), own_copy=True).wait(60)
+    assert slots[1].trained == 2 and first.runs.current is not second.runs.current
 
 
 def test_stop_by_one_of_two_leaves_the_run_going_for_the_other(tiny_config, slots, tiny_model):
     first, second, job, joined = join_a_running_run(tiny_config, slots, tiny_model)
     until(lambda: job.runs[0].shared.members == 2, timeout=5)
-    second.stop()
+    second.runs.stop()
     assert joined.wait(10) and joined.runs[0].state == "stopped"
-    assert "goes on for the 1 other session" in joined.error and second.current is None
+    assert "goes on for the 1 other session" in joined.error and second.runs.current is None
     assert job.log.state != "stopped" and joined.log is not job.log  # the one who left does not stop the view
     assert job.wait(60) and job.runs[0].state == "done" and not job.result.stats.stopped_by_user

@@ -17,7 +17,7 @@ import pytest
 from ktdemo import data
 from ktdemo.config import RunConfig
 from ktdemo.inspection import attention
-from ktdemo.serving.session import Session, release
+from ktdemo.serving.session import Session
 from ktdemo.serving.worker import STOP_GRACE_S, Inline, Trainers, Worker
 
 SENTENCE = "A fine, moving film."
@@ -48,9 +48,9 @@ def trained(tiny_config, tiny_model):
     """A session with its own slow worker and a first model that every fault must keep."""
     worker = Worker(setup=functools.partial(slow_phases, 0.6))
     session = Session(Trainers(lambda: worker, warm=True))
-    assert session.start(tiny_config()).wait(120) and session.current is not None
+    assert session.runs.start(tiny_config()).wait(120) and session.runs.current is not None
     yield session, worker
-    release(session)
+    session.release()
     worker.close()
 
 
@@ -62,28 +62,28 @@ def wait_for_phase(job, phase: str, timeout: float = 60) -> None:
 
 
 def assert_previous_model_answers(session: Session, previous) -> None:
-    assert session.current is previous
-    view = session.model_view(previous.config.model, previous.config.dataset)
-    assert view.trained and session.inspect(view, SENTENCE).prediction in previous.label_names
+    assert session.runs.current is previous
+    view = session.views.model_view(previous.config.model, previous.config.dataset)
+    assert view.trained and session.views.inspect(view, SENTENCE).prediction in previous.label_names
 
 
 @pytest.mark.parametrize("phase", PHASES)
 def test_stop_in_every_phase_reaches_the_worker_and_keeps_the_model(tiny_config, trained, tiny_model, phase):
     session, _ = trained
-    previous = session.current
-    job = session.start(tiny_config(seed=1, max_steps=200))
+    previous = session.runs.current
+    job = session.runs.start(tiny_config(seed=1, max_steps=200))
     wait_for_phase(job, phase)
     pressed = time.monotonic()
-    assert session.stop()
+    assert session.runs.stop()
     assert job.wait(30)
     took = time.monotonic() - pressed
     run = job.runs[0]
     print(f"Stop in {phase!r}: the run ended {took:.2f} s later ({run.state}: {run.error})")
     if phase.startswith("training"):  # a stopped training keeps its best checkpoint, as documented
         assert run.state == "stopped" and run.result.stats.stopped_by_user and run.result.stats.steps < 200
-        assert session.current is run.result
+        assert session.runs.current is run.result
     else:
-        assert run.state == "stopped" and one_sentence(run.error) and "unchanged" in run.error
+        assert run.state == "stopped" and one_sentence(str(run.error)) and "unchanged" in str(run.error)
         assert_previous_model_answers(session, previous)
     assert took < STOP_GRACE_S + 8  # generous for a busy CI machine; the figure is printed above
 
@@ -92,38 +92,38 @@ def test_a_worker_that_ignores_stop_is_killed_and_replaced(tiny_config, tiny_mod
     worker = Worker(setup=functools.partial(slow_phases, 30))  # a phase that never looks at Stop
     session = Session(Trainers(lambda: worker))
     try:
-        job = session.start(tiny_config())
+        job = session.runs.start(tiny_config())
         wait_for_phase(job, "loading_data", timeout=120)
         first_pid, pressed = worker.pid, time.monotonic()
-        session.stop()
+        session.runs.stop()
         assert job.wait(STOP_GRACE_S + 10)
         print(f"Stop with a stuck worker: the run ended {time.monotonic() - pressed:.2f} s later")
         assert job.runs[0].state == "stopped" and one_sentence(job.error)
         worker.start()
         assert worker.pid != first_pid
     finally:
-        release(session)
+        session.release()
         worker.close()
 
 
 def test_a_killed_worker_fails_its_run_in_one_sentence_and_the_next_run_works(tiny_config, trained, tiny_model):
     session, worker = trained
-    previous = session.current
-    job = session.start(tiny_config(seed=1, max_steps=None, time_budget_s=60))
+    previous = session.runs.current
+    job = session.runs.start(tiny_config(seed=1, max_steps=None, time_budget_s=60))
     wait_for_phase(job, "training_on")
     os.kill(worker.pid, signal.SIGKILL)  # what the kernel's out-of-memory killer does
     assert job.wait(30)
     run = job.runs[0]
-    assert run.state == "failed" and one_sentence(run.error) and "ended unexpectedly" in run.error
+    assert run.state == "failed" and one_sentence(str(run.error)) and "ended unexpectedly" in str(run.error)
     assert_previous_model_answers(session, previous)
-    again = session.start(tiny_config(seed=2))
-    assert again.wait(120) and again.error is None and session.current is again.result
+    again = session.runs.start(tiny_config(seed=2))
+    assert again.wait(120) and again.error is None and session.runs.current is again.result
 
 
 def test_the_log_streams_back_while_the_worker_trains(tiny_config, trained, tiny_model):
     session, _ = trained
-    job = session.start(tiny_config(seed=3, max_steps=None, time_budget_s=4, eval_every_s=1.0),
-                        probe_text=SENTENCE)
+    job = session.runs.start(tiny_config(seed=3, max_steps=None, time_budget_s=4, eval_every_s=1.0),
+                             probe_text=SENTENCE)
     seen = set()
     while not job.wait(0.05):
         seen.add((job.log.state, len(job.log.losses) > 0, len(job.log.evals) > 0))
@@ -164,14 +164,14 @@ def test_release_leaves_no_trace_of_an_uploaded_text(tiny_config, tiny_model, tm
     upload.write_text("text,label\n" + "".join(f"{marker} sunny day {i},cheerful\n{marker} rainy night {i},gloomy\n"
                                                for i in range(30)))
     session = Session(Trainers(Inline))  # trains in this process, so its caches can be searched too
-    session.add_dataset("upload:moods.csv", data.read_upload(upload))
-    job = session.start(tiny_config(dataset="upload:moods.csv", per_class=None))
+    session.data.add_dataset("upload:moods.csv", data.read_upload(upload))
+    job = session.runs.start(tiny_config(dataset="upload:moods.csv", per_class=None))
     assert job.wait(120) and job.error is None
-    view = session.model_view(tiny_model, "upload:moods.csv")
-    session.inspect(view, f"{marker} and more")
+    view = session.views.model_view(tiny_model, "upload:moods.csv")
+    session.views.inspect(view, f"{marker} and more")
     assert holders_of(marker), "the search finds nothing even while the session holds the upload"
     del job, view
-    release(session)
+    session.release()
     left = holders_of(marker)
     assert left == [], left
     assert attention.inspect  # the app's modules are still there: the search covered their caches

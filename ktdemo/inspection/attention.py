@@ -6,7 +6,6 @@ softmax weights of the multi-head attention. Drawing lives in `figures`.
 from __future__ import annotations
 
 import re
-import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -17,6 +16,7 @@ from ..messages import Said, say
 from ..models.anatomy import head_output_projections
 from ..models.evaluation import length_sorted_batches, predict_probabilities
 from ..models.heads import pooling_of
+from .hooks import this_thread_hooks
 
 MAX_CHARS = 20_000  # longer text is cut before tokenising: the display shows at most max_length tokens anyway
 DISPLAY_TOKENS = 128
@@ -293,7 +293,6 @@ def ablated_heads(model, heads: list[tuple[int, int]]):
     the model is shared between sessions, so another thread's forward pass must stay untouched.
 
     A head is switched off by zeroing its slice of the attention output projection's input."""
-    owner = threading.get_ident()
     projections = head_output_projections(model)
     size = projections[0].in_features // model.config.num_attention_heads
     by_layer: dict[int, list[int]] = {}
@@ -302,20 +301,14 @@ def ablated_heads(model, heads: list[tuple[int, int]]):
 
     def hook_for(heads_here: list[int]):
         def zero_heads(module, inputs):
-            if threading.get_ident() != owner:
-                return None
             context = inputs[0].clone()
             for head in heads_here:
                 context[..., head * size:(head + 1) * size] = 0
             return (context, *inputs[1:])
         return zero_heads
 
-    handles = [projections[layer].register_forward_pre_hook(hook_for(hs)) for layer, hs in by_layer.items()]
-    try:
+    with this_thread_hooks([(projections[layer], hook_for(hs)) for layer, hs in by_layer.items()], pre=True):
         yield
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 def inspect_ablated(model, tokenizer, text: str, heads: list[tuple[int, int]],

@@ -8,7 +8,6 @@ The model may be shared between sessions: nothing here changes it, and hooks onl
 from __future__ import annotations
 
 import math
-import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -18,6 +17,7 @@ import torch
 from ..messages import say
 from ..models.anatomy import bert_layers
 from .attention import DISPLAY_TOKENS, InputError, Inspection, clean_text
+from .hooks import this_thread_hooks
 
 
 @dataclass
@@ -48,20 +48,15 @@ def _encode(tokenizer, text: str):
 @contextmanager
 def _captured_outputs(modules: list) -> list:
     """Within the block, each module's latest output (this thread's forward passes only) lands in the list."""
-    owner, outputs = threading.get_ident(), [None] * len(modules)
+    outputs = [None] * len(modules)
 
     def hook_for(index: int):
         def keep(module, inputs, output):
-            if threading.get_ident() == owner:
-                outputs[index] = output.detach()
+            outputs[index] = output.detach()
         return keep
 
-    handles = [module.register_forward_hook(hook_for(i)) for i, module in enumerate(modules)]
-    try:
+    with this_thread_hooks([(module, hook_for(i)) for i, module in enumerate(modules)]):
         yield outputs
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 @torch.inference_mode()

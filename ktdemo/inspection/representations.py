@@ -17,7 +17,6 @@ thread's passes. Drawing lives in `figures.inside`.
 from __future__ import annotations
 
 import math
-import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -28,6 +27,7 @@ from ..messages import Message, Said, plain, say
 from ..models.anatomy import bert_layers, last_linear
 from ..models.evaluation import length_sorted_batches
 from .attention import DISPLAY_TOKENS, clean_text, model_pooling, reader_weights
+from .hooks import this_thread_hooks
 
 MAX_ITER = 1000  # logistic regression on standardised features converges well within this
 NOT_SUPPORTED = say("error.norm_not_supported")
@@ -57,17 +57,13 @@ class Encoded:
 @contextmanager
 def _captured_inputs(module):
     """Within the block, the inputs of `module` in this thread's forward passes land in the list, in order."""
-    owner, inputs = threading.get_ident(), []
+    inputs = []
 
     def keep(_module, args):
-        if threading.get_ident() == owner:
-            inputs.append(args[0].detach())
+        inputs.append(args[0].detach())
 
-    handle = module.register_forward_pre_hook(keep)
-    try:
+    with this_thread_hooks([(module, keep)], pre=True):
         yield inputs
-    finally:
-        handle.remove()
 
 
 def _masked_mean(state: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -31,7 +31,7 @@ from typing import Callable
 from .. import models
 from ..config import RunConfig
 from ..messages import Said, message_of, say
-from ..progress import RunCancelled, RunFailed, TrainingLog, failure_message
+from ..progress import RunCancelled, RunFailed, TrainingLog, failure_message, waiting_phase
 from .hosting import on_gpu, zero_gpu
 
 NICE = 10  # interactive requests in the app preempt training
@@ -331,6 +331,29 @@ class Trainers:
 class _Ticket:
     eta_s: float | None
     started: float = 0.0
+
+
+def in_turn(trainers: Trainers, request: RunRequest, log: TrainingLog, cancel: threading.Event,
+             eta_s: float | None, on_start) -> tuple:
+    """Run `request` in a training slot once its turn comes; the log says the run's place meanwhile."""
+    def wait(ahead: int, seconds: float | None) -> None:
+        log.phase = waiting_phase(ahead, seconds)
+
+    with trainers.slot(cancel, wait, eta_s) as trainer:
+        on_start()
+        log.started = time.monotonic()
+        result, weights = trainer.run(request, log, cancel)
+        took = time.monotonic() - log.started
+    if eta_s is not None and not result.stats.stopped_by_user:  # how long it really took teaches the planner
+        from ..training.planning import learn
+
+        learn(request.config, eta_s, took)
+    return result, weights
+
+
+def catalog_of(config: RunConfig) -> list:
+    """The registered models a run needs (a worker process knows only the built-in ones)."""
+    return [models.MODELS[key] for key in (config.model, config.nli_model) if key in models.MODELS]
 
 
 _DEFAULT: Trainers | None = None

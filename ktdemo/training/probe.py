@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 
 import numpy as np
 import pandas as pd
@@ -28,14 +29,23 @@ FIT_SHARE = 0.15  # of the budget kept for the logistic-regression fit
 VALIDATION_TEXTS = 256  # for choosing the regularisation: ~2 s to encode
 C_GRID = (0.1, 1.0, 10.0)  # inverse regularisation strengths tried on validation
 
+FEATURE_ENCODERS = 2  # encoders whose features stay cached; the least recently used one goes first
+
 # (model key, max length, pooling) -> {text: feature vector}: untouched pretrained encoders on bundled data only
-# (a session's texts never outlive it here).
-_FEATURES: dict[tuple, dict[str, np.ndarray]] = {}
+# (a session's texts never outlive it here). It lives in the process that trains (the worker), bounded.
+_FEATURES: OrderedDict[tuple, dict[str, np.ndarray]] = OrderedDict()
 
 
 def feature_cache(cache_key: tuple | None) -> dict[str, np.ndarray]:
-    """The process-wide cache for `cache_key`, or a fresh dict (not kept) for None."""
-    return _FEATURES.setdefault(cache_key, {}) if cache_key else {}
+    """The process-wide cache for `cache_key` (kept for the last FEATURE_ENCODERS keys), or a fresh dict (not
+    kept) for None."""
+    if not cache_key:
+        return {}
+    cache = _FEATURES.pop(cache_key, None) or {}
+    _FEATURES[cache_key] = cache
+    while len(_FEATURES) > FEATURE_ENCODERS:
+        _FEATURES.popitem(last=False)
+    return cache
 
 
 def fit_linear_probe(model, tokenizer, train: pd.DataFrame, validation: pd.DataFrame, config: RunConfig,

@@ -1,18 +1,16 @@
 """The Gradio interface: a thin layer that wires the core to the screen. No tensor work here."""
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import gradio as gr
 
 from .. import data, models
-from ..serving import session as sessions
-from ..serving.session import SESSIONS, Session
+from ..serving.registry import SESSIONS
+from ..serving.session import Session, warm_up  # noqa: F401 - app.py starts it
 from . import compare_tab, data_tab, learn_tab, predict_tab, train_tab
 from .i18n import I18N, language_of, language_of_header, text, tr, warning
 
-log = logging.getLogger(__name__)
 CSS = (Path(__file__).resolve().parents[2] / "assets" / "style.css").read_text()
 THEME = gr.themes.Soft(primary_hue="blue", secondary_hue="orange")
 SESSION_TTL_S = 2 * 3600  # an idle session's models are freed after this
@@ -61,16 +59,6 @@ def attach(token: str | None, fresh: Session, request: gr.Request) -> tuple[str,
     token, session = SESSIONS.attach(token, fresh)
     session.language = language_of_header(request.headers.get("accept-language") if request else None)
     return token, session
-
-
-def warm_up() -> None:
-    """Load the training stack, the default model and its preview before the first visitor needs them. Without
-    the Hub (and nothing bundled) there is nothing to load ahead: the first request says so in one sentence."""
-    try:
-        sessions.warm_up()
-        data_tab.warm_up()
-    except (models.ModelError, data.DataError) as error:
-        log.warning("warm-up skipped: %s", error)
 
 
 def launch_options() -> dict:

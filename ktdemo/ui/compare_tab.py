@@ -8,7 +8,9 @@ from ..config import config_from
 from ..figures.compare import (accuracy_vs_parameters_figure, accuracy_vs_time_figure, comparison_table,
                                kshot_curve_figure, transfer_matrix_figure)
 from ..figures.training import training_curves_figure
-from ..serving.session import SESSIONS, Session
+from ..messages import message_of
+from ..serving.registry import SESSIONS
+from ..serving.session import Session
 from ..training import studies
 from . import train_tab
 from .i18n import language_of, t, tr, tr_each
@@ -59,9 +61,9 @@ def study(session: Session, study: str = "methods", kshot_methods=("full", "line
     table and figures of every run of the session."""
     try:
         configs = studies.build(study, config_from(settings), tuple(kshot_methods or ()) or ("full",))
-        job = session.start(configs, study=study)
+        job = session.runs.start(configs, study=study)
     except (RuntimeError, ValueError, TypeError) as error:
-        yield (train_tab.status_html(None, message=str(error), language=language_of(session)), gr.skip(),
+        yield (train_tab.status_html(None, message=message_of(error), language=language_of(session)), gr.skip(),
                *[gr.skip()] * REFRESHED)
         return
     language = language_of(session)
@@ -72,7 +74,7 @@ def study(session: Session, study: str = "methods", kshot_methods=("full", "line
             shown = len(job.results)
             yield (train_tab.status_html(job, language=language), train_tab.curves_figure(job, language),
                    *(compare(session) if fresh else [gr.skip()] * REFRESHED))
-        yield (train_tab.status_html(job, message=job.error, language=language), train_tab.curves_figure(job, language),
+        yield (train_tab.status_html(job, message=job.problem, language=language), train_tab.curves_figure(job, language),
                *compare(session))
     finally:
         SESSIONS.caller_left(session)
@@ -81,7 +83,7 @@ def study(session: Session, study: str = "methods", kshot_methods=("full", "line
 def compare(session: Session) -> list:
     """Every finished run of this session side by side: the table, accuracy against time and trainable
     parameters, the k-shot curve and the transfer matrix."""
-    rows = session.history
+    rows = session.runs.history
     names = {key: spec.name for key, spec in data.DATASETS.items()}
     kshot_rows = [row for row in rows if row["study"] == "kshot"]
     matrix = studies.transfer_matrix(rows, names)

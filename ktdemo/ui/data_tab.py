@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import data, models
+from .. import data
 from ..config import RunConfig
 from ..figures.data import class_balance_figure, length_histogram_figure, split_balance_figure
-from ..serving.session import UPLOAD_PREFIX, Session, bundled_preview
 from ..messages import say
+from ..serving.datasets import UPLOAD_PREFIX
+from ..serving.session import Session
 from .i18n import EN, language_of, t, text, tr, warning, words
 
 PREVIEWS = 5  # the preview's outputs: summary, three figures, examples
@@ -22,7 +23,7 @@ FORMATS = ", ".join(suffix[1:].upper() for suffix in data.UPLOAD_FORMATS)
 def dataset_choices(session: Session | None = None) -> list[tuple[str, str]]:
     """(display name, key) for the dataset dropdown: the bundled datasets, then this session's own."""
     choices = [(spec.name, key) for key, spec in data.DATASETS.items()]
-    for key, splits in (session.datasets.items() if session else ()):
+    for key, splits in (session.data.datasets.items() if session else ()):
         source = "Your file" if key.startswith(UPLOAD_PREFIX) else "Hub"
         choices.append((f"{source}: {splits.name or key.split(':', 1)[1]}", key))
     return choices
@@ -107,7 +108,7 @@ def add_file(file, text_column=None, label_column=None, model=None, session: Ses
     if not file:
         return _refused(f"⚠️ {t('data.choose_file', language_of(session))}")
     try:
-        return _added(session, session.add_upload(file, text_column, label_column), model)
+        return _added(session, session.data.add_upload(file, text_column, label_column), model)
     except data.DataError as error:
         return _refused(warning(error, language_of(session)))
 
@@ -116,7 +117,7 @@ def add_hub(dataset_id, config=None, split=None, text_column=None, label_column=
             session: Session | None = None):
     """Load a Hugging Face Hub dataset (needs a network) as a dataset of this session, and preview it."""
     try:
-        return _added(session, session.add_hub(dataset_id, config, split, text_column, label_column), model)
+        return _added(session, session.data.add_hub(dataset_id, config, split, text_column, label_column), model)
     except data.DataError as error:
         return _refused(warning(error, language_of(session)))
 
@@ -128,14 +129,14 @@ def _refused(message: str) -> tuple:
 
 def _added(session: Session, key: str, model: str):
     """Select the session's new dataset in the dropdown and preview it."""
-    splits = session.datasets[key]
+    splits = session.data.datasets[key]
     note = t("data.added", language_of(session), name=splits.name)
     return gr.update(choices=dataset_choices(session), value=key), note, *_preview(model, key, session)
 
 
 def _preview(model: str, dataset: str, session: Session) -> tuple:
     """The preview's outputs: its summary, three figures and the examples."""
-    preview, language = session.preview(model, dataset), language_of(session)
+    preview, language = session.data.preview(model, dataset), language_of(session)
     shown, counted = preview.shown, preview.problem is None
     return (
         _summary(preview.splits, preview.problem, language),
@@ -146,11 +147,6 @@ def _preview(model: str, dataset: str, session: Session) -> tuple:
                                 t("data.fig.words", language), words(language)),
         shown.examples,
     )
-
-
-def warm_up() -> None:
-    """Make the default preview ahead of the first visitor (app.py's warm-up thread can call this)."""
-    bundled_preview(models.DEFAULT_MODEL, data.DEFAULT_DATASET)
 
 
 def _summary(splits: data.Splits, problem: Exception | None, language: str = EN) -> str:

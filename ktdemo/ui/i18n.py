@@ -28,7 +28,6 @@ from ..config import KINDS, METHODS, POOLINGS, WARM_STARTS, help_text
 from ..messages import ENGLISH as CORE_ENGLISH
 from ..messages import Message, message_of, render
 from ..training import presets, studies
-from . import legacy
 
 LOCALES = Path(__file__).resolve().parent / "locales"
 EN, ZH = "en", "zh-CN"
@@ -77,7 +76,6 @@ def load(language: str) -> dict[str, str]:
 
 
 STRINGS = {language: load(language) for language in LANGUAGES}
-legacy._STRINGS = STRINGS  # TEMPORARY (see legacy.py)
 # What the browser gets: copies, to which `tr` adds static text with its parameters filled in. "zh" too: a
 # "zh-TW" page looks a key up in "zh-TW", then "zh", then English.
 _FRONTEND = {language: dict(strings) for language, strings in STRINGS.items()}
@@ -138,17 +136,14 @@ def preset_choices() -> list[tuple[object, str]]:
 
 def text(message, language: str = EN) -> str:
     """A message of the core (a Message: key and parameters) in `language`, from that language's catalogue,
-    English where it lacks a key. A plain string is shown as it is, except the English sentences that
-    serving/session.py still builds (TEMPORARY: see legacy.py, gone once the session says Messages)."""
+    English where it lacks a key. A plain string (a name, a sentence from outside the core) is shown as it is."""
     if isinstance(message, BaseException):
         message = message_of(message)
     if isinstance(message, (list, tuple)):  # sentences said one after the other (a description and a note)
         return t("note.join", language).join(text(part, language) for part in message if part)
     if isinstance(message, Message):
-        if message.key == "plain":
-            return legacy.translated(message.params["text"], language)
         return render(message, STRINGS.get(language, STRINGS[EN]), STRINGS[EN])
-    return legacy.translated(message, language)
+    return "" if message is None else str(message)
 
 
 def words(language: str = EN):

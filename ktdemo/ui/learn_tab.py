@@ -7,6 +7,7 @@ from ..figures.learn import (attention_steps_figure, heads_figure, position_simi
                              residual_norms_figure, sinusoid_figure, token_labels)
 from ..inspection import lessons
 from ..serving.session import Session
+from .controls import INSPECT, clamp
 from .i18n import EN, language_of, t, tr, warning, with_cjk_note
 from .i18n import text as in_language
 
@@ -46,10 +47,9 @@ def build(model, dataset, session: gr.State) -> None:
     inputs = [text, layer, head, token, model, dataset, session]
     outputs = [note, steps_text, steps_plot, vectors_plot, heads_plot, sinusoid_plot, positions_text, positions_plot,
                residual_text, residual_plot, layer, head, token]
-    gr.on([show.click, text.submit], show_all, inputs, outputs, api_name="learn", concurrency_id="inspect",
-          concurrency_limit=4)
+    gr.on([show.click, text.submit], show_all, inputs, outputs, api_name="learn", **INSPECT)
     for control in (layer.release, head.release, token.input):
-        control(show_all, inputs, outputs, api_name=False, concurrency_id="inspect", concurrency_limit=4,
+        control(show_all, inputs, outputs, api_name=False, **INSPECT,
                 show_progress="hidden")
 
 
@@ -57,13 +57,13 @@ def show_all(text, layer, head, token, model, dataset, session: Session = None):
     """Every lesson view for `text` in the session's model: one head's attention step by step (layer, head
     and query token count from 1, 1 and 0), every head of the layer, positions, the residual stream."""
     try:
-        look = session.look(model, dataset, text)
+        look = session.views.look(model, dataset, text)
     except ValueError as error:  # InputError included: one sentence for the user
         return (warning(error, language_of(session)), *[None] * 9, gr.skip(), gr.skip(), gr.skip())
     view, inspection = look.view, look.inspection
     layers, heads = inspection.shape
     tokens = inspection.tokens
-    l, h, q = _clamp(layer, layers), _clamp(head, heads), _clamp(token, len(tokens), first=0)
+    l, h, q = clamp(layer, layers), clamp(head, heads), clamp(token, len(tokens), first=0)
     language = language_of(session)
     steps = _attention_section(view, text, l, h, q, language)
     positions = _positions_section(view.model, language)
@@ -76,16 +76,6 @@ def show_all(text, layer, head, token, model, dataset, session: Session = None):
             *positions, *residual,
             gr.update(maximum=layers, value=l + 1), gr.update(maximum=heads, value=h + 1),
             gr.update(choices=choices, value=q))
-
-
-def _clamp(number, count: int, first: int = 1) -> int:
-    """A choice from the screen or the API (layers and heads count from 1, positions from 0), as a 0-based
-    index that exists."""
-    try:
-        number = int(float(number))
-    except (TypeError, ValueError):
-        number = first
-    return min(max(number - first, 0), count - 1)
 
 
 def _attention_section(view, sentence: str, layer: int, head: int, token: int, language: str = EN) -> tuple:

@@ -17,7 +17,10 @@ from ..inspection import explain
 from ..inspection.attention import (Inspection, inspection_view, reader_attention, reader_rollout, view_attention,
                                     view_scores)
 from ..outputs import exports
-from ..serving.session import RANK_EXAMPLES, NoRun, Session
+from ..serving.records import NoRun
+from ..serving.session import Session
+from ..serving.views import RANK_EXAMPLES
+from .controls import INSPECT, clamp
 from .i18n import EN, language_of, t
 from .i18n import text as in_language
 from .i18n import tr, warning, with_cjk_note
@@ -103,29 +106,29 @@ def build(model, dataset, session: gr.State) -> None:
     attention_outputs = [heatmap, overview, note]
     flow_inputs = [text, model, dataset, units, show_special, session]
     gr.on([run.click, text.submit], predict, [text, model, dataset, session], [label, probabilities, note],
-          api_name="predict", concurrency_id="inspect", concurrency_limit=4).then(
+          api_name="predict", **INSPECT).then(
         fit_sliders, [text, layer, head, model, dataset, session], [layer, head], api_name=False,
         show_progress="hidden").then(
         show_attention, attention_inputs, attention_outputs, api_name="attention",
-        concurrency_id="inspect", concurrency_limit=4).then(
-        show_flow, flow_inputs, flow, api_name="rollout", concurrency_id="inspect", concurrency_limit=4)
+        **INSPECT).then(
+        show_flow, flow_inputs, flow, api_name="rollout", **INSPECT)
     for slider in (layer, head):
         slider.release(show_attention, attention_inputs, attention_outputs, api_name=False,
-                       concurrency_id="inspect", concurrency_limit=4, show_progress="hidden")
+                       **INSPECT, show_progress="hidden")
     for control in (units, show_special):
         control.change(show_attention, attention_inputs, attention_outputs, api_name=False,
-                       concurrency_id="inspect", concurrency_limit=4, show_progress="hidden").then(
-            show_flow, flow_inputs, flow, api_name=False, concurrency_id="inspect", concurrency_limit=4,
+                       **INSPECT, show_progress="hidden").then(
+            show_flow, flow_inputs, flow, api_name=False, **INSPECT,
             show_progress="hidden").then(
             refresh_saliency, [text, units, show_special, last_saliency, session], saliency_html, api_name=False,
             show_progress="hidden")
     ablate_button.click(ablate, [text, heads_off, model, dataset, session], [ablation_note, ablated_probabilities],
-                        api_name="ablate", concurrency_id="inspect", concurrency_limit=4)
+                        api_name="ablate", **INSPECT)
     compare_button.click(compare, [text, layer, head, units, show_special, session],
                          [compare_note, before_heatmap, after_heatmap, change_plot], api_name="attention_change",
-                         concurrency_id="inspect", concurrency_limit=4)
+                         **INSPECT)
     export_button.click(export, attention_inputs, [export_files, export_note], api_name="export_attention",
-                        concurrency_id="inspect", concurrency_limit=4)
+                        **INSPECT)
     rank_button.click(rank_heads, [model, dataset, session], [ranking, importance_plot], api_name="head_importance",
                       concurrency_limit=1, concurrency_id="rank_heads")
     inside_button.click(representations, session, [space_note, space_plot], api_name="representations",
@@ -135,7 +138,7 @@ def build(model, dataset, session: gr.State) -> None:
     norm_button.click(norm_attention, [text, layer, head, model, dataset, session], [norm_note, norm_plot, cls_plot],
                       api_name="norm_attention", concurrency_id="inside", concurrency_limit=1)
     explain_button.click(show_saliency, flow_inputs, [saliency_html, agreement, note, last_saliency],
-                         api_name="saliency", concurrency_id="inspect", concurrency_limit=4)
+                         api_name="saliency", **INSPECT)
 
 
 def predict(text: str, model: str, dataset: str, session: Session):
@@ -148,7 +151,7 @@ def predict(text: str, model: str, dataset: str, session: Session):
         dataset: whose labels the untrained head has, until the session has trained a model.
     """
     try:
-        look = session.look(model, dataset, text)
+        look = session.views.look(model, dataset, text)
     except ValueError as error:  # InputError, an unknown model or dataset: one sentence
         return {}, None, warning(error, language_of(session))
     return (look.inspection.probabilities, probabilities_figure(look.inspection.probabilities),
@@ -169,7 +172,7 @@ def show_attention(text: str, layer: int, head: int, model: str, dataset: str, u
         special: show the [CLS] and [SEP] tokens.
     """
     try:
-        look = session.look(model, dataset, text)
+        look = session.views.look(model, dataset, text)
     except ValueError as error:
         return None, None, warning(error, language_of(session))
     return (*_attention_figures(look.inspection, layer, head, unit, special, language_of(session))[1].values(),
@@ -180,7 +183,7 @@ def fit_sliders(text, layer, head, model, dataset, session: Session = None):
     """The sliders' range follows the model that answers (the page only: a slider's maximum is session state,
     and an API call with another model must not be refused by the range this one set)."""
     try:
-        inspection = session.look(model, dataset, text).inspection
+        inspection = session.views.look(model, dataset, text).inspection
     except ValueError:
         return gr.skip(), gr.skip()
     (layers, heads), (l, h) = inspection.shape, _selected(inspection, layer, head)
@@ -190,7 +193,7 @@ def fit_sliders(text, layer, head, model, dataset, session: Session = None):
 def export(text, layer, head, model, dataset, unit=PIECES, special=True, session: Session = None):
     """The two attention figures as HTML and PNG, and every layer's attention as .npz."""
     try:
-        inspection = session.look(model, dataset, text).inspection
+        inspection = session.views.look(model, dataset, text).inspection
     except ValueError as error:
         return gr.update(value=None, visible=False), warning(error, language_of(session))
     figures = _attention_figures(inspection, layer, head, unit, special)[1]
@@ -219,7 +222,7 @@ def show_flow(text, model, dataset, unit=PIECES, special=True, session: Session 
     That is [CLS]'s row for a [CLS] head, the mean of every token's row for a mean-pooling head; the first line
     says which."""
     try:
-        inspection = session.look(model, dataset, text).inspection
+        inspection = session.views.look(model, dataset, text).inspection
     except ValueError:
         return ""
     view = inspection_view(inspection, unit == WORDS, bool(special))
@@ -235,7 +238,7 @@ def show_flow(text, model, dataset, unit=PIECES, special=True, session: Session 
 def show_saliency(text, model, dataset, unit=PIECES, special=True, session: Session = None):
     """Gradient × input and integrated gradients for the predicted class, and their agreement with attention."""
     try:
-        look, salient, agreement = session.saliency(model, dataset, text)
+        look, salient, agreement = session.views.saliency(model, dataset, text)
     except ValueError as error:
         return "", "", warning(error, language_of(session)), None
     language = language_of(session)
@@ -267,7 +270,7 @@ def ablate(text, heads, model, dataset, session: Session = None):
         dataset: whose labels the untrained head has, until the session has trained a model.
     """
     try:
-        look, chosen, ablated = session.ablate(model, dataset, text, heads)
+        look, chosen, ablated = session.views.ablate(model, dataset, text, heads)
     except ValueError as error:
         return warning(error, language_of(session)), None
     label, probabilities = look.inspection.prediction, look.inspection.probabilities
@@ -281,7 +284,7 @@ def ablate(text, heads, model, dataset, session: Session = None):
 def compare(text, layer, head, unit=PIECES, special=True, session: Session = None):
     """The chosen head on `text` in the pretrained and the fine-tuned model, and how far every head moved."""
     try:
-        moved = session.attention_change(text)
+        moved = session.views.attention_change(text)
     except ValueError as error:
         return _problem(error, session), None, None, None
     language = language_of(session)
@@ -304,7 +307,7 @@ def rank_heads(model, dataset, session: Session = None, progress=gr.Progress()):
     """Switch off one head at a time and measure the validation accuracy lost: the heads that matter most."""
     language = language_of(session)
     try:
-        drop, examples, description = session.head_importance(
+        drop, examples, description = session.views.head_importance(
             model, dataset, on_head=lambda done, total: progress(
                 done / total, desc=t("predict.rank_progress", language, done=done, total=total)))
     except ValueError as error:
@@ -317,7 +320,7 @@ def representations(session: Session):
     side by side in 2-D (each model's own PCA), coloured by true class, mistakes open, with each space's
     cross-validated linear-probe accuracy. Needs a finished run; cached per run."""
     try:
-        space = session.sentence_space()
+        space = session.views.sentence_space()
     except ValueError as error:
         return _problem(error, session), None
     return _space_note(space, language_of(session)), sentence_space_figure(space)
@@ -327,11 +330,11 @@ def layer_change(session: Session):
     """Per layer: how far fine-tuning moved it (linear CKA with the pretrained layer, on validation sentences)
     and how linearly separable the task is in it, before and after. Needs a finished run; cached per run."""
     try:
-        change = session.layer_change()
+        change = session.views.layer_change()
     except ValueError as error:
         return _problem(error, session), None
     language = language_of(session)
-    scratch = t("predict.layers_scratch", language) if session.current.config.kind == "from_scratch" else ""
+    scratch = t("predict.layers_scratch", language) if session.runs.current.config.kind == "from_scratch" else ""
     return (t("predict.layers_note", language, summary=in_language(change.summary, language), scratch=scratch,
               examples=change.examples, chance=f"{change.chance:.0%}"),
             layer_change_figure(change))
@@ -350,7 +353,7 @@ def norm_attention(text, layer, head, model, dataset, session: Session = None):
         dataset: whose labels the untrained head has, until the session has trained a model.
     """
     try:
-        norm = session.norm_attention(model, dataset, text)
+        norm = session.views.norm_attention(model, dataset, text)
     except ValueError as error:
         return warning(error, language_of(session)), None, None
     l, h = _selected(norm, layer, head)
@@ -397,7 +400,7 @@ def _saliency_html(salient: explain.Saliency, unit: str, special: bool, language
 def _selected(view, layer_no, head_no) -> tuple[int, int]:
     """The chosen (layer, head), 0-based, clamped to the model's size (`view`: an Inspection or a NormAttention)."""
     layers, heads = view.shape
-    return min(max(int(layer_no), 1), layers) - 1, min(max(int(head_no), 1), heads) - 1
+    return clamp(layer_no, layers), clamp(head_no, heads)
 
 
 def _attention_figures(inspection: Inspection, layer_no, head_no, unit: str, special: bool, language: str = EN):

@@ -16,12 +16,15 @@ from ..figures.attention import attention_heatmap_figure, attention_overview_fig
 from ..figures.timelapse import timelapse_figure
 from ..figures.training import confusion_figure, training_curves_figure
 from ..outputs import report
-from ..messages import Message
+from ..messages import Message, message_of
 from ..progress import RunStats
-from ..serving.session import SESSIONS, Job, NoRun, Session
+from ..serving.records import Job, NoRun
+from ..serving.registry import SESSIONS
+from ..serving.session import Session
 from ..training import presets
 from ..training.timelapse import DEFAULT_PROBE, last_layer_frames
 from .data_tab import dataset_choices
+from .controls import clamp
 from .i18n import EN, PRESET_KEYS
 from .i18n import choices as translated_choices
 from .i18n import language_of, preset_choices, status_text, t, text, tr, tr_each, warning, words
@@ -176,10 +179,10 @@ def train(session: Session, probe_text: str | None = DEFAULT_PROBE, own_copy: bo
     """Fine-tune the model on the dataset with these settings (all optional; RunConfig's names); yields the
     live status and curves every second, then the held-out results before and after transfer."""
     try:
-        job = session.start(config_from(settings), probe_text=(probe_text or "").strip() or None,
-                            own_copy=bool(own_copy))
+        job = session.runs.start(config_from(settings), probe_text=(probe_text or "").strip() or None,
+                                 own_copy=bool(own_copy))
     except (RuntimeError, ValueError, TypeError) as error:
-        yield status_html(None, message=str(error), language=language_of(session)), *[gr.skip()] * 5
+        yield status_html(None, message=message_of(error), language=language_of(session)), *[gr.skip()] * 5
         return
     try:
         yield from _follow(job, language_of(session))
@@ -189,24 +192,24 @@ def train(session: Session, probe_text: str | None = DEFAULT_PROBE, own_copy: bo
 
 def stop(session: Session) -> None:
     """Stop this session's run: it keeps its best checkpoint so far."""
-    session.stop()
+    session.runs.stop()
 
 
 def reconnect(token: str | None, session: Session):
     """A page (re)opened on this session: its run's live view, else its last result. By the browser's token:
     the Train tab may be opened before the page's load has put the session in its state."""
     session = SESSIONS.find(token) or session
-    if session.job is None:
+    if session.runs.job is None:
         yield *[gr.skip()] * 6,
         return
-    yield from _follow(session.job, language_of(session))
+    yield from _follow(session.runs.job, language_of(session))
 
 
 def plan(session: Session, **settings) -> str:
     """What a run with these settings (RunConfig's names, all optional) would do and how long it would take,
     before it starts; the choices "auto" would make, with reasons."""
     try:
-        chosen = session.plan(config_from(settings))
+        chosen = session.runs.plan(config_from(settings))
     except Exception as error:  # noqa: BLE001 - a plan is a hint: never an error dialog
         shown = error if getattr(error, "message", None) else (str(error).splitlines() or [""])[0][:300]
         return html.escape(warning(shown, language_of(session)))
@@ -272,11 +275,11 @@ def curves_figure(job: Job, language: str = EN):
 
 def _final(job: Job, language: str = EN):
     if job.result is None:
-        return (status_html(job, message=job.error, language=language), curves_figure(job, language),
+        return (status_html(job, message=job.problem, language=language), curves_figure(job, language),
                 gr.skip(), gr.skip(), gr.skip(), gr.skip())
     run = job.result
     return (
-        status_html(job, message=job.error, language=language),
+        status_html(job, message=job.problem, language=language),
         curves_figure(job, language),
         results_markdown(run, language),
         report.comparison_figure(run, words(language)),  # the same figure as in the downloadable report
@@ -286,7 +289,7 @@ def _final(job: Job, language: str = EN):
 
 
 def _snapshots(session: Session | None) -> list:
-    run = session.latest if session else None
+    run = session.runs.latest if session else None
     return run.log.snapshots if run is not None else []
 
 
@@ -309,11 +312,11 @@ def _timelapse_views(index, layer_no, head_no, session: Session):
     snapshots = _snapshots(session)
     if not snapshots:
         return "", None, None
-    shot = snapshots[min(max(int(index), 0), len(snapshots) - 1)]
+    shot = snapshots[clamp(index, len(snapshots), first=0)]
     attentions = shot.attentions.astype("float32")  # plotly draws no float16
     layers, heads = attentions.shape[:2]
-    l, h = min(max(int(layer_no), 1), layers) - 1, min(max(int(head_no), 1), heads) - 1
-    stages = session.latest.stats.stages
+    l, h = clamp(layer_no, layers), clamp(head_no, heads)
+    stages = session.runs.latest.stats.stages
     note = f" · {html.escape(_stage_text(stages[-1], language_of(session)))}" if len(stages) > 1 else ""  # snapshots are the last stage's
     return (f"**{shot.caption()}**{note}\n\n{_reads_most(shot, language_of(session))}",
             attention_overview_figure(attentions, selected=(l, h)),
@@ -426,7 +429,7 @@ def _default_descriptions(dataset_key: str) -> str:
 def export_config(session: Session):
     """The last run's config as a JSON file, to replay with `python -m ktdemo train --config run.json`."""
     try:
-        return gr.update(value=str(session.config_file()), visible=True)
+        return gr.update(value=str(session.downloads.config_file()), visible=True)
     except NoRun as error:
         gr.Warning(text(error, language_of(session)))
         return gr.update(visible=False)
@@ -435,7 +438,7 @@ def export_config(session: Session):
 def report_files(session: Session):
     """The session's last run as a report: one HTML page with its figures inside, and its numbers as JSON."""
     try:
-        files = session.report_files()
+        files = session.downloads.report_files()
     except NoRun as error:
         return gr.update(visible=False), text(error, language_of(session))
     return (gr.update(value=[str(path) for path in files], visible=True),
@@ -445,7 +448,7 @@ def report_files(session: Session):
 def model_zip(session: Session):
     """The fine-tuned model that predictions use, as a zip of a folder `from_pretrained` loads."""
     try:
-        path = session.model_zip()
+        path = session.downloads.model_zip()
     except ValueError as error:  # no run yet, or a zero-shot run: no model
         return gr.update(visible=False), text(error, language_of(session))
     return (gr.update(value=[str(path)], visible=True), t("train.model_ready", language_of(session)))
