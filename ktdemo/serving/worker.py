@@ -333,16 +333,24 @@ class _Ticket:
     started: float = 0.0
 
 
-_DEFAULT: Trainers | None = None
+_DEFAULT = None  # a runners.Runner
 _DEFAULT_LOCK = threading.Lock()
 
 
-def default_trainers() -> Trainers:
-    """The app's slots: KTDEMO_TRAINING=process (default) or thread (default on ZeroGPU); KTDEMO_PARALLEL_RUNS."""
+def local_trainers(environ=None) -> Trainers:
+    """This machine's slots: KTDEMO_TRAINING=process (default) or thread (default on ZeroGPU); KTDEMO_PARALLEL_RUNS."""
+    environ = os.environ if environ is None else environ
+    mode = environ.get("KTDEMO_TRAINING") or ("thread" if zero_gpu() else "process")
+    size = int(environ.get("KTDEMO_PARALLEL_RUNS", "1"))
+    return Trainers(Inline if mode == "thread" else Worker, size, warm=mode == "process")
+
+
+def default_trainers():
+    """The app's runner (see runners.py): the local slots above, or a Ray cluster's (KTDEMO_RUNNER=ray)."""
     global _DEFAULT
     with _DEFAULT_LOCK:
         if _DEFAULT is None:
-            mode = os.environ.get("KTDEMO_TRAINING") or ("thread" if zero_gpu() else "process")
-            size = int(os.environ.get("KTDEMO_PARALLEL_RUNS", "1"))
-            _DEFAULT = Trainers(Inline if mode == "thread" else Worker, size, warm=mode == "process")
+            from .runners import create_runner
+
+            _DEFAULT = create_runner()  # THE one place where the runner is chosen
         return _DEFAULT
