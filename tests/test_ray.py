@@ -1,7 +1,8 @@
 """Runs on a real local Ray cluster (two worker nodes, a head that trains nothing), behind the same run
 boundary as the local pool: the live log, Stop, a killed actor, a node that dies, two sessions, shared runs.
 
-One cluster for the module; each node says it has 2 CPUs so a second runner (the stuck one) finds room.
+One cluster for the module, one CPU a node, so two runs at once are on two nodes; the stuck runner's test adds a
+third node to find room.
 Skipped where Ray is not installed (`pip install -r requirements-ray.txt`), except the sentence that says so.
 """
 import functools
@@ -72,7 +73,7 @@ def wait_for_phase(job, phase, timeout=60):
 def cluster(tiny_model):
     started = time.monotonic()
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False})
-    nodes = [cluster.add_node(num_cpus=2) for _ in range(2)]
+    nodes = [cluster.add_node(num_cpus=1) for _ in range(2)]
     ray.init(address=cluster.address, log_to_driver=False,
              runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}})
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the actors cannot import this test module
@@ -150,6 +151,7 @@ def test_a_killed_actor_fails_its_run_in_one_sentence_and_the_next_run_works(clu
 
 
 def test_a_run_that_ignores_stop_is_killed_after_the_grace(cluster, tiny_config):
+    cluster[1].append(cluster[0].add_node(num_cpus=1))  # a node joins: room for this runner (the other has 2 slots)
     stuck = RayRunner(cpus=1, max_slots=1, setup=functools.partial(slow_phases, 30))
     session = Session(stuck)
     try:
