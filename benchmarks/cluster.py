@@ -112,7 +112,7 @@ def main() -> None:
     print(f"  memory with the runs done, before shutdown: {peak:.0f} MiB")
     report("Ray runner", rows, where)
 
-    local = Trainers(Worker, size=slots, warm=True)
+    local = Trainers(lambda: Worker(threads=1), size=slots, warm=True)  # 1 thread a run, as a Ray slot of 1 CPU
     try:
         rows = press_start(local, configs)
     finally:
