@@ -41,8 +41,9 @@ $(READY): requirements.txt requirements-offline.txt
 	$(PY) -m pip install -q --no-deps -r requirements-offline.txt
 	touch $@
 
-$(VENV)/.ready-dev: $(READY) requirements-dev.txt
+$(VENV)/.ready-dev: $(READY) requirements-dev.txt requirements-ray.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PY) -m pip install -q -r requirements-ray.txt  # the Ray runner's tests (optional for the app)
 	command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
 		{ [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
 		echo "Chromium not found: browser tests will be skipped (Debian: apt-get install chromium)."

@@ -135,8 +135,7 @@ class Worker:
                 _, result, weights = event
                 return _rebuilt(result, weights, log), weights
             elif event[0] == "error":
-                _, kind, message = event
-                raise {"cancelled": RunCancelled, "failed": RunFailed}.get(kind, RuntimeError)(message)
+                raise_outcome(event)
 
     def _check(self, deadline: float | None) -> None:
         """Raise if the process died, or kill it if it outlives Stop's grace."""
@@ -203,13 +202,24 @@ def _serve(requests, events, cancel, threads: int | None, setup: Callable | None
             try:
                 result, weights = execute(request, log, cancel)
                 outcome = ("done", dataclasses.replace(result, model=None, tokenizer=None, log=None), weights)
-            except RunCancelled as error:
-                outcome = ("error", "cancelled", message_of(error))  # its Message where it has one
-            except (RunFailed, models.ModelError, ValueError) as error:
-                outcome = ("error", "failed", message_of(error))
             except Exception as error:  # noqa: BLE001 - the worker outlives a broken run
-                outcome = ("error", "failed", failure_message(error))
+                outcome = error_outcome(error)
         events.put(outcome)
+
+
+def error_outcome(error: BaseException) -> tuple:
+    """How a run that raised `error` ends, sent back to the app: ("error", kind, its Message where it has one)."""
+    if isinstance(error, RunCancelled):
+        return "error", "cancelled", message_of(error)
+    if isinstance(error, (RunFailed, models.ModelError, ValueError)):
+        return "error", "failed", message_of(error)
+    return "error", "failed", failure_message(error)
+
+
+def raise_outcome(outcome: tuple) -> None:
+    """Raise in the app the error a run ended with in its worker (see `error_outcome`)."""
+    _, kind, message = outcome
+    raise {"cancelled": RunCancelled, "failed": RunFailed}.get(kind, RuntimeError)(message)
 
 
 def _exit_with_the_app() -> None:
@@ -356,16 +366,24 @@ def catalog_of(config: RunConfig) -> list:
     return [models.MODELS[key] for key in (config.model, config.nli_model) if key in models.MODELS]
 
 
-_DEFAULT: Trainers | None = None
+_DEFAULT = None  # a runners.Runner
 _DEFAULT_LOCK = threading.Lock()
 
 
-def default_trainers() -> Trainers:
-    """The app's slots: KTDEMO_TRAINING=process (default) or thread (default on ZeroGPU); KTDEMO_PARALLEL_RUNS."""
+def local_trainers(environ=None) -> Trainers:
+    """This machine's slots: KTDEMO_TRAINING=process (default) or thread (default on ZeroGPU); KTDEMO_PARALLEL_RUNS."""
+    environ = os.environ if environ is None else environ
+    mode = environ.get("KTDEMO_TRAINING") or ("thread" if zero_gpu() else "process")
+    size = int(environ.get("KTDEMO_PARALLEL_RUNS", "1"))
+    return Trainers(Inline if mode == "thread" else Worker, size, warm=mode == "process")
+
+
+def default_trainers():
+    """The app's runner (see runners.py): the local slots above, or a Ray cluster's (KTDEMO_RUNNER=ray)."""
     global _DEFAULT
     with _DEFAULT_LOCK:
         if _DEFAULT is None:
-            mode = os.environ.get("KTDEMO_TRAINING") or ("thread" if zero_gpu() else "process")
-            size = int(os.environ.get("KTDEMO_PARALLEL_RUNS", "1"))
-            _DEFAULT = Trainers(Inline if mode == "thread" else Worker, size, warm=mode == "process")
+            from .runners import create_runner
+
+            _DEFAULT = create_runner()  # THE one place where the runner is chosen
         return _DEFAULT
