@@ -5,10 +5,12 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import threading  # noqa: E402
 
+from ktdemo.serving.app import App  # noqa: E402
 from ktdemo.ui import build_demo, launch_options, warm_up  # noqa: E402
 
-demo = build_demo()
-threading.Thread(target=warm_up, name="ktdemo-warm-up", daemon=True).start()  # the page is up meanwhile
+app = App()  # what every session shares: the live sessions, the public runs, the runner
+demo = build_demo(app)
+threading.Thread(target=warm_up, args=(app,), name="ktdemo-warm-up", daemon=True).start()  # the page is up meanwhile
 
 if __name__ == "__main__":
     import argparse

@@ -80,8 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--different", type=int, default=10)
     args = parser.parse_args(argv)
     random.seed(0)
+    from ktdemo.serving.app import default_app
     from ktdemo.serving.session import warm_up
-    from ktdemo.serving.shared import SHARED
 
     warm_up()
     config = preset_config(args.preset, args.budget)
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.students} sessions pressing Start on it within 10 s: every result within {slowest:.1f} s of its "
           f"press (one run + 10 s = {alone['seconds'] + 10:.1f} s); errors {len(errors)}; "
           f"{sum(1 for o in outcomes if o['sharing'])} of them shared the one run", flush=True)
-    SHARED.clear()
+    default_app().shared.clear()  # the next presses share nothing with these
 
     outcomes = class_presses([dataclasses.replace(config, seed=seed) for seed in range(args.different)], 0)
     print(f"{args.different} sessions pressing Start on {args.different} different runs at once:")

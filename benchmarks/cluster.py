@@ -27,9 +27,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 def press_start(runner, configs) -> list[dict]:
     """Start every config in a session of its own at once; per run: queue wait, time to result, state."""
+    from ktdemo.serving.app import App
     from ktdemo.serving.session import Session
 
-    sessions = [Session(runner) for _ in configs]
+    sessions = [Session(App(runner)) for _ in configs]
     pressed = time.monotonic()
     jobs = [session.runs.start(config, own_copy=True) for session, config in zip(sessions, configs)]
     rows = [{"seed": c.seed, "wait": None, "result": None} for c in configs]

@@ -165,13 +165,16 @@ def _quiet_transformers():
 @pytest.fixture(scope="session")
 def app_url(tiny_model):
     """The app launched in-process once (after tiny_model joined the catalog); each client is its own session."""
+    from ktdemo.serving.app import App
     from ktdemo.ui import build_demo, launch_options
 
-    demo = build_demo()
+    app = App()
+    demo = build_demo(app)
     demo.queue(default_concurrency_limit=4)
     _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, **launch_options())
     yield url
     demo.close()
+    app.close()
 
 
 @pytest.fixture(scope="module")
@@ -188,8 +191,8 @@ def private_cache(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _no_shared_results_between_tests():
-    """Identical public runs are shared (`ktdemo.shared`): a test never gets another test's finished run."""
+    """Identical public runs are shared (the app's `shared`): a test never gets another test's finished run."""
     yield
-    from ktdemo.serving.shared import SHARED
+    from ktdemo.serving.app import default_app
 
-    SHARED.clear()
+    default_app().shared.clear()

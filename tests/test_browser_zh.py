@@ -4,7 +4,6 @@ navigator.language and the Accept-Language header alike) sees Chinese, static an
 Screenshots land in tests/artifacts/zh-*.png for a human to look at.
 """
 import pytest
-
 from test_browser import ARTIFACTS, CHROMIUM, FLAGS, choose
 
 pytestmark = [pytest.mark.browser,

@@ -9,8 +9,9 @@ import pytest
 
 datasets = pytest.importorskip("datasets")
 
-from ktdemo.data import HUB_PRESETS, DataError, load_hub
+from ktdemo.data import HUB_PRESETS, DataError
 from ktdemo.data import hub as hub_module
+from ktdemo.data import load_hub
 from ktdemo.progress import english  # a Message list as its English sentences
 
 FEATURES = datasets.Features({

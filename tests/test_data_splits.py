@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ktdemo.data import DataError, PER_CLASS_CHOICES, drop_overlap, make_splits, normalize_text
+from ktdemo.data import PER_CLASS_CHOICES, DataError, drop_overlap, make_splits, normalize_text
 from ktdemo.progress import english  # a Message list as its English sentences
 
 

@@ -13,6 +13,7 @@ import torch
 from ktdemo import models, network
 from ktdemo.config import RunConfig
 from ktdemo.inspection import attention
+from ktdemo.serving.app import App
 from ktdemo.serving.records import Run, summarise
 from ktdemo.serving.session import Session
 from ktdemo.serving.worker import Inline, Trainers
@@ -23,7 +24,7 @@ SENTENCE = "A fine, moving film."
 
 
 
-INLINE = Trainers(Inline)
+INLINE = App(Trainers(Inline))  # trains in this process
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,7 @@ def first_run(tiny_config, tiny_model):
 @pytest.fixture
 def trained(first_run):
     """A session whose first run finished: its `current` is the model every fault must keep."""
-    return with_first_run(first_run, INLINE)
+    return with_first_run(first_run, INLINE.runner)
 
 
 def one_sentence(message: str | None) -> bool:
@@ -69,7 +70,7 @@ def stopping_at(phase: str, seen: list) -> Trainers:
 
 
 def with_first_run(first_run, trainers: Trainers) -> Session:
-    session = Session(trainers)
+    session = Session(App(trainers))
     session.runs.items.append(Run(1, first_run.config, first_run.log, state="done", result=first_run,
                             summary=summarise(first_run, 1)))
     return session

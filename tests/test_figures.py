@@ -101,9 +101,9 @@ def test_the_before_after_chart_draws_every_row_of_the_results_table():
     """A warm-started run's table has three rows on its test set (before, start, after): so has its chart."""
     from types import SimpleNamespace
 
-    from ktdemo.outputs import report
-    from ktdemo.models.evaluation import Metrics
     from ktdemo.config import RunConfig
+    from ktdemo.models.evaluation import Metrics
+    from ktdemo.outputs import report
     from ktdemo.progress import RunStats
 
     def metrics(accuracy):

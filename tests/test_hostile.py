@@ -16,6 +16,7 @@ from gradio_client import Client, handle_file
 
 from ktdemo import data, models
 from ktdemo.config import RunConfig
+from ktdemo.serving.app import App
 from ktdemo.serving.session import Session
 from ktdemo.serving.worker import Inline, Trainers
 
@@ -246,7 +247,7 @@ def test_uploads_are_parsed_as_data_only():
 
 def test_a_run_leaves_no_temporary_files(tmp_path, tiny_model, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    session = Session(Trainers(Inline))  # in this process, where tempfile is patched
+    session = Session(App(Trainers(Inline)))  # in this process, where tempfile is patched
     config = RunConfig(model=tiny_model, per_class=8, time_budget_s=None, max_steps=2, batch_size=8, max_length=32)
     job = session.runs.start(config, own_copy=True)  # its own folder: a shared run's is the app's
     assert job.wait(120) and job.error is None

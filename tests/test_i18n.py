@@ -76,14 +76,14 @@ def test_the_language_comes_from_the_first_tag_of_accept_language(header, langua
 
 def test_the_page_load_stores_the_language_in_the_session(monkeypatch):
     import ktdemo.ui as ui
-    from ktdemo.serving.registry import Sessions
+    from ktdemo.serving.app import App
     from ktdemo.serving.session import Session
 
-    monkeypatch.setattr(ui, "SESSIONS", Sessions(grace_s=0))
-    token, session = ui.attach(None, Session(), SimpleNamespace(headers={"accept-language": "zh-CN,zh;q=0.9"}))
+    app = App(grace_s=0)
+    token, session = ui.attach(None, Session(app), SimpleNamespace(headers={"accept-language": "zh-CN,zh;q=0.9"}))
     assert session.language == "zh-CN"
     # a reload hands back the same session, now in the reloading browser's language
-    again, same = ui.attach(token, Session(), SimpleNamespace(headers={"accept-language": "en-GB"}))
+    again, same = ui.attach(token, Session(app), SimpleNamespace(headers={"accept-language": "en-GB"}))
     assert (again, same) == (token, session) and same.language == "en"
     assert Session().language == "en"  # an API client never loads the page: English
 

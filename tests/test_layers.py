@@ -19,8 +19,9 @@ LAYERS = {
     "serving": 6,  # sessions (their downloads are outputs), the registry, runners and the worker
     "ui": 7, "cli": 7, "__main__": 7,  # interfaces
 }
-LIGHT = ["ktdemo.config", "ktdemo.progress", "ktdemo.models", "ktdemo.data",
-         "ktdemo.training.presets", "ktdemo.training.studies", "ktdemo.training.planning", "ktdemo.figures.compare"]
+LIGHT = ["ktdemo.messages", "ktdemo.config", "ktdemo.progress", "ktdemo.models", "ktdemo.data",
+         "ktdemo.training.presets", "ktdemo.training.studies", "ktdemo.training.planning", "ktdemo.figures.compare",
+         "ktdemo.serving.app", "ktdemo.serving.registry", "ktdemo.serving.shared", "ktdemo.serving.runners"]
 
 
 def _layer(module: str) -> int:

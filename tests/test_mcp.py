@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
 from conftest import app_process
 
 pytest.importorskip("mcp.client.streamable_http", reason="the `mcp` package is missing: pip install 'gradio[mcp]'")

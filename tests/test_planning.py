@@ -45,6 +45,7 @@ def test_the_scored_texts_count_the_test_set_twice_and_the_validation_checks(tin
 
 
 def test_the_estimate_is_loading_scoring_and_the_budget_per_stage(tiny_config, monkeypatch):
+    monkeypatch.setattr(planning, "_LEARNT", {})  # what earlier runs in this process taught the planner
     rates = []
 
     def rate(model, length, device, batch_size=32):

@@ -15,9 +15,9 @@ import time
 import pytest
 
 from ktdemo.messages import say
+from ktdemo.serving.app import App
 from ktdemo.serving.runners import create_runner
 from ktdemo.serving.session import Session
-from ktdemo.serving.shared import SHARED
 from ktdemo.serving.worker import STOP_GRACE_S, STOP_SCORING_GRACE_S, Trainers
 
 SENTENCE = "A fine, moving film."
@@ -91,7 +91,7 @@ def cluster(tiny_model):
 
 @pytest.fixture(scope="module")
 def trained(cluster, tiny_config):
-    session = Session(cluster[2])
+    session = Session(App(cluster[2]))
     job = session.runs.start(tiny_config())
     assert job.wait(180) and job.error is None, job.error
     yield session
@@ -107,10 +107,10 @@ def test_slots_follow_the_cluster():
 def test_weights_come_back_into_the_app_folder_from_another_node(cluster, trained):
     _, nodes, runner = cluster
     run = trained.runs[0]
-    assert run.weights.startswith(SHARED.folder) and os.path.getsize(run.weights) > 0  # a public run's folder
+    assert run.weights.startswith(trained.app.shared.folder) and os.path.getsize(run.weights) > 0  # a public run's folder
     assert runner.history[0]["node"] in {node.node_id for node in nodes}  # a worker node; the head has no CPU
-    view = trained.model_view(run.config.model, run.config.dataset)
-    assert view.trained and trained.inspect(view, SENTENCE).prediction in run.result.label_names
+    view = trained.views.model_view(run.config.model, run.config.dataset)
+    assert view.trained and trained.views.inspect(view, SENTENCE).prediction in run.result.label_names
 
 
 def test_the_log_streams_back_while_the_run_trains(trained, tiny_config):
@@ -129,7 +129,7 @@ def test_stop_while_training_scores_the_checkpoint(trained, tiny_config):
     job = trained.runs.start(tiny_config(seed=4, max_steps=None, time_budget_s=60))
     wait_for_phase(job, "training_on")
     pressed = time.monotonic()
-    assert trained.stop() and job.wait(STOP_SCORING_GRACE_S + 10)
+    assert trained.runs.stop() and job.wait(STOP_SCORING_GRACE_S + 10)
     took = time.monotonic() - pressed
     run = job.runs[0]
     print(f"Stop while training on Ray: ended {took:.2f} s later ({run.state})")
@@ -155,12 +155,12 @@ def test_a_killed_actor_fails_its_run_in_one_sentence_and_the_next_run_works(clu
 def test_a_run_that_ignores_stop_is_killed_after_the_grace(cluster, tiny_config):
     cluster[1].append(cluster[0].add_node(num_cpus=1))  # a node joins: room for this runner (the other has 2 slots)
     stuck = RayRunner(cpus=1, max_slots=1, setup=functools.partial(slow_phases, 30))
-    session = Session(stuck)
+    session = Session(App(stuck))
     try:
         job = session.runs.start(tiny_config())
         wait_for_phase(job, "loading_data", timeout=120)
         pressed = time.monotonic()
-        session.stop()
+        session.runs.stop()
         assert job.wait(STOP_GRACE_S + 10)
         print(f"Stop with a stuck actor: ended {time.monotonic() - pressed:.2f} s later")
         assert job.runs[0].state == "stopped" and one_sentence(job.error)
@@ -171,7 +171,8 @@ def test_a_run_that_ignores_stop_is_killed_after_the_grace(cluster, tiny_config)
 
 def test_two_sessions_train_at_once_on_two_nodes_and_stay_apart(cluster, tiny_config):
     runner = cluster[2]
-    first, second = Session(runner), Session(runner)
+    app = App(runner)
+    first, second = app.session(), app.session()
     try:
         before = len(runner.history)
         jobs = [first.runs.start(tiny_config(seed=7, max_steps=6), own_copy=True),
@@ -189,7 +190,7 @@ def test_two_sessions_train_at_once_on_two_nodes_and_stay_apart(cluster, tiny_co
 
 def test_a_third_run_waits_for_a_free_slot(cluster, tiny_config):
     runner = cluster[2]
-    sessions = [Session(runner) for _ in range(3)]
+    sessions = [Session(App(runner)) for _ in range(3)]
     try:
         jobs = [s.runs.start(tiny_config(seed=10 + i, max_steps=None, time_budget_s=3)) for i, s in enumerate(sessions)]
         deadline = time.monotonic() + 60
@@ -204,7 +205,8 @@ def test_a_third_run_waits_for_a_free_slot(cluster, tiny_config):
 
 def test_identical_public_runs_are_trained_once(cluster, tiny_config):
     runner = cluster[2]
-    first, second = Session(runner), Session(runner)
+    app = App(runner)
+    first, second = app.session(), app.session()
     try:
         before = len(runner.history)
         config = tiny_config(seed=20, max_steps=None, time_budget_s=4)

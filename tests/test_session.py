@@ -2,6 +2,7 @@ import time
 from pathlib import Path
 
 from ktdemo.config import RunConfig
+from ktdemo.serving.app import App
 from ktdemo.serving.session import Session
 
 
@@ -98,8 +99,8 @@ def test_zero_shot_runs_keep_the_model_predictions_use(tiny_config, tiny_model):
 def test_a_second_session_waits_its_turn_and_says_its_place_and_wait(tiny_config, tiny_model):
     from ktdemo.serving.worker import Inline, Trainers
 
-    slots = Trainers(Inline)  # one run at a time, as on a CPU machine
-    first, second = Session(slots), Session(slots)
+    app = App(Trainers(Inline))  # one run at a time, as on a CPU machine
+    first, second = Session(app), Session(app)
     try:
         running = first.runs.start(tiny_config(max_steps=None, time_budget_s=30, per_class=None))
         deadline = time.monotonic() + 30

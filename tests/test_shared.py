@@ -5,6 +5,7 @@ import pytest
 
 from ktdemo import data
 from ktdemo.config import RunConfig
+from ktdemo.serving.app import App
 from ktdemo.serving.session import Session
 from ktdemo.serving.worker import Inline, Trainers
 
@@ -23,10 +24,11 @@ class Counting(Inline):
 @pytest.fixture
 def slots():
     trainer = Counting()
-    made = []
-    yield Trainers(lambda: trainer), trainer, made
+    made, app = [], App(Trainers(lambda: trainer))  # the sessions' app: their shared runs and this trainer
+    yield app, trainer, made
     for session in made:  # no run outlives its test
         session.release()
+    app.close()
 
 
 

@@ -6,8 +6,9 @@ were guarded, half of these requests failed with "cannot import name 'AutoModelF
 import os
 
 import pytest
-from conftest import app_process
 from gradio_client import Client, handle_file
+
+from conftest import app_process
 
 # app.py as `python app.py` runs it, with the tiny test model in the catalog (registering it imports no transformers)
 LAUNCH = ("import os, runpy; from ktdemo import models; "

@@ -5,7 +5,6 @@ import pytest
 from gradio_client import Client, handle_file
 
 
-
 def value(output):
     """A dropdown set with gr.update(...) comes back as the update; its value is what was selected."""
     return output["value"] if isinstance(output, dict) else output

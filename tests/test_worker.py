@@ -17,6 +17,7 @@ import pytest
 from ktdemo import data
 from ktdemo.config import RunConfig
 from ktdemo.inspection import attention
+from ktdemo.serving.app import App
 from ktdemo.serving.session import Session
 from ktdemo.serving.worker import STOP_GRACE_S, Inline, Trainers, Worker
 
@@ -47,7 +48,7 @@ def one_sentence(message: str | None) -> bool:
 def trained(tiny_config, tiny_model):
     """A session with its own slow worker and a first model that every fault must keep."""
     worker = Worker(setup=functools.partial(slow_phases, 0.6))
-    session = Session(Trainers(lambda: worker, warm=True))
+    session = Session(App(Trainers(lambda: worker, warm=True)))
     assert session.runs.start(tiny_config()).wait(120) and session.runs.current is not None
     yield session, worker
     session.release()
@@ -90,7 +91,7 @@ def test_stop_in_every_phase_reaches_the_worker_and_keeps_the_model(tiny_config,
 
 def test_a_worker_that_ignores_stop_is_killed_and_replaced(tiny_config, tiny_model):
     worker = Worker(setup=functools.partial(slow_phases, 30))  # a phase that never looks at Stop
-    session = Session(Trainers(lambda: worker))
+    session = Session(App(Trainers(lambda: worker)))
     try:
         job = session.runs.start(tiny_config())
         wait_for_phase(job, "loading_data", timeout=120)
@@ -163,7 +164,7 @@ def test_release_leaves_no_trace_of_an_uploaded_text(tiny_config, tiny_model, tm
     upload = tmp_path / "moods.csv"
     upload.write_text("text,label\n" + "".join(f"{marker} sunny day {i},cheerful\n{marker} rainy night {i},gloomy\n"
                                                for i in range(30)))
-    session = Session(Trainers(Inline))  # trains in this process, so its caches can be searched too
+    session = Session(App(Trainers(Inline)))  # trains in this process, so its caches can be searched too
     session.data.add_dataset("upload:moods.csv", data.read_upload(upload))
     job = session.runs.start(tiny_config(dataset="upload:moods.csv", per_class=None))
     assert job.wait(120) and job.error is None

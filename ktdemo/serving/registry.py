@@ -65,8 +65,13 @@ class Sessions:
                 del self._live[token]
         session.release()
 
+    def release_all(self) -> None:
+        """The app is closing: every session ends now."""
+        with self._lock:
+            sessions, self._live, self._pages = list(self._live.values()), {}, {}
+        for session in sessions:
+            session.release()
+
     def __len__(self) -> int:
         return len(self._live)
 
-
-SESSIONS = Sessions()

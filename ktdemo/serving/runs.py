@@ -18,8 +18,8 @@ from ..config import RunConfig
 from ..messages import Message, Said, message_of, say
 from ..progress import RunCancelled, RunFailed, TrainingLog, failure_message
 from .records import Job, Run, summarise
-from .shared import SHARED, SharedRun, run_key
-from .worker import RunRequest, Trainers, WorkerCrashed, catalog_of, default_trainers, in_turn
+from .shared import SharedRun, run_key
+from .worker import RunRequest, WorkerCrashed, catalog_of, in_turn
 
 if TYPE_CHECKING:
     from ..training.transfer import RunResult
@@ -33,11 +33,10 @@ class Refused(Said, RuntimeError):
 class SessionRuns:
     """The session's runs in the order it started them (iterate, index, `len`), and the job training now."""
 
-    def __init__(self, session: Session, trainers: Trainers | None = None) -> None:
+    def __init__(self, session: Session) -> None:
         self.session = session
         self.items: list[Run] = []
         self.job: Job | None = None
-        self.trainers = trainers
 
     def __iter__(self):
         return iter(self.items)
@@ -150,13 +149,13 @@ class SessionRuns:
     def _train_here(self, run: Run, cancel: threading.Event, start_from: str | None) -> tuple:
         request = RunRequest(run.config, str(self.session.folder), dict(self.session.data.datasets), start_from,
                              run.log.probe_text, catalog_of(run.config))
-        return in_turn(self.trainers or default_trainers(), request, run.log, cancel, self._eta(run.config),
+        return in_turn(self.session.app.runner, request, run.log, cancel, self._eta(run.config),
                         lambda: setattr(run, "state", "running"))
 
     def _join(self, run: Run, cancel: threading.Event) -> tuple:
         """The run every session with the same public settings shares: trained once, by whoever came first."""
-        trainers, eta = self.trainers or default_trainers(), self._eta(run.config)
-        request = RunRequest(run.config, SHARED.folder, {}, None, run.log.probe_text, catalog_of(run.config))
+        trainers, eta, shared_runs = self.session.app.runner, self._eta(run.config), self.session.app.shared
+        request = RunRequest(run.config, shared_runs.folder, {}, None, run.log.probe_text, catalog_of(run.config))
 
         def train(shared: SharedRun) -> tuple:
             def started() -> None:
@@ -164,9 +163,9 @@ class SessionRuns:
 
             return in_turn(trainers, request, shared.log, shared.cancel, eta, started)
 
-        run.shared, run.reused = SHARED.join(run_key(run.config, run.log.probe_text), run.log.probe_text, train)
+        run.shared, run.reused = shared_runs.join(run_key(run.config, run.log.probe_text), run.log.probe_text, train)
         run.log = run.shared.log  # every session in it watches the same live log
-        return SHARED.wait(run.shared, cancel, lambda: setattr(run, "state", "running"))
+        return shared_runs.wait(run.shared, cancel, lambda: setattr(run, "state", "running"))
 
     def _public(self, run: Run, start_from: str | None) -> bool:
         """Whether `run` reads only public data and no model of this session's: then it can be shared."""

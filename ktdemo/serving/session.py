@@ -15,29 +15,30 @@ import threading
 from pathlib import Path
 
 from .. import data, models
+from .app import App, default_app
 from .datasets import SessionData, bundled_preview
 from .downloads import Downloads
 from .runs import SessionRuns
 from .views import SessionViews
-from .worker import Trainers, default_trainers
 
 log = logging.getLogger(__name__)
 
 
 class Session:
-    def __init__(self, trainers: Trainers | None = None) -> None:
+    def __init__(self, app: App | None = None) -> None:
+        self.app = app or default_app()  # what it shares with the app's other sessions
         self.closed = False  # the session ended: a run finishing late must not store its model
         self.language: str = "en"  # the page's language ("en", "zh-CN"): the UI's text the server builds
         self.lock = threading.Lock()
         self._folder: str | None = None
         self.data = SessionData()
-        self.runs = SessionRuns(self, trainers)
+        self.runs = SessionRuns(self)
         self.views = SessionViews(self)
         self.downloads = Downloads(self)
 
     def __deepcopy__(self, memo) -> "Session":
         # gr.State deep-copies each new session's initial value; a copy must never share models or threads.
-        return Session(self.runs.trainers)
+        return Session(self.app)
 
     @property
     def folder(self) -> Path:
@@ -57,12 +58,12 @@ class Session:
             shutil.rmtree(self._folder, ignore_errors=True)
 
 
-def warm_up(model: str = models.DEFAULT_MODEL) -> None:
+def warm_up(app: App | None = None, model: str = models.DEFAULT_MODEL) -> None:
     """Start the training worker, load the training stack, the default model and its preview ahead of the first
     visitor (run in a thread). Without the Hub (and nothing bundled) there is nothing to load ahead: the first
     request says so in one sentence."""
     try:
-        default_trainers()  # spawns the warm worker, which imports the training stack in its own process
+        (app or default_app()).runner  # spawns the warm worker, which imports the training stack in its own process
         models.heavy_import("ktdemo.training.transfer")  # plans and views use its data helpers; first requests wait
         models.load_tokenizer(model)
         models.pretrained_classifier(model, data.DATASETS[data.DEFAULT_DATASET].label_names)

@@ -141,5 +141,3 @@ def sharing_notice(reused: bool, others: int) -> Message | None:
         return None
     return say("notice.shared_one" if others == 1 else "notice.shared_many", n=others)
 
-
-SHARED = SharedRuns()

@@ -366,10 +366,6 @@ def catalog_of(config: RunConfig) -> list:
     return [models.MODELS[key] for key in (config.model, config.nli_model) if key in models.MODELS]
 
 
-_DEFAULT = None  # a runners.Runner
-_DEFAULT_LOCK = threading.Lock()
-
-
 def local_trainers(environ=None) -> Trainers:
     """This machine's slots: KTDEMO_TRAINING=process (default) or thread (default on ZeroGPU); KTDEMO_PARALLEL_RUNS."""
     environ = os.environ if environ is None else environ
@@ -377,13 +373,3 @@ def local_trainers(environ=None) -> Trainers:
     size = int(environ.get("KTDEMO_PARALLEL_RUNS", "1"))
     return Trainers(Inline if mode == "thread" else Worker, size, warm=mode == "process")
 
-
-def default_trainers():
-    """The app's runner (see runners.py): the local slots above, or a Ray cluster's (KTDEMO_RUNNER=ray)."""
-    global _DEFAULT
-    with _DEFAULT_LOCK:
-        if _DEFAULT is None:
-            from .runners import create_runner
-
-            _DEFAULT = create_runner()  # THE one place where the runner is chosen
-        return _DEFAULT

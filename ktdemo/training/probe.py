@@ -36,6 +36,11 @@ FEATURE_ENCODERS = 2  # encoders whose features stay cached; the least recently 
 _FEATURES: OrderedDict[tuple, dict[str, np.ndarray]] = OrderedDict()
 
 
+def clear_features() -> None:
+    """Forget every cached feature (the app that owns this process is closing)."""
+    _FEATURES.clear()
+
+
 def feature_cache(cache_key: tuple | None) -> dict[str, np.ndarray]:
     """The process-wide cache for `cache_key` (kept for the last FEATURE_ENCODERS keys), or a fresh dict (not
     kept) for None."""

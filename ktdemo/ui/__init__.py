@@ -6,7 +6,7 @@ from pathlib import Path
 import gradio as gr
 
 from .. import data, models
-from ..serving.registry import SESSIONS
+from ..serving.app import App, default_app
 from ..serving.session import Session, warm_up  # noqa: F401 - app.py starts it
 from . import compare_tab, data_tab, learn_tab, predict_tab, train_tab
 from .i18n import I18N, language_of, language_of_header, text, tr, warning
@@ -17,12 +17,14 @@ SESSION_TTL_S = 2 * 3600  # an idle session's models are freed after this
 UPLOAD_CAP_MB = 5 * data.MAX_UPLOAD_MB  # Gradio refuses larger uploads before storing them (see launch_options)
 
 
-def build_demo() -> gr.Blocks:
+def build_demo(app: App | None = None) -> gr.Blocks:
+    """The page; its sessions share `app` (default: the process's, `serving.app.default_app`)."""
+    app = app or default_app()
     # delete_cache: files Gradio keeps for downloads and uploads are removed after two hours.
     with gr.Blocks(title="ktdemo · knowledge transfer with Transformers", delete_cache=(3600, 7200)) as demo:
         # An instance, not the class: each session gets a deep copy (a fresh Session), and no public endpoint
         # is made for a callable initial value.
-        session = gr.State(Session(), time_to_live=SESSION_TTL_S, delete_callback=SESSIONS.detach)
+        session = gr.State(Session(app), time_to_live=SESSION_TTL_S, delete_callback=app.sessions.detach)
         # The browser keeps its session's secret token: a reloaded page gets the session (and its run) back.
         token = gr.BrowserState(None, storage_key="ktdemo-session")
         gr.Markdown(tr("app.header", device=models.describe_device()), elem_classes="kt-header")
@@ -53,10 +55,10 @@ def build_demo() -> gr.Blocks:
 
 
 def attach(token: str | None, fresh: Session, request: gr.Request) -> tuple[str, Session]:
-    """The page's session (`SESSIONS.attach`: its live one after a reload, else `fresh`), in the language of
+    """The page's session (its app's `sessions.attach`: its live one after a reload, else `fresh`), in the language of
     the browser that opened it: the text the server builds follows it (the static text the browser translates
     itself)."""
-    token, session = SESSIONS.attach(token, fresh)
+    token, session = fresh.app.sessions.attach(token, fresh)
     session.language = language_of_header(request.headers.get("accept-language") if request else None)
     return token, session
 

@@ -9,7 +9,6 @@ from ..figures.compare import (accuracy_vs_parameters_figure, accuracy_vs_time_f
                                kshot_curve_figure, transfer_matrix_figure)
 from ..figures.training import training_curves_figure
 from ..messages import message_of
-from ..serving.registry import SESSIONS
 from ..serving.session import Session
 from ..training import studies
 from . import train_tab
@@ -77,7 +76,7 @@ def study(session: Session, study: str = "methods", kshot_methods=("full", "line
         yield (train_tab.status_html(job, message=job.problem, language=language), train_tab.curves_figure(job, language),
                *compare(session))
     finally:
-        SESSIONS.caller_left(session)
+        session.app.sessions.caller_left(session)
 
 
 def compare(session: Session) -> list:

@@ -8,8 +8,9 @@ from ..figures.learn import (attention_steps_figure, heads_figure, position_simi
 from ..inspection import lessons
 from ..serving.session import Session
 from .controls import INSPECT, clamp
-from .i18n import EN, language_of, t, tr, warning, with_cjk_note
+from .i18n import EN, language_of, t
 from .i18n import text as in_language
+from .i18n import tr, warning, with_cjk_note
 
 DEFAULT_SENTENCE = "The film was not bad at all."
 POSITIONS = 64  # positions shown: the sinusoids and the learned embeddings alike

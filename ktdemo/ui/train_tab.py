@@ -15,16 +15,15 @@ from ..data.descriptions import default_descriptions, format_descriptions
 from ..figures.attention import attention_heatmap_figure, attention_overview_figure
 from ..figures.timelapse import timelapse_figure
 from ..figures.training import confusion_figure, training_curves_figure
-from ..outputs import report
 from ..messages import Message, message_of
+from ..outputs import report
 from ..progress import RunStats
 from ..serving.records import Job, NoRun
-from ..serving.registry import SESSIONS
 from ..serving.session import Session
 from ..training import presets
 from ..training.timelapse import DEFAULT_PROBE, last_layer_frames
-from .data_tab import dataset_choices
 from .controls import clamp
+from .data_tab import dataset_choices
 from .i18n import EN, PRESET_KEYS
 from .i18n import choices as translated_choices
 from .i18n import language_of, preset_choices, status_text, t, text, tr, tr_each, warning, words
@@ -187,7 +186,7 @@ def train(session: Session, probe_text: str | None = DEFAULT_PROBE, own_copy: bo
     try:
         yield from _follow(job, language_of(session))
     finally:
-        SESSIONS.caller_left(session)
+        session.app.sessions.caller_left(session)
 
 
 def stop(session: Session) -> None:
@@ -198,7 +197,7 @@ def stop(session: Session) -> None:
 def reconnect(token: str | None, session: Session):
     """A page (re)opened on this session: its run's live view, else its last result. By the browser's token:
     the Train tab may be opened before the page's load has put the session in its state."""
-    session = SESSIONS.find(token) or session
+    session = session.app.sessions.find(token) or session
     if session.runs.job is None:
         yield *[gr.skip()] * 6,
         return
