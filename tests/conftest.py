@@ -196,3 +196,30 @@ def _no_shared_results_between_tests():
     from ktdemo.serving.app import default_app
 
     default_app().shared.clear()
+
+
+def slow_phases(seconds: float) -> None:
+    """In a worker or an actor: each phase lasts `seconds` more, without looking at Stop meanwhile (a slow machine)."""
+    from ktdemo.progress import TrainingLog
+
+    enter = TrainingLog.enter
+
+    def slowly(self, phase):
+        enter(self, phase)
+        time.sleep(seconds)
+
+    TrainingLog.enter = slowly
+
+
+def one_sentence(message) -> bool:
+    """`message` (a Message or its text) is one short sentence, no traceback."""
+    text = "" if message is None else str(message)
+    return bool(text) and "\n" not in text and "Traceback" not in text and len(text) < 300
+
+
+def wait_for_phase(job, state: str, timeout: float = 60) -> None:
+    """Until `job`'s log is in a phase whose key starts with `state` ("training" for "training_on")."""
+    deadline = time.monotonic() + timeout
+    while not job.log.state.startswith(state) and job.running() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert job.log.state.startswith(state), f"never saw {state!r}; ended at {job.log.phase!r}"

@@ -10,6 +10,7 @@ import time
 import pytest
 import torch
 
+from conftest import one_sentence
 from ktdemo import models, network
 from ktdemo.config import RunConfig
 from ktdemo.inspection import attention
@@ -20,8 +21,6 @@ from ktdemo.serving.worker import Inline, Trainers
 from ktdemo.training import methods, transfer
 
 SENTENCE = "A fine, moving film."
-
-
 
 
 INLINE = App(Trainers(Inline))  # trains in this process
@@ -39,10 +38,6 @@ def first_run(tiny_config, tiny_model):
 def trained(first_run):
     """A session whose first run finished: its `current` is the model every fault must keep."""
     return with_first_run(first_run, INLINE.runner)
-
-
-def one_sentence(message: str | None) -> bool:
-    return bool(message) and "\n" not in message and "Traceback" not in message and len(message) < 300
 
 
 def assert_consistent(session: Session, previous) -> None:

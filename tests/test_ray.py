@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from conftest import one_sentence, slow_phases, wait_for_phase
 from ktdemo.messages import say
 from ktdemo.serving.app import App
 from ktdemo.serving.runners import create_runner
@@ -45,30 +46,6 @@ ray = pytest.importorskip("ray")
 from ray.cluster_utils import Cluster  # noqa: E402
 
 from ktdemo.serving.ray_runner import RayRunner, slot_counts  # noqa: E402
-
-
-def slow_phases(seconds: float) -> None:
-    """In the actor: each phase lasts `seconds` more, without looking at Stop meanwhile."""
-    from ktdemo.progress import TrainingLog
-
-    enter = TrainingLog.enter
-
-    def slowly(self, phase):
-        enter(self, phase)
-        time.sleep(seconds)
-
-    TrainingLog.enter = slowly
-
-
-def one_sentence(message):
-    return bool(message) and "\n" not in message and "Traceback" not in message and len(message) < 300
-
-
-def wait_for_phase(job, phase, timeout=60):
-    deadline = time.monotonic() + timeout
-    while not job.log.state.startswith(phase) and job.running() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert job.log.state.startswith(phase), f"never saw {phase!r}; ended at {job.log.phase!r}"
 
 
 @pytest.fixture(scope="module")

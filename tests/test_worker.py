@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import one_sentence, slow_phases, wait_for_phase
 from ktdemo import data
 from ktdemo.config import RunConfig
 from ktdemo.inspection import attention
@@ -25,25 +26,6 @@ SENTENCE = "A fine, moving film."
 PHASES = ["loading_data", "loading_model", "scoring_untrained", "warm_start", "training_on"]  # log.state
 
 
-
-
-def slow_phases(seconds: float) -> None:
-    """In the worker: each phase lasts `seconds` more, without looking at Stop meanwhile (a slow machine)."""
-    from ktdemo.progress import TrainingLog
-
-    enter = TrainingLog.enter
-
-    def slowly(self, phase):
-        enter(self, phase)
-        time.sleep(seconds)
-
-    TrainingLog.enter = slowly
-
-
-def one_sentence(message: str | None) -> bool:
-    return bool(message) and "\n" not in message and "Traceback" not in message and len(message) < 300
-
-
 @pytest.fixture(scope="module")
 def trained(tiny_config, tiny_model):
     """A session with its own slow worker and a first model that every fault must keep."""
@@ -53,13 +35,6 @@ def trained(tiny_config, tiny_model):
     yield session, worker
     session.release()
     worker.close()
-
-
-def wait_for_phase(job, phase: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while job.log.state != phase and job.running() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert job.log.state == phase, f"never saw {phase!r}; ended at {job.log.phase!r}"
 
 
 def assert_previous_model_answers(session: Session, previous) -> None:
