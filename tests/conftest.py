@@ -94,6 +94,18 @@ def assert_ablation_moves_the_output(model, tokenizer) -> None:
     torch.testing.assert_close(forward()[0], logits)
 
 
+
+# Tests of real processes are integration tests too: the app served over HTTP (these fixtures), a worker process,
+# a Ray cluster, the CLI under accelerate. The fast lane (-m "not integration and not browser") leaves them out.
+PROCESS_FIXTURES = {"app_url", "cluster"}
+PROCESS_MODULES = {"test_worker.py", "test_ray.py", "test_gpu_check.py", "test_startup.py", "test_mcp.py"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if PROCESS_FIXTURES & set(item.fixturenames) or item.path.name in PROCESS_MODULES:
+            item.add_marker(pytest.mark.integration)
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> str:
     """Registers the tiny model in the catalog under TINY_MODEL and returns its key."""

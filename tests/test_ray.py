@@ -55,7 +55,8 @@ def cluster(tiny_model):
     nodes = [cluster.add_node(num_cpus=1) for _ in range(2)]
     ray.init(address=cluster.address, log_to_driver=False,
              runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}})
-    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the actors cannot import this test module
+    for module in (__name__, "conftest"):  # the actors cannot import the tests' modules (slow_phases)
+        ray.cloudpickle.register_pickle_by_value(sys.modules[module])
     runner = RayRunner(cpus=1, max_slots=2)
     print(f"cluster up in {time.monotonic() - started:.1f} s")
     try:

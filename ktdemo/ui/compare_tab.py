@@ -12,9 +12,11 @@ from ..messages import message_of
 from ..serving.session import Session
 from ..training import studies
 from . import train_tab
+from .controls import outputs
 from .i18n import language_of, t, tr, tr_each
 
-REFRESHED = 5  # compare's outputs: the table and four figures
+ComparedRuns = outputs("table", "by_time", "by_params", "kshot", "matrix")  # every run side by side
+StudyView = outputs("status", "curves", *ComparedRuns._fields)  # a study's live view, then the comparison
 STUDY_BUDGET_S = 20  # per run: a study of 8 runs then takes a few minutes on 2 CPU cores
 
 
@@ -41,17 +43,17 @@ def build(train_controls: dict, session: gr.State):
     with gr.Row():
         kshot = gr.Plot(kshot_curve_figure([]), label=tr("compare.kshot"))
         matrix = gr.Plot(transfer_matrix_figure([], [], []), label=tr("compare.matrix"))
-    outputs = [table, by_time, by_params, kshot, matrix]
+    compared = ComparedRuns.components(table=table, by_time=by_time, by_params=by_params, kshot=kshot, matrix=matrix)
 
     train_tab.document_settings(study, train_controls, study="one of " + ", ".join(studies.STUDIES),
                                 kshot_methods="the k-shot study's methods, of " + ", ".join(studies.KSHOT_METHODS))
     # The study's own budget slider takes the place of the Train tab's budget: the same setting, one name.
     run_study.click(study, inputs_kwargs={**train_controls, "time_budget_s": study_budget, "study": study_menu,
                                               "kshot_methods": kshot_methods, "session": session},
-                    outputs=[status, curves, *outputs], api_name="study", concurrency_limit=None,
+                    outputs=[status, curves, *compared], api_name="study", concurrency_limit=None,
                     concurrency_id="train", show_progress="minimal", show_progress_on=status)
     stop_button.click(train_tab.stop, session, None, api_name=False, show_progress="hidden")
-    return compare, outputs
+    return compare, compared
 
 
 def study(session: Session, study: str = "methods", kshot_methods=("full", "linear_probe"), **settings):
@@ -62,8 +64,7 @@ def study(session: Session, study: str = "methods", kshot_methods=("full", "line
         configs = studies.build(study, config_from(settings), tuple(kshot_methods or ()) or ("full",))
         job = session.runs.start(configs, study=study)
     except (RuntimeError, ValueError, TypeError) as error:
-        yield (train_tab.status_html(None, message=message_of(error), language=language_of(session)), gr.skip(),
-               *[gr.skip()] * REFRESHED)
+        yield StudyView(status=train_tab.status_html(None, message=message_of(error), language=language_of(session)))
         return
     language = language_of(session)
     try:
@@ -71,20 +72,21 @@ def study(session: Session, study: str = "methods", kshot_methods=("full", "line
         while not job.wait(train_tab.POLL_S):
             fresh = len(job.results) != shown
             shown = len(job.results)
-            yield (train_tab.status_html(job, language=language), train_tab.curves_figure(job, language),
-                   *(compare(session) if fresh else [gr.skip()] * REFRESHED))
-        yield (train_tab.status_html(job, message=job.problem, language=language), train_tab.curves_figure(job, language),
-               *compare(session))
+            yield StudyView(status=train_tab.status_html(job, language=language),
+                            curves=train_tab.curves_figure(job, language), **(compare(session)._asdict() if fresh else {}))
+        yield StudyView(status=train_tab.status_html(job, message=job.problem, language=language),
+                        curves=train_tab.curves_figure(job, language), **compare(session)._asdict())
     finally:
         session.app.sessions.caller_left(session)
 
 
-def compare(session: Session) -> list:
+def compare(session: Session) -> ComparedRuns:
     """Every finished run of this session side by side: the table, accuracy against time and trainable
     parameters, the k-shot curve and the transfer matrix."""
     rows = session.runs.history
     names = {key: spec.name for key, spec in data.DATASETS.items()}
     kshot_rows = [row for row in rows if row["study"] == "kshot"]
     matrix = studies.transfer_matrix(rows, names)
-    return [comparison_table(rows), accuracy_vs_time_figure(rows), accuracy_vs_parameters_figure(rows),
-            kshot_curve_figure(studies.kshot_points(kshot_rows)), transfer_matrix_figure(*matrix)]
+    return ComparedRuns(table=comparison_table(rows), by_time=accuracy_vs_time_figure(rows),
+                        by_params=accuracy_vs_parameters_figure(rows),
+                        kshot=kshot_curve_figure(studies.kshot_points(kshot_rows)), matrix=transfer_matrix_figure(*matrix))

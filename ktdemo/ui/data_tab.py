@@ -13,9 +13,11 @@ from ..figures.data import class_balance_figure, length_histogram_figure, split_
 from ..messages import say
 from ..serving.datasets import UPLOAD_PREFIX
 from ..serving.session import Session
+from .controls import outputs
 from .i18n import EN, language_of, t, text, tr, warning, words
 
-PREVIEWS = 5  # the preview's outputs: summary, three figures, examples
+Preview = outputs("summary", "balance", "per_split", "lengths", "examples")  # a dataset's preview
+Added = outputs("dataset", "note", *Preview._fields)  # a dataset added to the session, previewed
 MAX_LENGTH = RunConfig().max_length  # the Train tab's default cut, marked on the histogram
 FORMATS = ", ".join(suffix[1:].upper() for suffix in data.UPLOAD_FORMATS)
 
@@ -61,7 +63,8 @@ def build(model, dataset, session: gr.State, demo: gr.Blocks) -> None:
     lengths = gr.Plot(label=tr("data.lengths"))
     examples = gr.Dataframe(headers=["label", "text"], label=tr("data.examples"),
                             wrap=True, interactive=False, max_height=400)
-    preview_outputs = [summary, balance, per_split, lengths, examples]
+    preview_outputs = Preview.components(summary=summary, balance=balance, per_split=per_split, lengths=lengths,
+                                         examples=examples)
 
     gr.on([demo.load, model.change, dataset.change], preview, [model, dataset, session], preview_outputs,
           api_name="preview", concurrency_id="data", concurrency_limit=4, show_progress="minimal")
@@ -79,7 +82,7 @@ def preview(model: str, dataset: str, session: Session):
     try:
         return _preview(model, dataset, session)
     except data.DataError as error:
-        return warning(error, language_of(session)), *[None] * (PREVIEWS - 1)
+        return Preview(rest=None, summary=warning(error, language_of(session)))
 
 
 def columns(file, session: Session | None = None):
@@ -122,30 +125,31 @@ def add_hub(dataset_id, config=None, split=None, text_column=None, label_column=
         return _refused(warning(error, language_of(session)))
 
 
-def _refused(message: str) -> tuple:
+def _refused(message: str) -> Added:
     """The ⚠️ message under the button; the dropdown and the preview stay as they were."""
-    return gr.skip(), message, *[gr.skip()] * PREVIEWS
+    return Added(note=message)
 
 
 def _added(session: Session, key: str, model: str):
     """Select the session's new dataset in the dropdown and preview it."""
     splits = session.data.datasets[key]
     note = t("data.added", language_of(session), name=splits.name)
-    return gr.update(choices=dataset_choices(session), value=key), note, *_preview(model, key, session)
+    return Added(dataset=gr.update(choices=dataset_choices(session), value=key), note=note,
+                 **_preview(model, key, session)._asdict())
 
 
-def _preview(model: str, dataset: str, session: Session) -> tuple:
+def _preview(model: str, dataset: str, session: Session) -> Preview:
     """The preview's outputs: its summary, three figures and the examples."""
     preview, language = session.data.preview(model, dataset), language_of(session)
     shown, counted = preview.shown, preview.problem is None
-    return (
-        _summary(preview.splits, preview.problem, language),
-        class_balance_figure(shown.counts, t("data.fig.balance", language), words(language)),
-        split_balance_figure(preview.splits.class_counts(), words=words(language)),
-        length_histogram_figure(shown.lengths, MAX_LENGTH if counted else None, shown.unit,
-                                t("data.fig.tokens", language, model=preview.model_name) if counted else
-                                t("data.fig.words", language), words(language)),
-        shown.examples,
+    return Preview(
+        summary=_summary(preview.splits, preview.problem, language),
+        balance=class_balance_figure(shown.counts, t("data.fig.balance", language), words(language)),
+        per_split=split_balance_figure(preview.splits.class_counts(), words=words(language)),
+        lengths=length_histogram_figure(shown.lengths, MAX_LENGTH if counted else None, shown.unit,
+                                        t("data.fig.tokens", language, model=preview.model_name) if counted else
+                                        t("data.fig.words", language), words(language)),
+        examples=shown.examples,
     )
 
 

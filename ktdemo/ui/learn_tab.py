@@ -7,7 +7,7 @@ from ..figures.learn import (attention_steps_figure, heads_figure, position_simi
                              residual_norms_figure, sinusoid_figure, token_labels)
 from ..inspection import lessons
 from ..serving.session import Session
-from .controls import INSPECT, clamp
+from .controls import INSPECT, clamp, outputs
 from .i18n import EN, language_of, t
 from .i18n import text as in_language
 from .i18n import tr, warning, with_cjk_note
@@ -16,6 +16,9 @@ DEFAULT_SENTENCE = "The film was not bad at all."
 POSITIONS = 64  # positions shown: the sinusoids and the learned embeddings alike
 FAR = 16  # "far apart" positions, for the similarity summary
 READS = {"cls": "learn.reads_cls", "mean": "learn.reads_mean"}  # what the classifier reads, by the head's pooling
+
+Lesson = outputs("note", "steps_text", "steps_plot", "vectors_plot", "heads_plot", "sinusoid_plot", "positions_text",
+                 "positions_plot", "residual_text", "residual_plot", "layer", "head", "token")  # every lesson view
 
 
 def build(model, dataset, session: gr.State) -> None:
@@ -46,8 +49,10 @@ def build(model, dataset, session: gr.State) -> None:
     gr.Markdown(tr("learn.inside"), elem_id="learn-inside")
 
     inputs = [text, layer, head, token, model, dataset, session]
-    outputs = [note, steps_text, steps_plot, vectors_plot, heads_plot, sinusoid_plot, positions_text, positions_plot,
-               residual_text, residual_plot, layer, head, token]
+    outputs = Lesson.components(note=note, steps_text=steps_text, steps_plot=steps_plot, vectors_plot=vectors_plot,
+                                heads_plot=heads_plot, sinusoid_plot=sinusoid_plot, positions_text=positions_text,
+                                positions_plot=positions_plot, residual_text=residual_text,
+                                residual_plot=residual_plot, layer=layer, head=head, token=token)
     gr.on([show.click, text.submit], show_all, inputs, outputs, api_name="learn", **INSPECT)
     for control in (layer.release, head.release, token.input):
         control(show_all, inputs, outputs, api_name=False, **INSPECT,
@@ -60,23 +65,26 @@ def show_all(text, layer, head, token, model, dataset, session: Session = None):
     try:
         look = session.views.look(model, dataset, text)
     except ValueError as error:  # InputError included: one sentence for the user
-        return (warning(error, language_of(session)), *[None] * 9, gr.skip(), gr.skip(), gr.skip())
+        return Lesson(rest=None, note=warning(error, language_of(session)), layer=gr.skip(), head=gr.skip(),
+                      token=gr.skip())
     view, inspection = look.view, look.inspection
     layers, heads = inspection.shape
     tokens = inspection.tokens
     l, h, q = clamp(layer, layers), clamp(head, heads), clamp(token, len(tokens), first=0)
     language = language_of(session)
-    steps = _attention_section(view, text, l, h, q, language)
-    positions = _positions_section(view.model, language)
-    residual = _residual_section(view, text, language, inspection.pooling)
+    steps_text, steps_plot, vectors_plot = _attention_section(view, text, l, h, q, language)
+    positions_text, positions_plot = _positions_section(view.model, language)
+    residual_text, residual_plot = _residual_section(view, text, language, inspection.pooling)
     heads_fig = heads_figure(lessons.heads_for_token(inspection, l, q), tokens, q, l)
     size = view.model.config.hidden_size
     sinusoids = sinusoid_figure(lessons.sinusoidal_encoding(POSITIONS, size), lessons.showcase_dimensions(size))
     choices = [(label.replace(" ", " · ", 1), i) for i, label in enumerate(token_labels(tokens))]
-    return (with_cjk_note(in_language(view.description, language), text, look, language), *steps, heads_fig, sinusoids,
-            *positions, *residual,
-            gr.update(maximum=layers, value=l + 1), gr.update(maximum=heads, value=h + 1),
-            gr.update(choices=choices, value=q))
+    return Lesson(note=with_cjk_note(in_language(view.description, language), text, look, language),
+                  steps_text=steps_text, steps_plot=steps_plot, vectors_plot=vectors_plot, heads_plot=heads_fig,
+                  sinusoid_plot=sinusoids, positions_text=positions_text, positions_plot=positions_plot,
+                  residual_text=residual_text, residual_plot=residual_plot,
+                  layer=gr.update(maximum=layers, value=l + 1), head=gr.update(maximum=heads, value=h + 1),
+                  token=gr.update(choices=choices, value=q))
 
 
 def _attention_section(view, sentence: str, layer: int, head: int, token: int, language: str = EN) -> tuple:

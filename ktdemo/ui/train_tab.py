@@ -22,13 +22,16 @@ from ..serving.records import Job, NoRun
 from ..serving.session import Session
 from ..training import presets
 from ..training.timelapse import DEFAULT_PROBE, last_layer_frames
-from .controls import clamp
+from .controls import clamp, outputs
 from .data_tab import dataset_choices
 from .i18n import EN, PRESET_KEYS
 from .i18n import choices as translated_choices
 from .i18n import language_of, preset_choices, status_text, t, text, tr, tr_each, warning, words
 
 POLL_S = 1.0  # how often the live view refreshes while training
+RunView = outputs("status", "curves", "results", "before_after", "confusion", "mistakes")  # a run's live view, result
+LapseView = outputs("caption", "overview", "heatmap")  # one time-lapse snapshot
+LapseStart = outputs("box", "index", "layer", "head", "movie", *LapseView._fields)  # the time-lapse opened
 PER_CLASS = [ALL] + [str(k) for k in data.PER_CLASS_CHOICES if k]
 ADAPT_CHOICES = ["0", "8", "32", "128"]
 SOURCE = "rotten_tomatoes"  # the source dropdown's start: a run without a source leaves it here
@@ -130,12 +133,15 @@ def build(model, dataset, session: gr.State, token: gr.BrowserState) -> tuple[di
                       "(empty: no time-lapse)", own_copy="train a run of one's own even where another session "
                       "trains the same public run")
     document_settings(plan, controls)
-    views = [status, curves, results, before_after, confusion, mistakes]
-    lapse_views = [lapse_caption, lapse_overview, lapse_heatmap]
+    views = RunView.components(status=status, curves=curves, results=results, before_after=before_after,
+                               confusion=confusion, mistakes=mistakes)
+    lapse_views = LapseView.components(caption=lapse_caption, overview=lapse_overview, heatmap=lapse_heatmap)
     start.click(train, inputs_kwargs={**controls, "probe_text": probe, "own_copy": own_copy, "session": session},
                 outputs=views, api_name="train", concurrency_limit=None, concurrency_id="train",
                 show_progress="minimal", show_progress_on=status).then(
-        _timelapse_start, session, [lapse_box, lapse_index, lapse_layer, lapse_head, lapse_movie, *lapse_views],
+        _timelapse_start, session, LapseStart.components(box=lapse_box, index=lapse_index, layer=lapse_layer,
+                                                         head=lapse_head, movie=lapse_movie, caption=lapse_caption,
+                                                         overview=lapse_overview, heatmap=lapse_heatmap),
         api_name=False, show_progress="hidden")
     gr.on([lapse_index.input, lapse_layer.input, lapse_head.input], _timelapse_views,
           [lapse_index, lapse_layer, lapse_head, session], lapse_views, api_name=False, show_progress="hidden",
@@ -181,7 +187,7 @@ def train(session: Session, probe_text: str | None = DEFAULT_PROBE, own_copy: bo
         job = session.runs.start(config_from(settings), probe_text=(probe_text or "").strip() or None,
                                  own_copy=bool(own_copy))
     except (RuntimeError, ValueError, TypeError) as error:
-        yield status_html(None, message=message_of(error), language=language_of(session)), *[gr.skip()] * 5
+        yield RunView(status=status_html(None, message=message_of(error), language=language_of(session)))
         return
     try:
         yield from _follow(job, language_of(session))
@@ -199,7 +205,7 @@ def reconnect(token: str | None, session: Session):
     the Train tab may be opened before the page's load has put the session in its state."""
     session = session.app.sessions.find(token) or session
     if session.runs.job is None:
-        yield *[gr.skip()] * 6,
+        yield RunView()
         return
     yield from _follow(session.runs.job, language_of(session))
 
@@ -263,7 +269,7 @@ def _source_choices(session: Session):
 def _follow(job: Job, language: str = EN):
     """The live view of `job` every POLL_S, then its result."""
     while not job.wait(POLL_S):
-        yield status_html(job, language=language), curves_figure(job, language), *[gr.skip()] * 4
+        yield RunView(status=status_html(job, language=language), curves=curves_figure(job, language))
     yield _final(job, language)
 
 
@@ -273,18 +279,16 @@ def curves_figure(job: Job, language: str = EN):
 
 
 def _final(job: Job, language: str = EN):
-    if job.result is None:
-        return (status_html(job, message=job.problem, language=language), curves_figure(job, language),
-                gr.skip(), gr.skip(), gr.skip(), gr.skip())
+    ended = RunView(status=status_html(job, message=job.problem, language=language), curves=curves_figure(job, language))
     run = job.result
-    return (
-        status_html(job, message=job.problem, language=language),
-        curves_figure(job, language),
-        results_markdown(run, language),
-        report.comparison_figure(run, words(language)),  # the same figure as in the downloadable report
-        confusion_figure(run.after.confusion, run.label_names, t("train.confusion_title", language), words(language)),
-        [[row["text"], row["true"], row["predicted"], row["confidence"]] for row in run.misclassified],
-    )
+    if run is None:
+        return ended
+    return ended._replace(
+        results=results_markdown(run, language),
+        before_after=report.comparison_figure(run, words(language)),  # the same figure as in the report
+        confusion=confusion_figure(run.after.confusion, run.label_names, t("train.confusion_title", language),
+                                   words(language)),
+        mistakes=[[row["text"], row["true"], row["predicted"], row["confidence"]] for row in run.misclassified])
 
 
 def _snapshots(session: Session | None) -> list:
@@ -297,29 +301,32 @@ def _timelapse_start(session: Session):
     snapshots = _snapshots(session)
     if not snapshots:
         note = t("train.no_timelapse", language_of(session))
-        return gr.skip(), gr.skip(), gr.skip(), gr.skip(), None, note, None, None
+        return LapseStart(movie=None, caption=note, overview=None, heatmap=None)
     layers, heads = snapshots[-1].attentions.shape[:2]
     last = len(snapshots) - 1
     movie = timelapse_figure(last_layer_frames(snapshots), snapshots[-1].tokens, [s.step for s in snapshots],
                              [s.caption() for s in snapshots])
-    return (gr.update(open=True), gr.update(maximum=last, value=last), gr.update(maximum=layers, value=layers),
-            gr.update(maximum=heads, value=1), movie, *_timelapse_views(last, layers, 1, session))
+    return LapseStart(box=gr.update(open=True), index=gr.update(maximum=last, value=last),
+                      layer=gr.update(maximum=layers, value=layers), head=gr.update(maximum=heads, value=1),
+                      movie=movie, **_timelapse_views(last, layers, 1, session)._asdict())
 
 
 def _timelapse_views(index, layer_no, head_no, session: Session):
     """(caption, overview, head heatmap) of one snapshot."""
     snapshots = _snapshots(session)
     if not snapshots:
-        return "", None, None
+        return LapseView(caption="", overview=None, heatmap=None)
     shot = snapshots[clamp(index, len(snapshots), first=0)]
     attentions = shot.attentions.astype("float32")  # plotly draws no float16
     layers, heads = attentions.shape[:2]
     l, h = clamp(layer_no, layers), clamp(head_no, heads)
     stages = session.runs.latest.stats.stages
-    note = f" · {html.escape(_stage_text(stages[-1], language_of(session)))}" if len(stages) > 1 else ""  # snapshots are the last stage's
-    return (f"**{shot.caption()}**{note}\n\n{_reads_most(shot, language_of(session))}",
-            attention_overview_figure(attentions, selected=(l, h)),
-            attention_heatmap_figure(attentions[l, h], shot.tokens, f"Layer {l + 1}, head {h + 1} · step {shot.step}"))
+    # the snapshots are the last stage's
+    note = f" · {html.escape(_stage_text(stages[-1], language_of(session)))}" if len(stages) > 1 else ""
+    return LapseView(caption=f"**{shot.caption()}**{note}\n\n{_reads_most(shot, language_of(session))}",
+                     overview=attention_overview_figure(attentions, selected=(l, h)),
+                     heatmap=attention_heatmap_figure(attentions[l, h], shot.tokens,
+                                                      f"Layer {l + 1}, head {h + 1} · step {shot.step}"))
 
 
 LAPSE_READS = {"cls": "train.lapse_reads_cls", "mean": "train.lapse_reads_mean"}  # by the head's pooling
