@@ -5,8 +5,9 @@
 
 Scenarios (default, in turn, on one launched app): a training run alone (its examples/s when idle);
 4 users pressing Predict every 2 s while a run trains; 8 users pressing back to back while a run
-trains. Each user is its own gradio_client Client (its own session); a press is /predict then
-/attention on a fresh sentence, as the Predict button does. Prints presses, errors (must be 0),
+trains. Each user is its own gradio_client Client (its own session); a press on a fresh sentence is
+`--press one`: /press, the one event the Predict button sends, or `--press chain`: /predict, /attention and
+/rollout, the three chained events it sent before 2026-12-05. Prints presses, errors (must be 0),
 p50/p95 press latency, and the training run's examples/s against its idle figure.
 Exit status 1 if any request failed or a training run did not finish.
 """
@@ -75,7 +76,14 @@ class Tally:
                 self.errors[endpoint].append(error)
 
 
-def user(url: str, model: str, number: int, deadline: float, pace: float, tally: Tally) -> None:
+# (endpoint, arguments) of one press on `text` (the i-th press: layer and head vary)
+PRESSES = {"one": lambda text, i, model: [("/press", (text, 1 + i % 6, 1 + i % 12, model))],
+           "chain": lambda text, i, model: [("/predict", (text, model)), ("/attention", (text, 1 + i % 6, 1 + i % 12,
+                                                                                        model)),
+                                            ("/rollout", (text, model))]}
+
+
+def user(url: str, model: str, number: int, deadline: float, pace: float, tally: Tally, press: str = "one") -> None:
     """Press Predict until `deadline`, one press every `pace` seconds (0: back to back)."""
     from gradio_client import Client
 
@@ -85,9 +93,10 @@ def user(url: str, model: str, number: int, deadline: float, pace: float, tally:
         text = f"{SENTENCES[i % len(SENTENCES)]} ({number}.{i})"
         i += 1
         started, error = time.monotonic(), None
-        for endpoint, args in (("/predict", (text, model)), ("/attention", (text, 1 + i % 6, 1 + i % 12, model))):
+        for endpoint, args in PRESSES[press](text, i, model):
             try:
-                note = client.predict(*args, api_name=endpoint)[2]
+                outputs = client.predict(*args, api_name=endpoint)
+                note = outputs[2] if isinstance(outputs, (list, tuple)) else outputs
                 if isinstance(note, str) and note.startswith("⚠️"):
                     error = note
             except Exception as caught:  # noqa: BLE001 - a load test counts failures, it does not stop on them
@@ -114,7 +123,8 @@ def trainer(url: str, model: str, budget: float, outcome: dict) -> None:
     outcome["seconds"] = time.monotonic() - started
 
 
-def scenario(url: str, model: str, users: int, pace: float, seconds: float, budget: float | None) -> dict:
+def scenario(url: str, model: str, users: int, pace: float, seconds: float, budget: float | None,
+             press: str = "one") -> dict:
     """`users` pressing for `seconds` while a run of `budget` trains (None: no run); its figures."""
     outcome: dict = {}
     run = None
@@ -125,7 +135,7 @@ def scenario(url: str, model: str, users: int, pace: float, seconds: float, budg
     tally = Tally()
     cpu, wall = time.process_time(), time.monotonic()  # the users' own CPU: on this machine, not the class's
     deadline = time.monotonic() + seconds
-    threads = [threading.Thread(target=user, args=(url, model, n, deadline, pace, tally)) for n in range(users)]
+    threads = [threading.Thread(target=user, args=(url, model, n, deadline, pace, tally, press)) for n in range(users)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -164,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=40.0, help="how long the users press")
     parser.add_argument("--train-budget", type=float, default=60.0, help="the training run's time budget (s)")
     parser.add_argument("--no-train", action="store_true")
+    parser.add_argument("--press", choices=sorted(PRESSES), action="append",
+                        help="what a press sends (repeat for both; default: one)")
     args = parser.parse_args(argv)
 
     app, url = None, args.url
@@ -177,15 +189,17 @@ def main(argv: list[str] | None = None) -> int:
         warm = time.monotonic()
         Client(url, verbose=False).predict("warm up", args.model, api_name="/predict")  # loads the model once
         print(f"first prediction (model load) {time.monotonic() - warm:.1f} s", flush=True)
-        budget = None if args.no_train else args.train_budget
+        budget, kinds, ok = None if args.no_train else args.train_budget, args.press or ["one"], True
         if args.users is not None:
-            return 0 if report(f"{args.users} users, pace {args.pace:g} s",
-                               scenario(url, args.model, args.users, args.pace, args.seconds, budget), None) else 1
+            for press in kinds:
+                ok &= report(f"{args.users} users, pace {args.pace:g} s, press {press}",
+                             scenario(url, args.model, args.users, args.pace, args.seconds, budget, press), None)
+            return 0 if ok else 1
         idle = scenario(url, args.model, 0, 0, 0, args.train_budget)
         ok = report("a run alone", idle, None)
-        for users, pace in ((4, 2.0), (8, 0.0)):
-            figures = scenario(url, args.model, users, pace, args.seconds, args.train_budget)
-            ok &= report(f"{users} users, a press every {pace:g} s, while a run trains", figures,
+        for (users, pace), press in ((scene, press) for scene in ((4, 2.0), (8, 0.0)) for press in kinds):
+            figures = scenario(url, args.model, users, pace, args.seconds, args.train_budget, press)
+            ok &= report(f"{users} users, a press every {pace:g} s, press {press}, while a run trains", figures,
                          idle.get("examples_per_s"))
         return 0 if ok else 1
     finally:

@@ -147,23 +147,27 @@ def test_a_run_that_ignores_stop_is_killed_after_the_grace(cluster, tiny_config)
         stuck.close()
 
 
-def test_two_sessions_train_at_once_on_two_nodes_and_stay_apart(cluster, tiny_config):
-    runner = cluster[2]
-    app = App(runner)
+@pytest.fixture
+def two_sessions(cluster):
+    """Two sessions of one app on the cluster's runner (so they share its public runs), released afterwards."""
+    app = App(cluster[2])
     first, second = app.session(), app.session()
-    try:
-        before = len(runner.history)
-        jobs = [first.runs.start(tiny_config(seed=7, max_steps=6), own_copy=True),
-                second.runs.start(tiny_config(seed=8, max_steps=6), own_copy=True)]  # into each session's folder
-        assert all(job.wait(120) and job.error is None for job in jobs)
-        nodes = {entry["node"] for entry in runner.history[before:]}
-        assert len(nodes) == 2  # the two slots are on the two worker nodes
-        assert first.runs.current is not second.runs.current and first.runs.current.config.seed == 7
-        assert first.runs[0].weights.startswith(str(first.folder))
-        assert second.runs[0].weights.startswith(str(second.folder))
-    finally:
-        first.release()
-        second.release()
+    yield first, second
+    first.release()
+    second.release()
+
+
+def test_two_sessions_train_at_once_on_two_nodes_and_stay_apart(cluster, two_sessions, tiny_config):
+    runner, (first, second) = cluster[2], two_sessions
+    before = len(runner.history)
+    jobs = [first.runs.start(tiny_config(seed=7, max_steps=6), own_copy=True),
+            second.runs.start(tiny_config(seed=8, max_steps=6), own_copy=True)]  # into each session's folder
+    assert all(job.wait(120) and job.error is None for job in jobs)
+    nodes = {entry["node"] for entry in runner.history[before:]}
+    assert len(nodes) == 2  # the two slots are on the two worker nodes
+    assert first.runs.current is not second.runs.current and first.runs.current.config.seed == 7
+    assert first.runs[0].weights.startswith(str(first.folder))
+    assert second.runs[0].weights.startswith(str(second.folder))
 
 
 def test_a_third_run_waits_for_a_free_slot(cluster, tiny_config):
@@ -181,21 +185,15 @@ def test_a_third_run_waits_for_a_free_slot(cluster, tiny_config):
             session.release()
 
 
-def test_identical_public_runs_are_trained_once(cluster, tiny_config):
-    runner = cluster[2]
-    app = App(runner)
-    first, second = app.session(), app.session()
-    try:
-        before = len(runner.history)
-        config = tiny_config(seed=20, max_steps=None, time_budget_s=4)
-        job = first.runs.start(config)
-        wait_for_phase(job, "training")
-        joined = second.runs.start(config)
-        assert job.wait(60) and joined.wait(60) and job.error is None and joined.error is None
-        assert len(runner.history) - before == 1 and first.runs.current is second.runs.current
-    finally:
-        first.release()
-        second.release()
+def test_identical_public_runs_are_trained_once(cluster, two_sessions, tiny_config):
+    runner, (first, second) = cluster[2], two_sessions
+    before = len(runner.history)
+    config = tiny_config(seed=20, max_steps=None, time_budget_s=4)
+    job = first.runs.start(config)
+    wait_for_phase(job, "training")
+    joined = second.runs.start(config)
+    assert job.wait(60) and joined.wait(60) and job.error is None and joined.error is None
+    assert len(runner.history) - before == 1 and first.runs.current is second.runs.current
 
 
 def test_a_node_that_dies_fails_its_run_and_the_next_run_works(cluster, trained, tiny_config):

@@ -20,7 +20,7 @@ from ..outputs import exports
 from ..serving.records import NoRun
 from ..serving.session import Session
 from ..serving.views import RANK_EXAMPLES
-from .controls import INSPECT, clamp
+from .controls import INSPECT, clamp, outputs
 from .i18n import EN, language_of, t
 from .i18n import text as in_language
 from .i18n import tr, warning, with_cjk_note
@@ -29,6 +29,8 @@ WORDS, PIECES = "Words", "Word pieces"
 TOP_HEADS = 5
 JS_CAPTION = t("predict.js_caption")  # English; each language's in the locales
 EXAMPLES = json.loads((Path(__file__).resolve().parents[2] / "assets" / "examples.json").read_text())["sentences"]
+
+Press = outputs("label", "probabilities", "note", "layer", "head", "heatmap", "overview", "flow")  # a Predict press
 
 
 def build(model, dataset, session: gr.State) -> None:
@@ -105,13 +107,15 @@ def build(model, dataset, session: gr.State) -> None:
     attention_inputs = [text, layer, head, model, dataset, units, show_special, session]
     attention_outputs = [heatmap, overview, note]
     flow_inputs = [text, model, dataset, units, show_special, session]
-    gr.on([run.click, text.submit], predict, [text, model, dataset, session], [label, probabilities, note],
-          api_name="predict", **INSPECT).then(
-        fit_sliders, [text, layer, head, model, dataset, session], [layer, head], api_name=False,
-        show_progress="hidden").then(
-        show_attention, attention_inputs, attention_outputs, api_name="attention",
-        **INSPECT).then(
-        show_flow, flow_inputs, flow, api_name="rollout", **INSPECT)
+    # A press is one event (each event more is a round trip through Gradio's queue); the API keeps its three
+    # endpoints, served by events of an unseen button.
+    gr.on([run.click, text.submit], press, [text, layer, head, model, dataset, units, show_special, session],
+          Press.components(label=label, probabilities=probabilities, note=note, layer=layer, head=head,
+                           heatmap=heatmap, overview=overview, flow=flow), api_name="press", **INSPECT)
+    api_only = gr.Button(visible=False)
+    api_only.click(predict, [text, model, dataset, session], [label, probabilities, note], api_name="predict", **INSPECT)
+    api_only.click(show_attention, attention_inputs, attention_outputs, api_name="attention", **INSPECT)
+    api_only.click(show_flow, flow_inputs, flow, api_name="rollout", **INSPECT)
     for slider in (layer, head):
         slider.release(show_attention, attention_inputs, attention_outputs, api_name=False,
                        **INSPECT, show_progress="hidden")
@@ -158,6 +162,26 @@ def predict(text: str, model: str, dataset: str, session: Session):
             with_cjk_note(in_language(look.description, language_of(session)), text, look, language_of(session)))
 
 
+def press(text: str, layer: int, head: int, model: str, dataset: str, unit: str = PIECES, special: bool = True,
+          session: Session = None) -> Press:
+    """Every view of one Predict press from one look at `text`: the prediction, the sliders fitted to the
+    model, the chosen head's attention and every layer's, and where what the classifier reads comes from (the
+    same as /predict, /attention and /rollout together)."""
+    try:
+        look = session.views.look(model, dataset, text)
+    except ValueError as error:  # InputError, an unknown model or dataset: one sentence
+        return Press(rest=None, label={}, note=warning(error, language_of(session)), layer=gr.skip(),
+                     head=gr.skip(), flow="")
+    inspection, language = look.inspection, language_of(session)
+    (l, h), figures = _attention_figures(inspection, layer, head, unit, special, language)
+    heatmap, overview = figures.values()
+    layers, heads = inspection.shape
+    return Press(label=inspection.probabilities, probabilities=probabilities_figure(inspection.probabilities),
+                 note=with_cjk_note(in_language(look.description, language), text, look, language),
+                 layer=gr.update(maximum=layers, value=l + 1), head=gr.update(maximum=heads, value=h + 1),
+                 heatmap=heatmap, overview=overview, flow=_flow_html(inspection, unit, special, language))
+
+
 def show_attention(text: str, layer: int, head: int, model: str, dataset: str, unit: str = PIECES,
                    special: bool = True, session: Session = None):
     """One head's attention on `text` as a heatmap, and every layer and head at a glance.
@@ -177,17 +201,6 @@ def show_attention(text: str, layer: int, head: int, model: str, dataset: str, u
         return None, None, warning(error, language_of(session))
     return (*_attention_figures(look.inspection, layer, head, unit, special, language_of(session))[1].values(),
             with_cjk_note(in_language(look.description, language_of(session)), text, look, language_of(session)))
-
-
-def fit_sliders(text, layer, head, model, dataset, session: Session = None):
-    """The sliders' range follows the model that answers (the page only: a slider's maximum is session state,
-    and an API call with another model must not be refused by the range this one set)."""
-    try:
-        inspection = session.views.look(model, dataset, text).inspection
-    except ValueError:
-        return gr.skip(), gr.skip()
-    (layers, heads), (l, h) = inspection.shape, _selected(inspection, layer, head)
-    return gr.update(maximum=layers, value=l + 1), gr.update(maximum=heads, value=h + 1)
 
 
 def export(text, layer, head, model, dataset, unit=PIECES, special=True, session: Session = None):
@@ -225,10 +238,13 @@ def show_flow(text, model, dataset, unit=PIECES, special=True, session: Session 
         inspection = session.views.look(model, dataset, text).inspection
     except ValueError:
         return ""
+    return _flow_html(inspection, unit, special, language_of(session))
+
+
+def _flow_html(inspection: Inspection, unit: str, special: bool, language: str = EN) -> str:
     view = inspection_view(inspection, unit == WORDS, bool(special))
     raw = view_scores(reader_attention(inspection), view, normalise=True)
     rolled = view_scores(reader_rollout(inspection), view, normalise=True)
-    language = language_of(session)
     last, rollout = FLOW_TITLES[inspection.pooling]
     return (f'<p class="ktdemo-reads">{html.escape(t(READS[inspection.pooling], language))}</p>'
             + shaded_tokens_html(view.labels, raw, t(last, language))
