@@ -15,9 +15,10 @@ run: $(READY)
 test: $(READY) $(VENV)/.ready-dev
 	$(PY) -m pytest
 
-# The fast lane: unit tests on tiny models and the app's mechanics, no real-model training, no browser.
+# The fast lane: unit tests on tiny models and the app's mechanics, no real-model training, no browser, no served
+# app or cluster; sessions train in a thread (the worker process is `make test`'s, and test_session's own).
 test-fast: $(READY) $(VENV)/.ready-dev
-	$(PY) -m pytest -m "not integration and not browser"
+	KTDEMO_TRAINING=thread $(PY) -m pytest -m "not integration and not browser"
 
 bench: $(READY)
 	$(PY) benchmarks/benchmark.py

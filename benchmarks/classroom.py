@@ -3,7 +3,7 @@
     python benchmarks/classroom.py                       # 30 sessions on one preset, then 10 different runs
     python benchmarks/classroom.py --students 30 --budget 10 --different 10
 
-Sessions are the app's own session service (`ktdemo.session.Session`, training in the worker process),
+Sessions are the app's own session service (`ktdemo.serving.session.Session`, training in the worker process),
 driven from threads as the app's handlers drive them. Part 1: one run of the preset alone (its time),
 then `--students` sessions press Start on the same preset within 10 s; each one's time from its press
 to its result is printed against "one run's time + 10 s". Part 2: `--different` sessions press Start

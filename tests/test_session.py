@@ -26,11 +26,17 @@ def test_predictions_fall_back_to_the_untrained_head(tiny_model):
 
 
 def test_two_sessions_training_in_the_worker_never_share_a_model(tiny_config, tiny_model):
-    first, second = Session(), Session()
-    first.runs.start(tiny_config(seed=1)).wait(120)
-    second.runs.start(tiny_config(seed=2, dataset="sms_spam")).wait(120)
-    assert first.runs.current.model is not second.runs.current.model
-    assert first.runs.current.label_names != second.runs.current.label_names
+    from ktdemo.serving.worker import local_trainers
+
+    worker = local_trainers({"KTDEMO_TRAINING": "process"})  # the worker process, whatever the lane sets
+    first, second = Session(App(worker)), Session(App(worker))
+    try:
+        first.runs.start(tiny_config(seed=1)).wait(120)
+        second.runs.start(tiny_config(seed=2, dataset="sms_spam")).wait(120)
+        assert first.runs.current.model is not second.runs.current.model
+        assert first.runs.current.label_names != second.runs.current.label_names
+    finally:
+        worker.close()
 
 
 def test_release_stops_and_frees(tiny_config, tiny_model):
