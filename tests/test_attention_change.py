@@ -6,7 +6,6 @@ import pytest
 import torch
 from gradio_client import Client
 
-from ktdemo import models
 from ktdemo.figures.attention import attention_change_figure, head_importance_figure
 from ktdemo.inspection import attention
 from ktdemo.models.evaluation import predict_probabilities

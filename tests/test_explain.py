@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 
-from ktdemo import models
 from ktdemo.inspection import attention, explain
 
 

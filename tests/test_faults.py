@@ -12,7 +12,6 @@ import torch
 
 from conftest import one_sentence
 from ktdemo import models, network
-from ktdemo.config import RunConfig
 from ktdemo.inspection import attention
 from ktdemo.serving.app import App
 from ktdemo.serving.records import Run, summarise

@@ -1,7 +1,6 @@
 import time
 from pathlib import Path
 
-from ktdemo.config import RunConfig
 from ktdemo.serving.app import App
 from ktdemo.serving.session import Session
 

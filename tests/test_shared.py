@@ -4,7 +4,6 @@ import time
 import pytest
 
 from ktdemo import data
-from ktdemo.config import RunConfig
 from ktdemo.serving.app import App
 from ktdemo.serving.session import Session
 from ktdemo.serving.worker import Inline, Trainers

@@ -16,7 +16,6 @@ import pytest
 
 from conftest import one_sentence, slow_phases, wait_for_phase
 from ktdemo import data
-from ktdemo.config import RunConfig
 from ktdemo.inspection import attention
 from ktdemo.serving.app import App
 from ktdemo.serving.session import Session

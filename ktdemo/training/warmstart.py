@@ -20,7 +20,6 @@ from ..messages import say
 from ..models import heads
 from ..models.anatomy import last_linear
 from ..models.evaluation import Metrics, score
-from .probe import features
 from .zeroshot import TEMPERATURE, embed
 
 PROBE_SHARE = 0.2  # of a stage's budget spent on the linear probe before fine-tuning
