@@ -86,6 +86,9 @@ class UserError(Said, ValueError):
 
 
 def message_of(error) -> Message | str:
-    """What to show for `error`: its Message where it carries one, else its text as it is."""
+    """What to show for `error` (an exception, or already a Message): its Message where it carries one, else its
+    text as it is."""
+    if isinstance(error, Message):
+        return error
     message = getattr(error, "message", None)
     return message if isinstance(message, Message) else ("" if error is None else str(error))

@@ -6,10 +6,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 
-from .messages import Message, Said, plain, say
+from .messages import Message, Said, say
 
-# The states a run's log ends or waits in (the session's Run.state): each is the key "phase.<state>".
-RUN_STATES = ("waiting", "queued", "running", "done", "stopped", "failed")
 # The phases in which the run trains and so has a checkpoint to score when stopped.
 TRAINING_PHASES = ("phase.training_on", "phase.adapting")
 
@@ -90,15 +88,6 @@ class TrainingLog:
     # boundary: it lives where the run does.
     on_phase: Callable[[Message], None] | None = field(default=None, repr=False, compare=False)
 
-    def __setattr__(self, name, value):
-        # Temporary, until serving/session.py sets Messages: it still assigns a run state ("failed") or its
-        # waiting sentence as a str. A state becomes its key; any other text is shown as it is.
-        if name == "phase" and isinstance(value, str):
-            value = say(f"phase.{value}") if value in RUN_STATES else plain(value)
-        elif name == "stage" and isinstance(value, str):
-            value = plain(value) if value else None
-        object.__setattr__(self, name, value)
-
     def enter(self, phase: Message) -> None:
         if self.on_phase is not None:
             self.on_phase(phase)
@@ -155,9 +144,3 @@ def failure_message(error: BaseException) -> Message:
     if isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError" or "out of memory" in text.lower():
         return say("notice.out_of_memory")
     return say("notice.run_failed", error=f"{type(error).__name__}: {text.splitlines()[0][:200] if text else 'no details'}")
-
-
-def failure_sentence(error: BaseException) -> str:
-    """`failure_message` in English."""
-    return failure_message(error).english()
-

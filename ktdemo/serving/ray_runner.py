@@ -32,8 +32,8 @@ from ray.exceptions import GetTimeoutError, RayActorError
 from .. import models
 from ..messages import say
 from ..progress import RunCancelled, TrainingLog
-from .worker import (MIRROR_S, NICE, STOP_GRACE_S, STOP_SCORING_GRACE_S, RunRequest, Trainers, WorkerCrashed, _apply,
-                     _Mirror, _rebuilt, error_outcome, execute, raise_outcome)
+from .worker import (MIRROR_S, STOP_GRACE_S, STOP_SCORING_GRACE_S, RunRequest, Trainers, WorkerCrashed, _apply,
+                     _Mirror, _rebuilt, error_outcome, execute, prepare_process, raise_outcome, weights_path)
 
 try:
     from ray.exceptions import NodeDiedError
@@ -66,18 +66,9 @@ class RunActor:
     """In the actor's process on some node: imports the training stack once, then runs requests."""
 
     def __init__(self, threads: int, setup: Callable | None = None, catalog: list | None = None):
-        try:
-            os.nice(NICE)
-        except (AttributeError, OSError):
-            pass
-        import torch
-
-        torch.set_num_threads(max(1, threads))
-        if setup is not None:
-            setup()
         for spec in catalog or []:
             models.register_model(spec)
-        models.heavy_import("ktdemo.training.transfer")
+        prepare_process(threads, setup)
         self._mirror: _Mirror | None = None
         self._cancels: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
@@ -190,9 +181,8 @@ class RayTrainer:
         _, result, data = outcome
         weights = None
         if data is not None:  # written here, as execute() would have: the next run-N in the session's folder
-            folder = Path(request.folder)
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"run-{len(list(folder.glob('run-*.safetensors'))) + 1}.safetensors"
+            Path(request.folder).mkdir(parents=True, exist_ok=True)
+            path = weights_path(request.folder)
             path.write_bytes(data)
             weights = str(path)
         return _rebuilt(result, weights, log), weights

@@ -10,7 +10,7 @@ import numpy as np
 from .. import models
 from ..config import RunConfig
 from ..inspection import attention, explain
-from ..messages import Message, say
+from ..messages import Message, message_of, say
 from .datasets import sample as _sample
 from .inside import InsideViews, inside_views
 from .records import needed
@@ -50,7 +50,7 @@ class AttentionChange:
     kind: str  # the run's kind: a from-scratch run's heads never were the pretrained ones
     before: attention.Inspection | None  # None: the sentence could not be used (`problem` says why)
     after: attention.Inspection | None
-    problem: str | None = None
+    problem: Message | str | None = None  # why there is no sentence pair
 
 
 class SessionViews:
@@ -116,7 +116,7 @@ class SessionViews:
         try:
             pair = (attention.inspect(pretrained, run.tokenizer, text), attention.inspect(run.model, run.tokenizer, text))
         except attention.InputError as error:  # the per-head change does not need a sentence
-            return AttentionChange(change, len(sentences), run.config.kind, None, None, str(error))
+            return AttentionChange(change, len(sentences), run.config.kind, None, None, message_of(error))
         return AttentionChange(change, len(sentences), run.config.kind, *pair)
 
     def head_importance(self, model: str, dataset: str, on_head=None) -> tuple:

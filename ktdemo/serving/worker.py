@@ -61,8 +61,29 @@ def execute(request: RunRequest, log: TrainingLog, cancel) -> tuple:
     result = run_transfer(request.config, log, cancel, sources=request.sources, start_from=request.start_from)
     if result.model is None:
         return result, None
-    number = len(list(Path(request.folder).glob("run-*.safetensors"))) + 1
-    return result, str(models.save_weights(result.model, Path(request.folder) / f"run-{number}.safetensors"))
+    return result, str(models.save_weights(result.model, weights_path(request.folder)))
+
+
+def weights_path(folder: str | Path) -> Path:
+    """Where the next run's weights go in `folder`: run-1.safetensors, run-2.safetensors, ..."""
+    folder = Path(folder)
+    return folder / f"run-{len(list(folder.glob('run-*.safetensors'))) + 1}.safetensors"
+
+
+def prepare_process(threads: int | None, setup: Callable | None = None) -> None:
+    """A trainer's own process (a worker, a Ray actor): a lower CPU priority, its torch threads, a test's
+    `setup`, and the training stack imported once, before the first run."""
+    try:
+        os.nice(NICE)
+    except (AttributeError, OSError):  # not on this OS
+        pass
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+    if setup is not None:
+        setup()
+    models.heavy_import("ktdemo.training.transfer")
 
 
 class WorkerCrashed(Said, RuntimeError):
@@ -182,17 +203,7 @@ def _rebuilt(result, weights: str | None, log: TrainingLog):
 def _serve(requests, events, cancel, threads: int | None, setup: Callable | None) -> None:
     """The worker process: import once, then run requests until told to stop (None)."""
     _exit_with_the_app()
-    try:
-        os.nice(NICE)
-    except (AttributeError, OSError):  # not on this OS
-        pass
-    import torch
-
-    if threads:
-        torch.set_num_threads(threads)
-    if setup is not None:
-        setup()
-    models.heavy_import("ktdemo.training.transfer")
+    prepare_process(threads, setup)
     events.put(("ready",))
     while (request := requests.get()) is not None:
         for spec in request.catalog:

@@ -179,11 +179,13 @@ def cjk_note(text: str | None, model_names, language: str) -> str:
     return t("note.cjk", language, model=MULTILINGUAL_ENCODER)
 
 
-def with_cjk_note(note: str, text: str | None, look, language: str) -> str:
-    """`note` (a Look's description), with the Chinese-text sentence after it where it applies."""
+def with_cjk_note(description, sentence: str | None, look, language: str) -> str:
+    """`description` (which model answered: a Look's, or its view's) in `language`, with the Chinese-text
+    sentence after it where `sentence` needs it."""
+    note = text(description, language)
     config = getattr(getattr(look, "view", None), "model", None)
     name = getattr(getattr(config, "config", None), "_name_or_path", "")
-    extra = cjk_note(text, [name, note], language)
+    extra = cjk_note(sentence, [name, note], language)
     return f"{note}\n\n{extra}" if extra else note
 
 

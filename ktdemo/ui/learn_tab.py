@@ -9,7 +9,6 @@ from ..inspection import lessons
 from ..serving.session import Session
 from .controls import INSPECT, clamp, outputs
 from .i18n import EN, language_of, t
-from .i18n import text as in_language
 from .i18n import tr, warning, with_cjk_note
 
 DEFAULT_SENTENCE = "The film was not bad at all."
@@ -79,7 +78,7 @@ def show_all(text, layer, head, token, model, dataset, session: Session = None):
     size = view.model.config.hidden_size
     sinusoids = sinusoid_figure(lessons.sinusoidal_encoding(POSITIONS, size), lessons.showcase_dimensions(size))
     choices = [(label.replace(" ", " · ", 1), i) for i, label in enumerate(token_labels(tokens))]
-    return Lesson(note=with_cjk_note(in_language(view.description, language), text, look, language),
+    return Lesson(note=with_cjk_note(view.description, text, look, language),
                   steps_text=steps_text, steps_plot=steps_plot, vectors_plot=vectors_plot, heads_plot=heads_fig,
                   sinusoid_plot=sinusoids, positions_text=positions_text, positions_plot=positions_plot,
                   residual_text=residual_text, residual_plot=residual_plot,

@@ -159,7 +159,7 @@ def predict(text: str, model: str, dataset: str, session: Session):
     except ValueError as error:  # InputError, an unknown model or dataset: one sentence
         return {}, None, warning(error, language_of(session))
     return (look.inspection.probabilities, probabilities_figure(look.inspection.probabilities),
-            with_cjk_note(in_language(look.description, language_of(session)), text, look, language_of(session)))
+            with_cjk_note(look.description, text, look, language_of(session)))
 
 
 def press(text: str, layer: int, head: int, model: str, dataset: str, unit: str = PIECES, special: bool = True,
@@ -177,7 +177,7 @@ def press(text: str, layer: int, head: int, model: str, dataset: str, unit: str 
     heatmap, overview = figures.values()
     layers, heads = inspection.shape
     return Press(label=inspection.probabilities, probabilities=probabilities_figure(inspection.probabilities),
-                 note=with_cjk_note(in_language(look.description, language), text, look, language),
+                 note=with_cjk_note(look.description, text, look, language),
                  layer=gr.update(maximum=layers, value=l + 1), head=gr.update(maximum=heads, value=h + 1),
                  heatmap=heatmap, overview=overview, flow=_flow_html(inspection, unit, special, language))
 
@@ -200,7 +200,7 @@ def show_attention(text: str, layer: int, head: int, model: str, dataset: str, u
     except ValueError as error:
         return None, None, warning(error, language_of(session))
     return (*_attention_figures(look.inspection, layer, head, unit, special, language_of(session))[1].values(),
-            with_cjk_note(in_language(look.description, language_of(session)), text, look, language_of(session)))
+            with_cjk_note(look.description, text, look, language_of(session)))
 
 
 def export(text, layer, head, model, dataset, unit=PIECES, special=True, session: Session = None):
@@ -259,7 +259,7 @@ def show_saliency(text, model, dataset, unit=PIECES, special=True, session: Sess
         return "", "", warning(error, language_of(session)), None
     language = language_of(session)
     return (_saliency_html(salient, unit, special, language), _agreement(agreement, look.inspection.pooling, language),
-            with_cjk_note(in_language(look.description, language), text, look, language), (text, salient))
+            with_cjk_note(look.description, text, look, language), (text, salient))
 
 
 def _agreement(correlations: dict[str, float], pooling: str, language: str = EN) -> str:
