@@ -49,6 +49,7 @@ class RunStats:
     notices: list = field(default_factory=list)  # what the user should know about the data or the run (likewise)
     peak_memory_mb: float | None = None
     total_seconds: float | None = None  # loading, scoring and training
+    phase_seconds: dict[str, float] = field(default_factory=dict)  # where the time went: seconds by phase state
     descriptions: list[str] | None = None  # zero-shot: the label descriptions used
     zero_shot_method: str | None = None  # zero-shot: "similarity" or "nli"
 
@@ -88,10 +89,22 @@ class TrainingLog:
     # boundary: it lives where the run does.
     on_phase: Callable[[Message], None] | None = field(default=None, repr=False, compare=False)
 
+    entered: list[tuple[str, float]] = field(default_factory=list)  # (state, monotonic time) of each phase entered
+
     def enter(self, phase: Message) -> None:
         if self.on_phase is not None:
             self.on_phase(phase)
         self.phase = phase
+        self.entered.append((self.state, time.monotonic()))
+
+    def phase_seconds(self) -> dict[str, float]:
+        """Seconds spent in each phase entered so far, by state (a phase entered twice: summed); the current
+        phase up to now."""
+        spent: dict[str, float] = {}
+        ends = [began for _, began in self.entered[1:]] + [time.monotonic()]
+        for (state, began), end in zip(self.entered, ends):
+            spent[state] = round(spent.get(state, 0.0) + end - began, 1)
+        return spent
 
     @property
     def state(self) -> str:

@@ -1,9 +1,12 @@
 """Shared fixtures. Tests never reach the network; a tiny random-weight BERT stands in for mechanics."""
 import os
+import tempfile
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The frozen-bottom store (training/frozen_store) of this test session: its own folder, gone with the machine's tmp
+os.environ["KTDEMO_CACHE_DIR"] = tempfile.mkdtemp(prefix="ktdemo-test-cache-")
 
 import socket  # noqa: E402
 import subprocess  # noqa: E402

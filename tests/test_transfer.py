@@ -79,7 +79,7 @@ def test_stop_mid_run_ends_fast_and_keeps_the_best_checkpoint(tiny_config, tiny_
 
 def test_nan_loss_is_reported_as_a_failure():
     log = TrainingLog(train_started=time.monotonic())
-    callback = loop._RunCallback(log, threading.Event(), None)
+    callback = loop._RunCallback(log, threading.Event(), None, model=None)
 
     class Control:
         should_training_stop = False

@@ -23,6 +23,7 @@ from transformers import DataCollatorWithPadding, PrinterCallback, Trainer, Trai
 from ..config import RunConfig
 from ..messages import say
 from ..progress import RunFailed, TrainingLog
+from .frozen import Bottom
 from .timelapse import PROBE_TOKENS, Recorder, snapshot_every
 
 THREAD_PROBE_EVERY_S = 20.0  # how often training re-checks whether fewer threads are faster (the load changes)
@@ -49,12 +50,17 @@ class FitOutcome:
 
 def fine_tune(model, tokenizer, train: pd.DataFrame, validation: pd.DataFrame, config: RunConfig,
               log: TrainingLog, cancel: threading.Event, device: str,
-              budget_s: float | None, max_steps: int | None) -> FitOutcome:
-    """Train until the budget, the step count or Stop ends it; raises RunFailed on a NaN loss."""
-    train_set = tokenize(train, tokenizer, config.max_length)
+              budget_s: float | None, max_steps: int | None, bottom: Bottom | None = None) -> FitOutcome:
+    """Train until the budget, the step count or Stop ends it; raises RunFailed on a NaN loss. With a `bottom`
+    (see `frozen`), the layers above it train from its outputs."""
     val_sample = validation.sample(min(VALIDATION_SAMPLE, len(validation)), random_state=config.seed)
-    collator = DataCollatorWithPadding(tokenizer)
-    step_s = _seconds_per_step(model, collator, train_set, config, device)
+    if bottom is not None:
+        trained, collator = bottom.trainable(), bottom.collate
+        train_set, eval_set = bottom.dataset(train), bottom.dataset(val_sample)
+    else:
+        trained, collator = model, DataCollatorWithPadding(tokenizer)
+        train_set, eval_set = tokenize(train, tokenizer, config.max_length), tokenize(val_sample, tokenizer, config.max_length)
+    step_s = _seconds_per_step(trained, collator, train_set, config, device)
     optimizer = _optimizer(model, config)
     by_time = budget_s is not None and max_steps is None
     if by_time:  # the budget decides when to stop; the step count is only an upper bound
@@ -65,17 +71,18 @@ def fine_tune(model, tokenizer, train: pd.DataFrame, validation: pd.DataFrame, c
     # count against this budget: the status said "about 0 s left" at step 0
     log.max_steps, log.budget_s, log.train_started = (0 if by_time else max_steps), budget_s, None
 
-    keeper = _RunCallback(log, cancel, budget_s)
+    keeper = _RunCallback(log, cancel, budget_s, model)
     # The thread count is process-wide: only a run that owns its process (the CLI, a worker) may tune it, and a
     # step-count run keeps it, so that it replays exactly.
     threads = _ThreadTuner(enabled=by_time and threading.current_thread() is threading.main_thread())
     every = snapshot_every(step_s, budget_s if by_time else None, max_steps)
     timelapse = _TimelapseCallback(log, model, tokenizer, every, min(config.max_length, PROBE_TOKENS))
     trainer = Trainer(
-        model=model,
-        args=_training_arguments(config, max_steps, eval_steps=_steps_between_checks(config, step_s), device=device),
+        model=trained,
+        args=_training_arguments(config, max_steps, eval_steps=_steps_between_checks(config, step_s), device=device,
+                                 columns_as_given=bottom is not None),
         train_dataset=train_set,
-        eval_dataset=tokenize(val_sample, tokenizer, config.max_length),
+        eval_dataset=eval_set,
         data_collator=collator,
         processing_class=tokenizer,
         compute_metrics=lambda p: {"accuracy": float((p.predictions.argmax(-1) == p.label_ids).mean())},
@@ -98,7 +105,9 @@ def fine_tune(model, tokenizer, train: pd.DataFrame, validation: pd.DataFrame, c
     if keeper.best_state is not None:  # None only when stopped before the first check: keep the weights as they are
         model.load_state_dict(keeper.best_state)
         checked = keeper.best_step and not keeper.stopped_by_user  # Stop should feel immediate: no extra pass
-        if checked and not _beats_start(model, tokenizer, keeper, validation, config):
+        if checked:
+            log.enter(say("phase.final_check"))
+        if checked and not _beats_start(model, tokenizer, keeper, validation, config, bottom):
             model.load_state_dict(keeper.start_state)
             keeper.best_step, keeper.best_accuracy = 0, keeper.start_accuracy
     steps = trainer.state.global_step
@@ -108,17 +117,23 @@ def fine_tune(model, tokenizer, train: pd.DataFrame, validation: pd.DataFrame, c
                       improved=keeper.start_accuracy is None or keeper.best_accuracy > keeper.start_accuracy)
 
 
-def _beats_start(model, tokenizer, keeper: "_RunCallback", validation: pd.DataFrame, config: RunConfig) -> bool:
+def _beats_start(model, tokenizer, keeper: "_RunCallback", validation: pd.DataFrame, config: RunConfig,
+                 bottom: Bottom | None) -> bool:
     """Does the model (at its best checkpoint) beat its step-0 weights on a larger validation sample?"""
     from ..models.evaluation import evaluate
 
     sample = validation.sample(min(FINAL_CHECK_SAMPLE, len(validation)), random_state=config.seed + 1)
     if len(sample) <= VALIDATION_SAMPLE:  # nothing more to look at than the checks already saw
         return True
-    texts, labels = sample.text.tolist(), sample.label.tolist()
-    best = evaluate(model, tokenizer, texts, labels, config.max_length).accuracy
+
+    def accuracy() -> float:
+        if bottom is not None:
+            return bottom.evaluate(sample).accuracy
+        return evaluate(model, tokenizer, sample.text.tolist(), sample.label.tolist(), config.max_length).accuracy
+
+    best = accuracy()
     model.load_state_dict(keeper.start_state)
-    start = evaluate(model, tokenizer, texts, labels, config.max_length).accuracy
+    start = accuracy()
     model.load_state_dict(keeper.best_state)  # the keeper holds it already: no second copy
     return best > start
 
@@ -192,7 +207,8 @@ def _seconds_per_step(model, collator, train_set: Dataset, config: RunConfig, de
     return timings[-1] * 1.15  # plus the optimiser step and logging
 
 
-def _training_arguments(config: RunConfig, max_steps: int, eval_steps: int, device: str) -> TrainingArguments:
+def _training_arguments(config: RunConfig, max_steps: int, eval_steps: int, device: str,
+                        columns_as_given: bool = False) -> TrainingArguments:
     cuda = device == "cuda"
     bf16 = cuda and torch.cuda.is_bf16_supported()
     return TrainingArguments(
@@ -218,14 +234,16 @@ def _training_arguments(config: RunConfig, max_steps: int, eval_steps: int, devi
         bf16=bf16,
         fp16=cuda and not bf16,
         dataloader_pin_memory=cuda,
+        remove_unused_columns=not columns_as_given,  # a bottom's collator reads the texts
     )
 
 
 class _RunCallback(TrainerCallback):
     """Feeds the live log, keeps the best weights seen on validation, enforces budget and Stop."""
 
-    def __init__(self, log: TrainingLog, cancel: threading.Event, budget_s: float | None):
+    def __init__(self, log: TrainingLog, cancel: threading.Event, budget_s: float | None, model):
         self.log, self.cancel, self.budget_s = log, cancel, budget_s
+        self.model = model  # the whole model: what the Trainer trains may be only its top (see `frozen`)
         self.best_accuracy, self.best_state, self.best_step = -1.0, None, 0
         self.start_accuracy, self.start_state = None, None  # step 0
         self.stopped_by_user, self.failure = False, None
@@ -247,19 +265,19 @@ class _RunCallback(TrainerCallback):
         else:
             self.log.losses.append((state.global_step, float(loss)))
 
-    def on_evaluate(self, args, state, control, metrics=None, model=None, **kwargs):
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
         accuracy = (metrics or {}).get("eval_accuracy")
         if accuracy is None:
             return
         if not self.log.evals or self.log.evals[-1][0] != state.global_step:
             self.log.evals.append((state.global_step, accuracy))
-        if self.start_accuracy is None and model is not None:  # step 0: the warm (or random) start
+        if self.start_accuracy is None:  # step 0: the warm (or random) start
             self.start_accuracy = accuracy
-            self.start_state = _weights(model)
+            self.start_state = _weights(self.model)
         # Ties go to the later checkpoint: as good on validation, and trained longer.
-        if accuracy >= self.best_accuracy and model is not None:
+        if accuracy >= self.best_accuracy:
             self.best_accuracy, self.best_step = accuracy, state.global_step
-            self.best_state = _weights(model)
+            self.best_state = _weights(self.model)
 
 
 class _ThreadTuner(TrainerCallback):

@@ -1,0 +1,126 @@
+"""The frozen bottom's outputs on disk, shared by every run and session on the machine (see `frozen`).
+
+One safetensors file per (model, dataset, max length, layers): each text's real tokens' hidden states end to end,
+where each text starts, and the texts themselves. Only an untouched pretrained encoder on a bundled dataset is
+stored: a session's upload never reaches this folder. The folder is bounded (KTDEMO_CACHE_MB, 2 GiB by default):
+the least recently used files go first. Writes are atomic (a temporary file, then a rename), so two processes
+that store the same entry never leave a half-written one.
+
+    python -m ktdemo.training.frozen_store --model minilm --dataset rotten_tomatoes --max-length 64 --layers 4
+
+builds one entry (the app runs it at start-up, at low priority, for its default).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+DEFAULT_MB = 2048
+
+
+def folder() -> Path:
+    root = os.environ.get("KTDEMO_CACHE_DIR") or Path.home() / ".cache" / "ktdemo"
+    return Path(root) / "frozen"
+
+
+def limit_bytes() -> int:
+    return int(float(os.environ.get("KTDEMO_CACHE_MB", DEFAULT_MB)) * 2 ** 20)
+
+
+def entry(model: str, dataset: str, max_length: int, layers: int) -> Path:
+    """The file for this (model, dataset, max length, layers); the model's weights file is part of the key, so a
+    model that changes under the same name misses."""
+    from ..models.catalog import resolve
+
+    spec = resolve(model)
+    source = spec.local_source()
+    weights = sorted(Path(source).glob("*.safetensors")) if source else []
+    stamp = [(w.name, w.stat().st_size, w.stat().st_mtime_ns) for w in weights] or spec.hub_id
+    digest = hashlib.sha1(json.dumps([spec.key, stamp]).encode()).hexdigest()[:12]
+    return folder() / f"{spec.key.replace('/', '_')}-{dataset}-len{max_length}-k{layers}-{digest}.safetensors"
+
+
+def load(path: Path) -> dict[str, torch.Tensor]:
+    """{text: its tokens' hidden states}, or {} when the entry is missing or unreadable."""
+    from safetensors.torch import load_file
+
+    try:
+        tensors = load_file(str(path))
+        os.utime(path)  # recently used: pruned last
+    except (OSError, ValueError, RuntimeError):
+        return {}
+    texts = json.loads(bytes(tensors["texts"].numpy()).decode())
+    offsets = tensors["offsets"].tolist()
+    hidden = tensors["hidden"]
+    return {text: hidden[offsets[i]:offsets[i + 1]] for i, text in enumerate(texts)}
+
+
+def save(path: Path, outputs: dict[str, torch.Tensor]) -> None:
+    """Write `outputs` as the entry at `path` (atomically), then prune the folder to its bound."""
+    from safetensors.torch import save_file
+
+    texts = list(outputs)
+    lengths = [len(outputs[t]) for t in texts]
+    tensors = {"hidden": torch.cat([outputs[t] for t in texts]).contiguous(),
+               "offsets": torch.tensor(np.concatenate([[0], np.cumsum(lengths)]), dtype=torch.int64),
+               "texts": torch.frombuffer(bytearray(json.dumps(texts).encode()), dtype=torch.uint8)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".part")
+    os.close(handle)
+    try:
+        save_file(tensors, temporary)
+        os.replace(temporary, path)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+    prune(keep=path)
+
+
+def prune(keep: Path | None = None) -> None:
+    """Remove the least recently used entries until the folder fits its bound (`keep` stays)."""
+    entries = sorted(folder().glob("*.safetensors"), key=lambda p: p.stat().st_mtime)
+    total = sum(p.stat().st_size for p in entries)
+    for path in entries:
+        if total <= limit_bytes():
+            break
+        if path != keep:
+            total -= path.stat().st_size
+            path.unlink(missing_ok=True)
+
+
+def build(model: str, dataset: str, max_length: int, layers: int) -> Path:
+    """The entry for every text of a bundled dataset (computing only what the stored one lacks)."""
+    from .. import data, models
+    from .frozen import compute
+
+    splits = data.load_splits(dataset)
+    texts = list(dict.fromkeys(splits.train.text.tolist() + splits.validation.text.tolist() +
+                               splits.test.text.tolist()))
+    path = entry(model, dataset, max_length, layers)
+    known = load(path)
+    missing = [t for t in texts if t not in known]
+    if missing:
+        encoder = models.pretrained_classifier(model, splits.label_names)
+        known.update(compute(encoder, models.load_tokenizer(model), missing, max_length, layers))
+        save(path, known)
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Build one entry of the frozen-bottom store.")
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--dataset", required=True)
+    parser.add_argument("--max-length", type=int, required=True)
+    parser.add_argument("--layers", type=int, required=True)
+    args = parser.parse_args(argv)
+    print(build(args.model, args.dataset, args.max_length, args.layers))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""Frozen work done once (training/frozen, frozen_store): the cached bottom gives the whole model's outputs, its
+store is keyed and bounded, and a session's own data never reaches it."""
+import dataclasses
+import os
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from ktdemo import data, models
+from ktdemo.models.evaluation import predict_probabilities
+from ktdemo.progress import TrainingLog
+from ktdemo.training import frozen, frozen_store, loop, methods
+from ktdemo.training.transfer import run_transfer
+
+TEXTS = ["A gorgeous, moving film.", "Dull.", "The plot goes nowhere, slowly, for two long hours of nothing.",
+         "Funny and warm", "I wanted to like it, but could not."] * 3
+TRANSFER = dict(dataset="rotten_tomatoes", per_class=16, max_steps=3, eval_every_s=0.0, method="top_layers",
+                top_layers=1)
+
+
+def store_files() -> set[str]:
+    return {p.name for p in frozen_store.folder().glob("*.safetensors")}
+
+
+@pytest.mark.parametrize("layers", [0, 1])
+def test_the_bottom_gives_the_whole_models_probabilities(tiny, tiny_mean, layers):
+    for model, tokenizer in (tiny, tiny_mean):
+        whole = predict_probabilities(model, tokenizer, TEXTS, 32)
+        through_bottom = frozen.Bottom(model, tokenizer, layers, 32).probabilities(TEXTS, batch_size=4)
+        np.testing.assert_allclose(through_bottom, whole, atol=1e-5)
+
+
+def test_the_model_is_whole_again_after_running_its_top(tiny):
+    model, tokenizer = tiny
+    layers = models.anatomy.encoder_layers(model)
+    embeddings = model.base_model.embeddings
+    with pytest.raises(RuntimeError):
+        with frozen.layers_only(model, 1, embedded=True):
+            assert len(models.anatomy.encoder_layers(model)) == 1 and model.base_model.embeddings is not embeddings
+            raise RuntimeError("a failing step")
+    assert models.anatomy.encoder_layers(model) is layers and model.base_model.embeddings is embeddings
+
+
+def test_training_through_the_bottom_matches_training_the_whole_model(tiny_config, tiny_model):
+    """Without dropout, training the top on the cached bottom moves the weights as training the whole model does."""
+    splits = data.load_splits("rotten_tomatoes", per_class=8)
+    config = tiny_config(method="top_layers", top_layers=1, dropout=0.0, max_steps=3, eval_every_s=0.0)
+    trained = {}
+    for cached in (False, True):
+        model = models.trainable_copy(models.pretrained_classifier(tiny_model, splits.label_names))
+        methods.set_dropout(model, 0.0)
+        model = methods.prepare(model, config)
+        tokenizer = models.load_tokenizer(tiny_model)
+        bottom = frozen.Bottom(model, tokenizer, 1, config.max_length) if cached else None
+        loop.fine_tune(model, tokenizer, splits.train, splits.validation, config, TrainingLog(),
+                       threading.Event(), "cpu", None, 3, bottom)
+        trained[cached] = {k: v.clone() for k, v in model.state_dict().items()}
+    for name, weights in trained[False].items():
+        torch.testing.assert_close(trained[True][name], weights, atol=1e-5, rtol=1e-4)
+
+
+def test_a_top_layers_run_on_a_bundled_dataset_stores_its_bottom_and_the_next_run_reads_it(tiny_config, tiny_model):
+    before = store_files()
+    first = run_transfer(tiny_config(TRANSFER, seed=5))
+    added = store_files() - before
+    assert len(added) == 1 and "rotten_tomatoes-len32-k1" in added.pop()
+    second = run_transfer(tiny_config(TRANSFER, seed=5))
+    assert first.after.probabilities == pytest.approx(second.after.probabilities, abs=1e-5)
+    phases = first.stats.phase_seconds  # where the time went, by phase
+    assert {"loading_data", "loading_model", "scoring_untrained", "training_on", "scoring_trained"} <= phases.keys()
+    assert sum(phases.values()) == pytest.approx(first.stats.total_seconds, abs=0.5)
+
+
+def test_the_store_misses_on_another_dataset_max_length_or_split(tiny_model):
+    keys = {frozen_store.entry(tiny_model, dataset, length, layers)
+            for dataset, length, layers in [("rotten_tomatoes", 32, 1), ("sms_spam", 32, 1),
+                                            ("rotten_tomatoes", 64, 1), ("rotten_tomatoes", 32, 2)]}
+    assert len(keys) == 4
+
+
+def test_the_store_round_trips_and_stays_within_its_bound(tmp_path, monkeypatch):
+    monkeypatch.setenv("KTDEMO_CACHE_DIR", str(tmp_path))
+    outputs = {text: torch.randn(len(text) % 7 + 1, 8) for text in set(TEXTS)}
+    first = frozen_store.folder() / "a.safetensors"
+    frozen_store.save(first, outputs)
+    loaded = frozen_store.load(first)
+    assert loaded.keys() == outputs.keys()
+    for text, hidden in outputs.items():
+        assert torch.equal(loaded[text], hidden)
+    size = first.stat().st_size
+    monkeypatch.setenv("KTDEMO_CACHE_MB", str(1.5 * size / 2 ** 20))  # room for one entry, not two
+    os.utime(first, (1, 1))  # the least recently used
+    frozen_store.save(frozen_store.folder() / "b.safetensors", outputs)
+    assert [p.name for p in frozen_store.folder().glob("*.safetensors")] == ["b.safetensors"]
+    assert frozen_store.load(frozen_store.folder() / "missing.safetensors") == {}
+
+
+def test_a_sessions_own_data_never_reaches_the_store(tiny_config, tiny_model):
+    splits = data.load_splits("rotten_tomatoes", per_class=16)
+    own = dataclasses.replace(splits, name="my reviews",
+                              train=splits.train.assign(text=splits.train.text + " (mine)"))
+    before = store_files()
+    result = run_transfer(tiny_config(TRANSFER, dataset="session:mine", per_class=None),
+                          sources={"session:mine": own})
+    assert result.after.examples > 0 and store_files() == before
+
+
+@pytest.mark.integration
+def test_minilms_bottom_gives_its_probabilities():
+    splits = data.load_splits("rotten_tomatoes")
+    texts = splits.test.text.tolist()[:96]
+    for pooling in ("mean", "cls"):
+        model = models.pretrained_classifier(models.DEFAULT_MODEL, splits.label_names, pooling=pooling)
+        tokenizer = models.load_tokenizer(models.DEFAULT_MODEL)
+        whole = predict_probabilities(model, tokenizer, texts, 64)
+        for layers in (2, 4):
+            through_bottom = frozen.Bottom(model, tokenizer, layers, 64).probabilities(texts, batch_size=16)
+            np.testing.assert_allclose(through_bottom, whole, atol=1e-5)
