@@ -340,3 +340,169 @@ def test_the_predict_notes_in_chinese():
     ranked = predict_tab._ranking_markdown(drop, 32, description, "zh-CN")
     assert "**最重要的注意力头**" in ranked and "1. **L1 H2**：−3.1 个百分点" in ranked and "未训练分类头" in ranked
     assert predict_tab._ranking_markdown(drop * 0, 32, description, "zh-CN").startswith("关闭任何单个注意力头")
+
+
+# -- every figure in the page's language ------------------------------------------------------------------------
+# What a figure shows in words: titles (subplot titles are annotations), axis titles, legend names, hover
+# templates, annotations, tick texts, slider prefixes and hover texts.
+FIGURE_TEXT_KEYS = {"text", "name", "hovertemplate", "prefix", "ticktext"}
+# Kept as they are in Chinese: technical terms and names.
+KEPT_TERMS = {"cka", "cls", "pca", "nli", "lora", "kobayashi", "vaswani", "softmax", "model"}
+CJK_TEXT = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _figure_words(figure) -> list[str]:
+    shown = []
+
+    def walk(node, key=None):
+        if isinstance(node, dict):
+            for name, value in node.items():
+                if name != "template":
+                    walk(value, name)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                walk(value, key)
+        elif hasattr(node, "tolist"):  # a numpy array of strings (trace text)
+            walk(node.tolist(), key)
+        elif isinstance(node, str) and key in FIGURE_TEXT_KEYS:
+            shown.append(node)
+
+    walk(figure.to_plotly_json())
+    return shown
+
+
+def _english_figure_words() -> set[str]:
+    """Every English word a figure may say: the figure words of the catalogue and the core's choice names."""
+    from ktdemo import messages
+    from ktdemo.figures.style import CHOICE_NAMES
+
+    texts = [text for key, text in messages.ENGLISH.items()
+             if key.startswith(("figure.", "part.kind.", "part.method."))]
+    texts += list(CHOICE_NAMES.values())
+    words = {word.lower() for text in texts
+             for word in re.findall(r"[A-Za-z]{3,}", re.sub(r"%\{\{.*?\}\}|<[^>]*>|\{[a-z_]+\}", " ", text))}
+    return words - KEPT_TERMS
+
+
+def _chinese_figures():
+    import numpy as np
+
+    from ktdemo.figures import attention, compare, inside, learn
+    from ktdemo.figures.timelapse import timelapse_figure
+    from ktdemo.inspection.representations import SentenceSpace
+    from ktdemo.outputs.report import comparison_figure
+    from ktdemo.serving.records import run_label
+    from ktdemo.training.timelapse import Snapshot
+    from ktdemo.training.transfer import Scores
+
+    zh = i18n.words("zh-CN")
+    rows = [{"run": n, "label": run_label(n, method, kind, "数据甲", zh), "kind": kind, "method": method,
+             "accuracy": 0.5 + n / 10, "macro_f1": 0.5, "total_seconds": 10.0 * n, "trainable_params": params,
+             "total_params": 1000} for n, (method, kind, params) in enumerate(
+                 [("full", "in_domain", 900), ("lora", "cross_domain", 20), ("similarity", "zero_shot", 0)], start=1)]
+    points = [{"method": "full", "kind": kind, "per_class": k, "accuracy": 0.7}
+              for kind in ("in_domain", "cross_domain") for k in (2, 8, None)]
+    rng = np.random.default_rng(0)
+    tokens = ["[CLS]", "好", "电影", "[SEP]"]
+    weights = rng.dirichlet(np.ones(4), size=(2, 2, 4))
+    space = SentenceSpace(
+        before=rng.normal(size=(4, 2)), after=rng.normal(size=(4, 2)), labels=np.array([0, 1, 0, 1]),
+        label_names=["负面", "正面"], predictions=np.array([0, 1, 1, 1]), mistakes=np.array([False, False, True, False]),
+        texts=["好看", "难看", "不错", "一般"], domains=[say("figure.domain_named.source", name="数据甲")] * 2
+        + [say("figure.domain_named.target", name="数据乙")] * 2, separation_before=0.6, separation_after=0.9,
+        variance_before=np.array([0.5, 0.2]), variance_after=np.array([0.6, 0.1]))
+    change = SimpleNamespace(cka=[0.9, 0.8, 0.5], names=["嵌入层", "第 1 层", "第 2 层"], probe_before=[0.5, 0.6, 0.7],
+                             probe_after=[0.5, 0.7, 0.9], chance=0.5)
+    norm = SimpleNamespace(shape=(2, 2), tokens=tokens, attentions=weights, norms=weights * 2,
+                           reader_raw=weights[:, 0, 0], reader_norm=weights[:, 1, 0], pooling="cls")
+    shots = [Snapshot(step, loss, tokens, weights.astype("float16"), {"负面": 0.4, "正面": 0.6})
+             for step, loss in ((0, None), (5, 0.5))]
+    scores = Scores().add(say("result.source_test", name="数据甲"), SimpleNamespace(accuracy=0.9)).add(
+        say("result.target_before_adapting"), SimpleNamespace(accuracy=0.6))
+    cross = SimpleNamespace(config=SimpleNamespace(kind="cross_domain", adapt_per_class=4), scores=scores,
+                            after=SimpleNamespace(accuracy=0.8), dataset_name="数据乙")
+    return {
+        "accuracy vs time": compare.accuracy_vs_time_figure(rows, zh),
+        "accuracy vs parameters": compare.accuracy_vs_parameters_figure(rows, zh),
+        "no runs": compare.accuracy_vs_time_figure([], zh),
+        "k-shot": compare.kshot_curve_figure(points, chance=0.5, words=zh),
+        "no sweep": compare.kshot_curve_figure([], words=zh),
+        "transfer matrix": compare.transfer_matrix_figure([[0.9, None], [0.6, 0.8]], ["数据甲", "数据乙"],
+                                                          ["数据甲", "数据乙"], zh),
+        "domain gap": comparison_figure(cross, zh),
+        "sentence space": inside.sentence_space_figure(space, zh),
+        "layer change": inside.layer_change_figure(change, zh),
+        "norm attention": inside.norm_attention_figure(norm, 1, 1, zh),
+        "cls row": inside.cls_row_figure(norm, None, zh),
+        "mean row": inside.cls_row_figure(SimpleNamespace(**{**vars(norm), "pooling": "mean"}), 0, zh),
+        "steps": learn.attention_steps_figure(tokens, rng.normal(size=4), weights[0, 0, 0], 1, "步骤", zh),
+        "vectors": learn.query_key_value_figure(tokens, rng.normal(size=3), rng.normal(size=(4, 3)),
+                                                rng.normal(size=(4, 3)), rng.normal(size=3), "向量", zh),
+        "heads": learn.heads_figure(weights[0, :, 1], tokens, 1, 0, zh),
+        "sinusoid": learn.sinusoid_figure(rng.normal(size=(8, 4)), [0, 1], zh),
+        "positions": learn.position_similarity_figure(rng.normal(size=(4, 4)), "位置", zh),
+        "residual": learn.residual_norms_figure({"stream": [1, 2], "attention": [0.1, 0.2],
+                                                 "feed_forward": [0.2, 0.3]}, zh),
+        "probabilities": attention.probabilities_figure({"负面": 0.4, "正面": 0.6}, words=zh),
+        "heatmap": attention.attention_heatmap_figure(weights[0, 0], tokens, "注意力", zh),
+        "overview": attention.attention_overview_figure(weights, (0, 1), zh),
+        "head change": attention.attention_change_figure(rng.random((2, 2)), zh),
+        "head importance": attention.head_importance_figure(rng.normal(size=(2, 2)) / 10, zh),
+        "time-lapse": timelapse_figure(weights[-1].mean(axis=0)[None].repeat(2, axis=0), tokens, [0, 5],
+                                       [shot.caption(zh) for shot in shots], words=zh),
+    }
+
+
+def test_every_figure_says_its_words_in_the_page_language():
+    english = _english_figure_words()
+    assert {"accuracy", "chance", "trained", "tested", "layer", "head", "source", "target", "probe", "full"} <= english
+    for name, figure in _chinese_figures().items():
+        shown = _figure_words(figure)
+        assert CJK_TEXT.search(figure.layout.title.text or ""), (name, figure.layout.title.text)
+        left = {word for text in shown
+                for word in re.findall(r"[A-Za-z]{3,}", re.sub(r"%\{.*?\}|<[^>]*>", " ", text))
+                if word.lower() in english}
+        assert left == set(), (name, left, shown)
+
+
+def test_the_chinese_figures_say_what_the_english_ones_do():
+    figures = _chinese_figures()
+    matrix = figures["transfer matrix"]
+    assert (matrix.layout.xaxis.title.text, matrix.layout.yaxis.title.text) == ("测试数据集", "训练数据集")
+    kshot = figures["k-shot"]
+    assert kshot.layout.xaxis.title.text == "每类标注样本数" and kshot.layout.yaxis.title.text == "测试集准确率"
+    assert kshot.layout.annotations[0].text == "随机水平" and "全部" in kshot.layout.xaxis.categoryarray
+    assert {trace.name for trace in kshot.data} == {"全量微调 · 领域内", "全量微调 · 跨领域"}
+    by_time = figures["accuracy vs time"]
+    assert {trace.name for trace in by_time.data} == {"全量微调", "LoRA", "零样本（相似度）"}
+    assert "● 领域内" in by_time.layout.annotations[0].text and "★ 零样本" in by_time.layout.annotations[0].text
+    assert by_time.data[0].customdata[0][0] == "#1 全量微调 · 领域内 · 数据甲"
+    assert "没有训练任何参数" in figures["accuracy vs parameters"].data[-1].customdata[0][2]
+    assert figures["domain gap"].data[0].x == ("源测试集（数据甲）", "适配前的目标测试集", "适配后的目标测试集（数据乙）")
+    space = figures["sentence space"]
+    legend = {trace.name: trace.marker.symbol for trace in space.data if trace.x[0] is None}
+    assert legend["源：数据甲"] == "circle" and legend["目标：数据乙"] == "diamond" and "迁移后分错" in legend
+    layers = figures["layer change"]
+    assert {trace.name for trace in layers.data} == {"CKA：预训练与迁移后", "探测：预训练", "探测：迁移后", "总是预测最常见的类别"}
+    assert figures["overview"].data[1].text[0][1] == "第 1 层，第 2 个头"
+    assert figures["head change"].layout.xaxis.title.text == "注意力头"
+    assert figures["head change"].layout.yaxis.title.text == "层"
+    assert figures["time-lapse"].layout.title.text.endswith("第 5 步 · 损失 0.50 · 预测为 正面（0.60）")
+    assert figures["time-lapse"].layout.sliders[0].currentvalue.prefix == "步数："
+
+
+def test_the_english_figure_words_are_as_before():
+    from ktdemo.figures import compare
+    from ktdemo.figures.style import english
+    from ktdemo.serving.records import run_label
+
+    assert run_label(3, "linear_probe", "cross_domain", "SMS spam") == "#3 linear probe · cross-domain · SMS spam"
+    assert run_label(1, "similarity", "zero_shot", "AG News") == "#1 similarity · zero-shot · AG News"
+    assert run_label(2, "full", "from_scratch", "x") == "#2 full · from-scratch · x"
+    assert english("kind.from_scratch") == "Random init (control)" and english("method.nli") == "Zero-shot (NLI)"
+    assert i18n.words("en")("kind.in_domain") == "In-domain" and i18n.words("zh-CN")("kind.in_domain") == "领域内"
+    assert compare.NO_RUNS == "Finish a run to compare it here."
+    figure = compare.kshot_curve_figure([{"method": "full", "kind": "in_domain", "per_class": None, "accuracy": 0.5}],
+                                        chance=0.5)
+    assert figure.data[0].hovertemplate == "Full fine-tune<br>%{x} per class: %{y:.1%}<extra></extra>"
+    assert figure.layout.annotations[0].text == "chance" and list(figure.data[0].x) == ["all"]

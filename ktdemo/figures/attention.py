@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from PIL import Image
 from plotly.colors import get_colorscale, sample_colorscale
 
-from .style import BLUE, ORANGE, SEQUENTIAL, layout
+from .style import BLUE, ORANGE, SEQUENTIAL, Words, english, layout
 
 DIVERGING = [[0.0, BLUE], [0.5, "#FFFFFF"], [1.0, ORANGE]]  # Okabe-Ito ends: colour-blind safe
 # The overview's colour steps: 64 look the same as plotly's continuous scale on tiles this small and compress
@@ -21,7 +21,8 @@ OVERVIEW_LEVELS = 64
 TRANSPARENT = [[0.0, "rgba(0,0,0,0)"], [1.0, "rgba(0,0,0,0)"]]
 
 
-def probabilities_figure(probabilities: dict[str, float], title: str = "Class probabilities") -> go.Figure:
+def probabilities_figure(probabilities: dict[str, float], title: str | None = None,
+                         words: Words = english) -> go.Figure:
     labels = list(probabilities)
     values = [probabilities[label] for label in labels]
     best = int(np.argmax(values))
@@ -31,10 +32,11 @@ def probabilities_figure(probabilities: dict[str, float], title: str = "Class pr
                               hovertemplate="%{y}: %{x:.3f}<extra></extra>"),
                        layout={"xaxis": {"range": [0, 1.15], "tickformat": ".0%"}, "yaxis": {"autorange": "reversed"}},
                        _validate=False)  # the traces validate themselves; the figure's own checks cost ~8-15 ms
-    return layout(figure, title, height=max(220, 40 * len(labels) + 120))
+    return layout(figure, title or words("figure.probabilities"), height=max(220, 40 * len(labels) + 120))
 
 
-def attention_heatmap_figure(weights: np.ndarray, tokens: list[str], title: str) -> go.Figure:
+def attention_heatmap_figure(weights: np.ndarray, tokens: list[str], title: str,
+                             words: Words = english) -> go.Figure:
     """One head: row = the token that attends (query), column = the token attended to (key).
 
     Axes are categories named by token and position, so a repeated token keeps its own row and column and the
@@ -44,17 +46,19 @@ def attention_heatmap_figure(weights: np.ndarray, tokens: list[str], title: str)
     axis = {"type": "category", "tickmode": "array", "tickvals": names, "ticktext": tokens, "tickfont": {"size": 11}}
     figure = go.Figure(  # axes in the constructor: update_xaxes/update_yaxes cost 9 ms here
         go.Heatmap(z=three_digits(weights), x=names, y=names, colorscale=SEQUENTIAL, zmin=0,
-                   hovertemplate="%{y} → %{x}<br>weight %{z:.3f}<extra></extra>",
-                   colorbar={"title": {"text": "weight"}}),
-        layout={"xaxis": {"title": {"text": "attended to (key)"}, "side": "top", "tickangle": -60, **axis},
-                "yaxis": {"title": {"text": "attending (query)"}, "autorange": "reversed", **axis}}, _validate=False)
+                   hovertemplate=words("figure.attention_hover") + "<extra></extra>",
+                   colorbar={"title": {"text": words("figure.weight")}}),
+        layout={"xaxis": {"title": {"text": words("figure.attended_to")}, "side": "top", "tickangle": -60, **axis},
+                "yaxis": {"title": {"text": words("figure.attending")}, "autorange": "reversed", **axis}},
+        _validate=False)
     size = min(820, max(380, 22 * len(tokens) + 200))
     figure = layout(figure, title, height=size)
     figure.update_layout(margin={"t": 110})
     return figure
 
 
-def attention_overview_figure(attentions: np.ndarray, selected: tuple[int, int] | None = None) -> go.Figure:
+def attention_overview_figure(attentions: np.ndarray, selected: tuple[int, int] | None = None,
+                              words: Words = english) -> go.Figure:
     """Every layer (rows) × head (columns) as small tiles of one image: light enough for 144 heads.
 
     Each tile is that head's token × token attention, coloured as the one-head heatmap is (0 to the largest
@@ -71,7 +75,8 @@ def attention_overview_figure(attentions: np.ndarray, selected: tuple[int, int] 
     centres = [i * cell + (tokens - 1) / 2 for i in range(max(layers, heads))]
     tiles = go.Heatmap(  # invisible, one cell per tile: the hover says which head a tile is
         z=np.zeros((layers, heads)), x0=centres[0], dx=cell, y0=centres[0], dy=cell, colorscale=TRANSPARENT,
-        showscale=False, text=[[f"layer {l + 1}, head {h + 1}" for h in range(heads)] for l in range(layers)],
+        showscale=False,
+        text=[[words("figure.tile", layer=l + 1, head=h + 1) for h in range(heads)] for l in range(layers)],
         hovertemplate="%{text}<extra></extra>")
     axis = {"tickmode": "array", "showgrid": False, "zeroline": False}
     figure = go.Figure(
@@ -86,7 +91,7 @@ def attention_overview_figure(attentions: np.ndarray, selected: tuple[int, int] 
                          y1=layer * cell + tokens, line={"color": ORANGE, "width": 3})
     # tiles stay square (scaleanchor): size the figure to the grid's aspect, not to a fixed height
     height = int(min(900, max(260, 110 + 480 * layers / heads)))
-    figure = layout(figure, "All layers × heads (rows: layers, columns: heads)", height=height)
+    figure = layout(figure, words("figure.overview"), height=height)
     figure.update_layout(margin={"l": 50, "r": 20, "t": 90, "b": 20})
     return figure
 
@@ -121,7 +126,7 @@ def _palette(levels: int) -> list[int]:
     return [round(channel * 255) for colour in colours for channel in colour]
 
 
-def _layer_head_figure(values: np.ndarray, title: str, what: str, **heatmap) -> go.Figure:
+def _layer_head_figure(values: np.ndarray, title: str, what: str, words: Words = english, **heatmap) -> go.Figure:
     """A (layers, heads) grid of one number per head: rows L1.. top down, columns H1.., values written in."""
     layers, heads = values.shape
     figure = go.Figure(go.Heatmap(
@@ -129,24 +134,24 @@ def _layer_head_figure(values: np.ndarray, title: str, what: str, **heatmap) -> 
         texttemplate="%{z:.2f}" if layers * heads <= 144 else None, textfont={"size": 10},
         hovertemplate=f"%{{y}} %{{x}}: {what} %{{z:.3f}}<extra></extra>", colorbar={"title": {"text": what}},
         **heatmap))
-    figure.update_xaxes(title_text="head", side="top", showgrid=False)
-    figure.update_yaxes(title_text="layer", autorange="reversed", showgrid=False)
+    figure.update_xaxes(title_text=words("figure.head"), side="top", showgrid=False)
+    figure.update_yaxes(title_text=words("figure.layer"), autorange="reversed", showgrid=False)
     figure = layout(figure, title, height=int(min(700, max(260, 150 + 36 * layers))))
     figure.update_layout(margin={"t": 100})
     return figure
 
 
-def attention_change_figure(change: np.ndarray) -> go.Figure:
+def attention_change_figure(change: np.ndarray, words: Words = english) -> go.Figure:
     """How differently each head attends after fine-tuning: mean JS divergence, 0 (same) to 1 (disjoint)."""
-    return _layer_head_figure(np.asarray(change, dtype=float), "How much each head changed (JS divergence)",
-                              "JS", colorscale=SEQUENTIAL, zmin=0)
+    return _layer_head_figure(np.asarray(change, dtype=float), words("figure.head_change"), "JS", words,
+                              colorscale=SEQUENTIAL, zmin=0)
 
 
-def head_importance_figure(drop: np.ndarray) -> go.Figure:
+def head_importance_figure(drop: np.ndarray, words: Words = english) -> go.Figure:
     """Accuracy points lost when each head alone is switched off: orange hurts, blue helps, white neither."""
     points = 100 * np.asarray(drop, dtype=float)
     largest = max(float(np.abs(points).max()), 1e-9) if points.size else 1.0
-    return _layer_head_figure(points, "Accuracy lost with each head switched off (points)", "points",
+    return _layer_head_figure(points, words("figure.head_importance"), words("figure.points"), words,
                               colorscale=DIVERGING, zmin=-largest, zmax=largest)
 
 

@@ -8,9 +8,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..messages import UserError, say
+from ..messages import Message, UserError, say
 from .attention import three_digits
-from .style import BLUE, ORANGE, PALETTE, SEQUENTIAL, layout
+from .style import BLUE, ORANGE, PALETTE, SEQUENTIAL, Words, english, layout, phrase
 
 HOVER_CHARS = 100  # of a text shown on hover: a review can be paragraphs long
 GREY = "#7F7F7F"
@@ -25,18 +25,28 @@ def _short(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def _symbols(domains: list[str] | None) -> dict[str, str]:
+def _role(domain) -> str:
+    """A domain's role, "source" or "target" where it has one: a domain named by serving.inside (a Message
+    "figure.domain_named.source"…) or a string ("source", "source: …")."""
+    if isinstance(domain, Message):
+        return domain.key.rsplit(".", 1)[-1]
+    return next((key for key in DOMAIN_SYMBOLS if str(domain).startswith(key)), "")
+
+
+def _symbols(domains: list | None) -> dict:
     """Each domain's marker: a source ("source", "source: …") a circle, a target a diamond, others in turn."""
     if domains is None:
         return {"": "circle"}
     names = list(dict.fromkeys(domains))
-    known = {name: next((s for key, s in DOMAIN_SYMBOLS.items() if name.startswith(key)), None) for name in names}
+    known = {name: DOMAIN_SYMBOLS.get(_role(name)) for name in names}
     spare = iter(s for s in OTHER_SYMBOLS if s not in known.values())
     return {name: known[name] or next(spare, "circle") for name in names}
 
 
-def _domain_name(domain: str) -> str:
-    return f"{domain} domain" if domain in DOMAIN_SYMBOLS else domain  # a bare "source" reads better so
+def _domain_name(domain, words: Words = english) -> str:
+    if isinstance(domain, str) and domain in DOMAIN_SYMBOLS:  # a bare "source" reads better so
+        return words(f"figure.domain.{domain}")
+    return phrase(words, domain)
 
 
 def _legend_key(figure: go.Figure, name: str, colour: str, symbol: str, group: str | None = None) -> None:
@@ -46,23 +56,23 @@ def _legend_key(figure: go.Figure, name: str, colour: str, symbol: str, group: s
                        row=1, col=1)
 
 
-def sentence_space_figure(space) -> go.Figure:
+def sentence_space_figure(space, words: Words = english) -> go.Figure:
     """Two panels, pretrained and after transfer (each its own PCA): colour = true class, filled = right
     after transfer, open = misclassified after transfer, marker shape = domain (cross-domain runs)."""
-    titles = (f"Pretrained · linear probe accuracy {space.separation_before:.0%}",
-              f"After transfer · linear probe accuracy {space.separation_after:.0%}")
+    titles = (words("figure.space_before", accuracy=f"{space.separation_before:.0%}"),
+              words("figure.space_after", accuracy=f"{space.separation_after:.0%}"))
     figure = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.08)
     domains = space.domains if space.domains is not None else [""] * len(space.texts)
     symbols = _symbols(space.domains)
     names = space.label_names
-    hover = [f"{_short(text)}<br>true: {html.escape(names[t])} · predicted: {html.escape(names[p])}"
-             for text, t, p in zip(space.texts, space.labels, space.predictions)]
+    hover = [words("figure.space_hover", text=_short(text), true=html.escape(names[t]),
+                   predicted=html.escape(names[p])) for text, t, p in zip(space.texts, space.labels, space.predictions)]
     for col, points in ((1, space.before), (2, space.after)):
         for label in np.unique(space.labels):
             colour = PALETTE[int(label) % len(PALETTE)]
             for domain, symbol in symbols.items():
                 for mistaken in (False, True):
-                    chosen = np.flatnonzero((space.labels == label) & (np.asarray(domains) == domain)
+                    chosen = np.flatnonzero((space.labels == label) & np.array([d == domain for d in domains])
                                             & (space.mistakes == mistaken))
                     if not chosen.size:
                         continue
@@ -75,40 +85,38 @@ def sentence_space_figure(space) -> go.Figure:
     for label in np.unique(space.labels):
         _legend_key(figure, names[int(label)], PALETTE[int(label) % len(PALETTE)], "circle", f"class {label}")
     if space.mistakes.any():
-        _legend_key(figure, "misclassified after transfer", GREY, "circle-open")
+        _legend_key(figure, words("figure.misclassified"), GREY, "circle-open")
     if space.domains is not None:
         for domain, symbol in symbols.items():
-            _legend_key(figure, _domain_name(domain), GREY, symbol)
+            _legend_key(figure, _domain_name(domain, words), GREY, symbol)
     for col, shares in ((1, space.variance_before), (2, space.variance_after)):
-        figure.update_xaxes(title_text=f"1st principal component ({shares[0]:.0%} of variance)", zeroline=False,
-                            row=1, col=col)
-        figure.update_yaxes(title_text=f"2nd principal component ({shares[1]:.0%})", zeroline=False, row=1, col=col)
-    return layout(figure, "The sentences as the classifier's head sees them (2-D PCA of each model)", height=460)
+        figure.update_xaxes(title_text=words("figure.pc1", share=f"{shares[0]:.0%}"), zeroline=False, row=1, col=col)
+        figure.update_yaxes(title_text=words("figure.pc2", share=f"{shares[1]:.0%}"), zeroline=False, row=1, col=col)
+    return layout(figure, words("figure.space"), height=460)
 
 
-def layer_change_figure(change) -> go.Figure:
+def layer_change_figure(change, words: Words = english) -> go.Figure:
     """Left: CKA between the pretrained and the transferred layer (1 = unchanged). Right: a linear probe's
     accuracy on each layer, pretrained and after transfer, with the most-common-class line."""
     layers = list(range(len(change.cka)))
-    ticks = {"tickmode": "array", "tickvals": layers, "ticktext": ["emb."] + [str(i) for i in layers[1:]],
-             "title_text": "layer (0 = the embeddings)"}
+    ticks = {"tickmode": "array", "tickvals": layers, "ticktext": [words("figure.emb")] + [str(i) for i in layers[1:]],
+             "title_text": words("figure.layer_axis")}
     figure = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
-                           subplot_titles=("How similar each layer stayed (linear CKA; 1 = unchanged)",
-                                           "How well a linear probe reads the task from each layer"))
-    figure.add_bar(x=layers, y=change.cka, name="CKA, pretrained vs after", marker_color=BLUE,
+                           subplot_titles=(words("figure.cka_title"), words("figure.probe_title")))
+    figure.add_bar(x=layers, y=change.cka, name=words("figure.cka_name"), marker_color=BLUE,
                    text=[f"{value:.2f}" for value in change.cka], textposition="outside", cliponaxis=False,
                    customdata=change.names, hovertemplate="%{customdata}: CKA %{y:.3f}<extra></extra>", row=1, col=1)
-    for values, name, colour in ((change.probe_before, "probe, pretrained", BLUE),
-                                 (change.probe_after, "probe, after transfer", ORANGE)):
+    for values, name, colour in ((change.probe_before, words("figure.probe_before"), BLUE),
+                                 (change.probe_after, words("figure.probe_after"), ORANGE)):
         figure.add_scatter(x=layers, y=values, name=name, mode="lines+markers", line={"color": colour, "width": 2.5},
                            customdata=change.names, hovertemplate=f"%{{customdata}}: {name} %{{y:.1%}}<extra></extra>",
                            row=1, col=2)
-    figure.add_scatter(x=[layers[0], layers[-1]], y=[change.chance] * 2, name="always the most common class",
+    figure.add_scatter(x=[layers[0], layers[-1]], y=[change.chance] * 2, name=words("figure.most_common"),
                        mode="lines", line={"color": GREY, "dash": "dot"}, hoverinfo="skip", row=1, col=2)
     figure.update_xaxes(**ticks)
     figure.update_yaxes(title_text="CKA", range=[0, 1.08], row=1, col=1)
-    figure.update_yaxes(title_text="accuracy (cross-validated)", tickformat=".0%", range=[0, 1.02], row=1, col=2)
-    return layout(figure, "What transfer changed, layer by layer", height=400)
+    figure.update_yaxes(title_text=words("figure.accuracy_cv"), tickformat=".0%", range=[0, 1.02], row=1, col=2)
+    return layout(figure, words("figure.layer_change"), height=400)
 
 
 def _checked(name: str, value: int, count: int) -> int:
@@ -124,26 +132,24 @@ def _token_axis(tokens: list[str]) -> tuple[list[str], dict]:
                    "tickfont": {"size": 11}}
 
 
-def norm_attention_figure(norm, layer: int, head: int) -> go.Figure:
+def norm_attention_figure(norm, layer: int, head: int, words: Words = english) -> go.Figure:
     """One head (0-based layer and head), side by side: the attention weight α_ij, and ||α_ij f(x_j)||,
     how much of token j actually arrives at token i (Kobayashi et al. 2020). Each has its own colour scale."""
     layers, heads = norm.shape
     layer, head = _checked("layer", layer, layers), _checked("head", head, heads)
     names, axis = _token_axis(norm.tokens)
     figure = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.12,
-                           subplot_titles=("attention weight α (where the head looks)",
-                                           "norm ‖α · f(x)‖ (how much actually arrives)"))
-    for col, values, what, bar_x in ((1, norm.attentions[layer, head], "weight", 0.44),
-                                     (2, norm.norms[layer, head], "norm", 1.0)):
+                           subplot_titles=(words("figure.weight_title"), words("figure.norm_title")))
+    for col, values, what, bar_x in ((1, norm.attentions[layer, head], words("figure.weight"), 0.44),
+                                     (2, norm.norms[layer, head], words("figure.norm"), 1.0)):
         figure.add_heatmap(z=three_digits(values), x=names, y=names, colorscale=SEQUENTIAL, zmin=0,
                            colorbar={"title": {"text": what}, "x": bar_x, "len": 0.8},
                            hovertemplate=f"%{{y}} → %{{x}}<br>{what} %{{z:.3g}}<extra></extra>", row=1, col=col)
-    figure.update_xaxes(title_text="attended to (key)", tickangle=-60, **axis)
+    figure.update_xaxes(title_text=words("figure.attended_to"), tickangle=-60, **axis)
     figure.update_yaxes(autorange="reversed", **axis)
-    figure.update_yaxes(title_text="attending (query)", row=1, col=1)
+    figure.update_yaxes(title_text=words("figure.attending"), row=1, col=1)
     size = min(760, max(380, 20 * len(norm.tokens) + 220))
-    return layout(figure, f"Layer {layer + 1}, head {head + 1}: attention weights vs norm-based attention "
-                          "(Kobayashi et al. 2020)", height=size)
+    return layout(figure, words("figure.norm_attention", layer=layer + 1, head=head + 1), height=size)
 
 
 def _shares(values: np.ndarray) -> np.ndarray:
@@ -151,7 +157,7 @@ def _shares(values: np.ndarray) -> np.ndarray:
     return values / total if total > 0 else np.zeros_like(values)
 
 
-def cls_row_figure(norm, layer: int | None = None) -> go.Figure:
+def cls_row_figure(norm, layer: int | None = None, words: Words = english) -> go.Figure:
     """What the classifier reads gathers in one layer (0-based; None: the last), as shares of its row: for a
     [CLS] head [CLS]'s row (row 0), for a mean-pooling head such as MiniLM's the mean of every token's row
     (`norm.pooling`); the raw weights averaged over heads, and the norm of each token's summed contribution."""
@@ -160,15 +166,15 @@ def cls_row_figure(norm, layer: int | None = None) -> go.Figure:
     raw, normed = _shares(norm.reader_raw[layer]), _shares(norm.reader_norm[layer])
     mean = norm.pooling == "mean"
     figure = go.Figure([
-        go.Bar(x=names, y=three_digits(raw), name="attention weight (mean over heads)", marker_color=BLUE,
-               hovertemplate="%{x}: %{y:.1%} of the weight<extra></extra>"),
-        go.Bar(x=names, y=three_digits(normed), name="norm-based ‖Σ α · f(x)‖", marker_color=ORANGE,
-               hovertemplate="%{x}: %{y:.1%} of the norm<extra></extra>"),
+        go.Bar(x=names, y=three_digits(raw), name=words("figure.weight_mean_heads"), marker_color=BLUE,
+               hovertemplate=words("figure.weight_share_hover") + "<extra></extra>"),
+        go.Bar(x=names, y=three_digits(normed), name=words("figure.norm_based"), marker_color=ORANGE,
+               hovertemplate=words("figure.norm_share_hover") + "<extra></extra>"),
     ])
-    figure.update_xaxes(title_text="token", tickangle=-60, **axis)
-    figure.update_yaxes(title_text="share of the mean of every token's row" if mean else "share of [CLS]'s row",
+    figure.update_xaxes(title_text=words("figure.token"), tickangle=-60, **axis)
+    figure.update_yaxes(title_text=words("figure.share_mean_row" if mean else "figure.share_cls_row"),
                         tickformat=".0%", rangemode="tozero")
-    what = "the mean of every token (the head mean-pools)" if mean else "[CLS] (the head reads it)"
-    figure = layout(figure, f"Layer {layer + 1}: what {what} gathers, by weight and by norm", height=380)
+    title = "figure.gathers_mean" if mean else "figure.gathers_cls"
+    figure = layout(figure, words(title, layer=layer + 1), height=380)
     figure.update_layout(legend={"y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right"})  # clear of the tokens
     return figure

@@ -6,15 +6,28 @@ from typing import Callable
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from ..config import KINDS, METHODS, ZERO_SHOT_METHODS
 from ..messages import Message
 
 # A figure's words ("figure." keys of the catalogue) come through a formatter: `words(key, **params)`. English
-# by default (the report, the CLI); the UI passes one in the page's language (i18n.words).
+# by default (the report, the CLI); the UI passes one in the page's language (i18n.words). The core's choice
+# names ("kind.in_domain", "method.full") are words too: their English is the core's own (config), their other
+# languages are in the UI's catalogue by the same keys.
 Words = Callable[..., str]
+CHOICE_NAMES = {f"{group}.{key}": choice.name
+                for group, choices in (("kind", KINDS), ("method", {**METHODS, **ZERO_SHOT_METHODS}))
+                for key, choice in choices.items()}
 
 
 def english(key: str, **params) -> str:
+    if key in CHOICE_NAMES:
+        return CHOICE_NAMES[key]
     return Message(key, params).english()
+
+
+def phrase(words: Words, message) -> str:
+    """A Message (a result's name, a domain) in `words`' language; a plain string as it is."""
+    return words(message.key, **message.params) if isinstance(message, Message) else str(message)
 
 
 BLUE, ORANGE, GREEN, VERMILLION = "#0072B2", "#E69F00", "#009E73", "#D55E00"

@@ -227,7 +227,7 @@ class SentenceSpace:
     predictions: np.ndarray  # (n,) the transferred model's predicted class
     mistakes: np.ndarray  # (n,) bool: predictions != labels
     texts: list[str]
-    domains: list[str] | None  # per text, for cross-domain ("source…"/"target…"), None when one domain
+    domains: list | None  # per text, for cross-domain ("source…"/"target…" or a Message), None when one domain
     separation_before: float  # cross-validated linear probe accuracy in the full pooled space
     separation_after: float
     variance_before: np.ndarray  # (2,) share of variance on each axis

@@ -20,7 +20,7 @@ from pathlib import Path
 from .. import data, models
 from ..config import HUB_PREFIX
 from ..figures.compare import domain_gap_figure
-from ..figures.style import Words, english
+from ..figures.style import Words, english, phrase
 from ..figures.training import before_after_figure, confusion_figure, training_curves_figure
 from ..messages import ENGLISH, Message, UserError, plain, say
 from ..models import heads
@@ -112,10 +112,11 @@ def comparison_figure(result, words: Words = english):
         name = WARM_START_NAMES.get(result.config.warm_start, plain(result.config.warm_start))
         return before_after_figure(result.before.summary(), result.after.summary(), start,
                                    say("figure.start", name=name), words)
-    bars = {name: metrics.accuracy for name, metrics in result.scores.items()}
-    adapted = " after adapting" if result.config.adapt_per_class else ""
-    bars[f"target test ({result.dataset_name}){adapted}"] = result.after.accuracy
-    return domain_gap_figure(bars)
+    labels = getattr(result.scores, "labels", {})  # each score's Message, to say in `words`' language
+    bars = {phrase(words, labels.get(name, name)): metrics.accuracy for name, metrics in result.scores.items()}
+    target = "figure.target_test_adapted" if result.config.adapt_per_class else "figure.target_test"
+    bars[words(target, dataset=result.dataset_name)] = result.after.accuracy
+    return domain_gap_figure(bars, words)
 
 
 def report_figures(result) -> list:

@@ -6,6 +6,7 @@ import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..messages import say
 from .datasets import sample as _sample
 
 if TYPE_CHECKING:
@@ -24,7 +25,9 @@ class InsideViews:
 
 def inside_views(run: RunResult, pretrained, sources: dict | None = None) -> InsideViews:
     """The sentence space on test sentences (a cross-domain run's source and target test sets, half each) and
-    the layer change on validation sentences, from one forward pass per model and sample."""
+    the layer change on validation sentences, from one forward pass per model and sample. A cross-domain run's
+    domains are Messages ("source: Rotten Tomatoes"): the figure says them in the page's language, and the
+    views stay the same whatever the language of the page that asked first (they are cached per run)."""
     from ..inspection import representations
     from ..training.transfer import training_data
 
@@ -32,7 +35,8 @@ def inside_views(run: RunResult, pretrained, sources: dict | None = None) -> Ins
     target, train = training_data(dataclasses.replace(config, per_class=None), sources)
     if config.kind == "cross_domain":
         half = INSIDE_SENTENCES // 2
-        parts = [(f"source: {train.name}", _sample(train.test, half)), (f"target: {target.name}", _sample(target.test, half))]
+        parts = [(say("figure.domain_named.source", name=train.name), _sample(train.test, half)),
+                 (say("figure.domain_named.target", name=target.name), _sample(target.test, half))]
     else:
         parts = [(target.name, _sample(target.test, INSIDE_SENTENCES))]
     texts = [text for _, frame in parts for text in frame.text.tolist()]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from .. import models
 from ..config import RunConfig
-from ..messages import Message, Said, say
+from ..messages import ENGLISH, Message, Said, say
 from ..progress import TrainingLog
 from .shared import SharedRun, sharing_notice
 
@@ -138,12 +138,26 @@ class RunSummary:
     config: dict
 
 
-def summarise(run: RunResult, number: int, study: str | None = None) -> RunSummary:
-    """The Compare tab's row of `run`."""
+def _english(key: str, **params) -> str:
+    return Message(key, params).english()
+
+
+def run_label(number: int, method: str, kind: str, dataset: str, words=_english) -> str:
+    """A run's name in the Compare figures: "#3 linear probe · cross-domain · Amazon reviews", in `words`'
+    language (a figures.style.Words)."""
+    def part(group: str, key: str, plain: str) -> str:
+        return words(f"part.{group}.{key}") if f"part.{group}.{key}" in ENGLISH else plain
+    return words("figure.run_label", number=number, method=part("method", method, method.replace("_", " ")),
+                 kind=part("kind", kind, kind.replace("_", "-")), dataset=dataset)
+
+
+def summarise(run: RunResult, number: int, study: str | None = None, words=_english) -> RunSummary:
+    """The Compare tab's row of `run` (its label in `words`' language; the tab says each row's label in the
+    page's language again when it shows it: `run_label`)."""
     config, stats = run.config, run.stats
     method = stats.zero_shot_method or config.method
     return RunSummary(
-        run=number, label=f"#{number} {method.replace('_', ' ')} · {config.kind.replace('_', '-')} · {run.dataset_name}",
+        run=number, label=run_label(number, method, config.kind, run.dataset_name, words),
         study=study, kind=config.kind, method=method, model=models.resolve(config.model).name.split(" · ")[0],
         dataset=run.dataset_name, trained_on=config.source_dataset if config.kind == "cross_domain" else config.dataset,
         source_dataset=config.source_dataset, per_class=config.per_class, accuracy=run.after.accuracy,

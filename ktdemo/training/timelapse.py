@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..inspection import attention
+from ..messages import say
 
 DEFAULT_PROBE = "A gorgeous, witty and moving film."
 MAX_SNAPSHOTS = 40  # a slider's worth; also bounds the cost (~20 ms each for MiniLM on a CPU) and the memory
@@ -47,10 +48,13 @@ class Snapshot:
         top = max(words, key=lambda i: row[i])
         return self.tokens[top], float(row[top])
 
-    def caption(self) -> str:
-        """'step 120 · loss 0.41 · predicts positive (0.83)'"""
-        loss = "before training" if self.loss is None else f"loss {self.loss:.2f}"
-        return f"step {self.step} · {loss} · predicts {self.prediction} ({self.probabilities[self.prediction]:.2f})"
+    def caption(self, words=None) -> str:
+        """'step 120 · loss 0.41 · predicts positive (0.83)', in `words`' language (figures.style.Words;
+        English by default)."""
+        loss = say("figure.before_training") if self.loss is None else say("figure.loss_at", loss=f"{self.loss:.2f}")
+        caption = say("figure.snapshot", step=self.step, loss=loss, prediction=self.prediction,
+                      p=f"{self.probabilities[self.prediction]:.2f}")
+        return caption.english() if words is None else words(caption.key, **caption.params)
 
 
 def snapshot(model, tokenizer, text: str, step: int, loss: float | None, max_length: int = PROBE_TOKENS) -> Snapshot:

@@ -9,11 +9,12 @@ from ..figures.compare import (accuracy_vs_parameters_figure, accuracy_vs_time_f
                                kshot_curve_figure, transfer_matrix_figure)
 from ..figures.training import training_curves_figure
 from ..messages import message_of
+from ..serving.records import run_label
 from ..serving.session import Session
 from ..training import studies
 from . import train_tab
 from .controls import outputs
-from .i18n import language_of, t, tr, tr_each
+from .i18n import language_of, t, tr, tr_each, words
 
 ComparedRuns = outputs("table", "by_time", "by_params", "kshot", "matrix")  # every run side by side
 StudyView = outputs("status", "curves", *ComparedRuns._fields)  # a study's live view, then the comparison
@@ -82,11 +83,14 @@ def study(session: Session, study: str = "methods", kshot_methods=("full", "line
 
 def compare(session: Session) -> ComparedRuns:
     """Every finished run of this session side by side: the table, accuracy against time and trainable
-    parameters, the k-shot curve and the transfer matrix."""
-    rows = session.runs.history
+    parameters, the k-shot curve and the transfer matrix; the figures in the page's language."""
+    said = words(language_of(session))
+    rows = [{**row, "label": run_label(row["run"], row["method"], row["kind"], row["dataset"], said)}
+            for row in session.runs.history]
     names = {key: spec.name for key, spec in data.DATASETS.items()}
     kshot_rows = [row for row in rows if row["study"] == "kshot"]
     matrix = studies.transfer_matrix(rows, names)
-    return ComparedRuns(table=comparison_table(rows), by_time=accuracy_vs_time_figure(rows),
-                        by_params=accuracy_vs_parameters_figure(rows),
-                        kshot=kshot_curve_figure(studies.kshot_points(kshot_rows)), matrix=transfer_matrix_figure(*matrix))
+    return ComparedRuns(table=comparison_table(rows), by_time=accuracy_vs_time_figure(rows, said),
+                        by_params=accuracy_vs_parameters_figure(rows, said),
+                        kshot=kshot_curve_figure(studies.kshot_points(kshot_rows), words=said),
+                        matrix=transfer_matrix_figure(*matrix, words=said))

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from ..config import KINDS, METHODS, POOLINGS, WARM_STARTS, help_text
+from ..config import KINDS, METHODS, POOLINGS, WARM_STARTS, ZERO_SHOT_METHODS, help_text
 from ..messages import ENGLISH as CORE_ENGLISH
 from ..messages import Message, message_of, render
 from ..training import presets, studies
@@ -35,7 +35,7 @@ LANGUAGES = (EN, ZH)
 # Gradio's frontend takes a navigator.language only when it ships that locale; for Chinese these two.
 CHINESE_TAGS = {"zh-cn": ZH, "zh-tw": ZH}
 # The core's choices, translated by key: "kind.in_domain" (its name) and "kind.in_domain.help" (its help).
-CHOICE_GROUPS = {"kind": KINDS, "method": METHODS, "pooling": POOLINGS,
+CHOICE_GROUPS = {"kind": KINDS, "method": {**METHODS, **ZERO_SHOT_METHODS}, "pooling": POOLINGS,
                  "warm_start": WARM_STARTS}
 INFO_SETTINGS = ("adapt_per_class", "learning_rate")  # RunConfig help lines the Train tab shows as info lines
 # A preset's name is its API value; its key names its label and note here.
@@ -147,8 +147,11 @@ def text(message, language: str = EN) -> str:
 
 
 def words(language: str = EN):
-    """The figures' formatter (figures.style.Words) in `language`: `words(key, **params)`."""
-    return lambda key, **params: text(Message(key, params), language)
+    """The figures' formatter (figures.style.Words) in `language`: `words(key, **params)`, a core message's key
+    or a core choice's name ("kind.in_domain", "method.full")."""
+    def say(key: str, **params) -> str:
+        return text(Message(key, params), language) if key in CORE_ENGLISH else t(key, language, **params)
+    return say
 
 
 def status_text(log, language: str = EN) -> str:

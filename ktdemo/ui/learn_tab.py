@@ -8,7 +8,7 @@ from ..figures.learn import (attention_steps_figure, heads_figure, position_simi
 from ..inspection import lessons
 from ..serving.session import Session
 from .controls import INSPECT, clamp, outputs
-from .i18n import EN, language_of, t
+from .i18n import EN, language_of, t, words
 from .i18n import tr, warning, with_cjk_note
 
 DEFAULT_SENTENCE = "The film was not bad at all."
@@ -74,9 +74,10 @@ def show_all(text, layer, head, token, model, dataset, session: Session = None):
     steps_text, steps_plot, vectors_plot = _attention_section(view, text, l, h, q, language)
     positions_text, positions_plot = _positions_section(view.model, language)
     residual_text, residual_plot = _residual_section(view, text, language, inspection.pooling)
-    heads_fig = heads_figure(lessons.heads_for_token(inspection, l, q), tokens, q, l)
+    heads_fig = heads_figure(lessons.heads_for_token(inspection, l, q), tokens, q, l, words(language))
     size = view.model.config.hidden_size
-    sinusoids = sinusoid_figure(lessons.sinusoidal_encoding(POSITIONS, size), lessons.showcase_dimensions(size))
+    sinusoids = sinusoid_figure(lessons.sinusoidal_encoding(POSITIONS, size), lessons.showcase_dimensions(size),
+                                words(language))
     choices = [(label.replace(" ", " · ", 1), i) for i, label in enumerate(token_labels(tokens))]
     return Lesson(note=with_cjk_note(view.description, text, look, language),
                   steps_text=steps_text, steps_plot=steps_plot, vectors_plot=vectors_plot, heads_plot=heads_fig,
@@ -99,9 +100,9 @@ def _attention_section(view, sentence: str, layer: int, head: int, token: int, l
     return (text,
             attention_steps_figure(walk.tokens, walk.scores, walk.weights, token,
                                    t("learn.steps_title", language, token=walk.tokens[token], position=token,
-                                     where=where)),
+                                     where=where), words(language)),
             query_key_value_figure(walk.tokens, walk.query, walk.keys, walk.values, walk.output,
-                                   t("learn.vectors_title", language, d=walk.size)))
+                                   t("learn.vectors_title", language, d=walk.size), words(language)))
 
 
 def _positions_section(model, language: str = EN) -> tuple:
@@ -115,7 +116,7 @@ def _positions_section(model, language: str = EN) -> tuple:
     near, far = lessons.similarity_by_distance(similarity, FAR)
     text = t("learn.positions_text", language, count=count, total=total, near=f"{near:.2f}", far_n=FAR,
              far=f"{far:.2f}")
-    return text, position_similarity_figure(similarity, t("learn.positions_title", language))
+    return text, position_similarity_figure(similarity, t("learn.positions_title", language), words(language))
 
 
 def _residual_section(view, sentence: str, language: str = EN, pooling: str = "cls") -> tuple:
@@ -128,4 +129,4 @@ def _residual_section(view, sentence: str, language: str = EN, pooling: str = "c
     feed_forward = (norms["feed_forward"] / norms["stream"]).mean()
     text = t("learn.residual_text", language, attention=f"{attention:.0%}", feed_forward=f"{feed_forward:.0%}")
     # what the top of the stream feeds: [CLS] alone, or every token (the inspection's `pooling`)
-    return text + t("note.join", language) + t(READS[pooling], language), residual_norms_figure(norms)
+    return text + t("note.join", language) + t(READS[pooling], language), residual_norms_figure(norms, words(language))

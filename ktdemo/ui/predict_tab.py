@@ -21,7 +21,7 @@ from ..serving.records import NoRun
 from ..serving.session import Session
 from ..serving.views import RANK_EXAMPLES
 from .controls import INSPECT, clamp, outputs
-from .i18n import EN, language_of, t
+from .i18n import EN, language_of, t, words
 from .i18n import text as in_language
 from .i18n import tr, warning, with_cjk_note
 
@@ -158,8 +158,9 @@ def predict(text: str, model: str, dataset: str, session: Session):
         look = session.views.look(model, dataset, text)
     except ValueError as error:  # InputError, an unknown model or dataset: one sentence
         return {}, None, warning(error, language_of(session))
-    return (look.inspection.probabilities, probabilities_figure(look.inspection.probabilities),
-            with_cjk_note(look.description, text, look, language_of(session)))
+    language = language_of(session)
+    return (look.inspection.probabilities, probabilities_figure(look.inspection.probabilities, words=words(language)),
+            with_cjk_note(look.description, text, look, language))
 
 
 def press(text: str, layer: int, head: int, model: str, dataset: str, unit: str = PIECES, special: bool = True,
@@ -176,7 +177,8 @@ def press(text: str, layer: int, head: int, model: str, dataset: str, unit: str 
     (l, h), figures = _attention_figures(inspection, layer, head, unit, special, language)
     heatmap, overview = figures.values()
     layers, heads = inspection.shape
-    return Press(label=inspection.probabilities, probabilities=probabilities_figure(inspection.probabilities),
+    return Press(label=inspection.probabilities,
+                 probabilities=probabilities_figure(inspection.probabilities, words=words(language)),
                  note=with_cjk_note(look.description, text, look, language),
                  layer=gr.update(maximum=layers, value=l + 1), head=gr.update(maximum=heads, value=h + 1),
                  heatmap=heatmap, overview=overview, flow=_flow_html(inspection, unit, special, language))
@@ -294,7 +296,7 @@ def ablate(text, heads, model, dataset, session: Session = None):
     language = language_of(session)
     summary = t("predict.ablation_summary", language, names=names, label=label, before=f"{probabilities[label]:.2%}",
                 after=f"{ablated.probabilities[label]:.2%}", prediction=ablated.prediction)
-    return summary, probabilities_figure(ablated.probabilities, t("predict.ablation_title", language))
+    return summary, probabilities_figure(ablated.probabilities, t("predict.ablation_title", language), words(language))
 
 
 def compare(text, layer, head, unit=PIECES, special=True, session: Session = None):
@@ -307,16 +309,16 @@ def compare(text, layer, head, unit=PIECES, special=True, session: Session = Non
     summary = _change_summary(moved.change, moved.sentences, moved.kind, language)
     if moved.after is None:
         return (f"{warning(moved.problem, language)}{t('note.join', language)}{summary}", None, None,
-                attention_change_figure(moved.change))
+                attention_change_figure(moved.change, words(language)))
     l, h = _selected(moved.after, layer, head)
     view, after_weights = _view_attentions(moved.after, unit, special)
     before_weights = view_attention(moved.before.attentions, view)  # same tokenizer, same tokens: the same view
     return (summary,
             attention_heatmap_figure(before_weights[l, h], view.labels,
-                                     t("predict.before_title", language, layer=l + 1, head=h + 1)),
+                                     t("predict.before_title", language, layer=l + 1, head=h + 1), words(language)),
             attention_heatmap_figure(after_weights[l, h], view.labels,
-                                     t("predict.after_title", language, layer=l + 1, head=h + 1)),
-            attention_change_figure(moved.change))
+                                     t("predict.after_title", language, layer=l + 1, head=h + 1), words(language)),
+            attention_change_figure(moved.change, words(language)))
 
 
 def rank_heads(model, dataset, session: Session = None, progress=gr.Progress()):
@@ -328,7 +330,7 @@ def rank_heads(model, dataset, session: Session = None, progress=gr.Progress()):
                 done / total, desc=t("predict.rank_progress", language, done=done, total=total)))
     except ValueError as error:
         return warning(error, language), None
-    return _ranking_markdown(drop, examples, description, language), head_importance_figure(drop)
+    return _ranking_markdown(drop, examples, description, language), head_importance_figure(drop, words(language))
 
 
 def representations(session: Session):
@@ -339,7 +341,8 @@ def representations(session: Session):
         space = session.views.sentence_space()
     except ValueError as error:
         return _problem(error, session), None
-    return _space_note(space, language_of(session)), sentence_space_figure(space)
+    language = language_of(session)
+    return _space_note(space, language), sentence_space_figure(space, words(language))
 
 
 def layer_change(session: Session):
@@ -353,7 +356,7 @@ def layer_change(session: Session):
     scratch = t("predict.layers_scratch", language) if session.runs.current.config.kind == "from_scratch" else ""
     return (t("predict.layers_note", language, summary=in_language(change.summary, language), scratch=scratch,
               examples=change.examples, chance=f"{change.chance:.0%}"),
-            layer_change_figure(change))
+            layer_change_figure(change, words(language)))
 
 
 def norm_attention(text, layer, head, model, dataset, session: Session = None):
@@ -373,7 +376,9 @@ def norm_attention(text, layer, head, model, dataset, session: Session = None):
     except ValueError as error:
         return warning(error, language_of(session)), None, None
     l, h = _selected(norm, layer, head)
-    return _norm_note(norm, l, h, language_of(session)), norm_attention_figure(norm, l, h), cls_row_figure(norm, l)
+    language = language_of(session)
+    return (_norm_note(norm, l, h, language), norm_attention_figure(norm, l, h, words(language)),
+            cls_row_figure(norm, l, words(language)))
 
 
 def _problem(error: ValueError, session: Session) -> str:
@@ -424,8 +429,10 @@ def _attention_figures(inspection: Inspection, layer_no, head_no, unit: str, spe
     l, h = _selected(inspection, layer_no, head_no)
     view, attentions = _view_attentions(inspection, unit, special)
     title = t("predict.head_title", language, layer=l + 1, head=h + 1)
-    return (l, h), {f"attention L{l + 1} H{h + 1}": attention_heatmap_figure(attentions[l, h], view.labels, title),
-                    "attention every layer and head": attention_overview_figure(attentions, selected=(l, h))}
+    return (l, h), {f"attention L{l + 1} H{h + 1}": attention_heatmap_figure(attentions[l, h], view.labels, title,
+                                                                             words(language)),
+                    "attention every layer and head": attention_overview_figure(attentions, selected=(l, h),
+                                                                                words=words(language))}
 
 
 def _view_attentions(inspection: Inspection, unit: str, special: bool):

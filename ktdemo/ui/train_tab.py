@@ -304,8 +304,9 @@ def _timelapse_start(session: Session):
         return LapseStart(movie=None, caption=note, overview=None, heatmap=None)
     layers, heads = snapshots[-1].attentions.shape[:2]
     last = len(snapshots) - 1
+    said = words(language_of(session))
     movie = timelapse_figure(last_layer_frames(snapshots), snapshots[-1].tokens, [s.step for s in snapshots],
-                             [s.caption() for s in snapshots])
+                             [s.caption(said) for s in snapshots], words=said)
     return LapseStart(box=gr.update(open=True), index=gr.update(maximum=last, value=last),
                       layer=gr.update(maximum=layers, value=layers), head=gr.update(maximum=heads, value=1),
                       movie=movie, **_timelapse_views(last, layers, 1, session)._asdict())
@@ -321,12 +322,15 @@ def _timelapse_views(index, layer_no, head_no, session: Session):
     layers, heads = attentions.shape[:2]
     l, h = clamp(layer_no, layers), clamp(head_no, heads)
     stages = session.runs.latest.stats.stages
+    language = language_of(session)
+    said = words(language)
     # the snapshots are the last stage's
-    note = f" · {html.escape(_stage_text(stages[-1], language_of(session)))}" if len(stages) > 1 else ""
-    return LapseView(caption=f"**{shot.caption()}**{note}\n\n{_reads_most(shot, language_of(session))}",
-                     overview=attention_overview_figure(attentions, selected=(l, h)),
+    note = f" · {html.escape(_stage_text(stages[-1], language))}" if len(stages) > 1 else ""
+    return LapseView(caption=f"**{shot.caption(said)}**{note}\n\n{_reads_most(shot, language)}",
+                     overview=attention_overview_figure(attentions, selected=(l, h), words=said),
                      heatmap=attention_heatmap_figure(attentions[l, h], shot.tokens,
-                                                      f"Layer {l + 1}, head {h + 1} · step {shot.step}"))
+                                                      said("figure.lapse_title", layer=l + 1, head=h + 1,
+                                                           step=shot.step), said))
 
 
 LAPSE_READS = {"cls": "train.lapse_reads_cls", "mean": "train.lapse_reads_mean"}  # by the head's pooling
