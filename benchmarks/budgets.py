@@ -4,6 +4,8 @@
     python benchmarks/budgets.py --budgets 30 --seeds 0 --recipes default --conditions idle loaded
     python benchmarks/budgets.py --budgets 30 --set warm_start=none --set pooling=cls   # one lever off
     python benchmarks/budgets.py --datasets sms_spam trec bbc_news --budgets 30
+    python benchmarks/budgets.py --recipes auto --budgets 30 60     # top layers on the stored frozen bottom
+    python benchmarks/budgets.py --full-probe minilm                # frozen features + logistic regression
 
 Printed and saved (benchmarks/budgets.json), never asserted. Runs share one process: the model and the
 data load once, and the test set's pretrained features are cached, so "total s" is mostly the budget and
@@ -31,6 +33,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 RECIPES = {
     "default": {},
+    "auto": {"method": "auto"},  # with the frozen bottom's outputs stored: the top half of the layers on them
     "run_glue": {"learning_rate": 5e-5, "batch_size": 8, "max_length": 128, "warmup_ratio": 0.0,
                  "freeze_embeddings": False, "head_lr_scale": 1.0, "pooling": "cls", "warm_start": "none",
                  "epochs": 3},
@@ -52,6 +55,7 @@ def condition(name: str):
 def run_one(dataset: str, recipe: str, budget: float, seed: int, overrides: dict) -> dict:
     from ktdemo import data
     from ktdemo.config import RunConfig
+    from ktdemo.progress import english
     from ktdemo.training.transfer import run_transfer
 
     settings = {**RECIPES[recipe], **overrides}
@@ -66,7 +70,31 @@ def run_one(dataset: str, recipe: str, budget: float, seed: int, overrides: dict
             "before_accuracy": result.before.accuracy, "steps": stats.steps, "best_step": stats.best_step,
             "examples_per_s": stats.examples_per_s, "train_s": stats.train_seconds,
             "total_s": stats.total_seconds, "warm_start": result.config.warm_start,
-            "pooling": result.config.pooling, "notices": stats.notices}
+            "pooling": result.config.pooling, "method": result.config.method, "top_layers": result.config.top_layers,
+            "phase_s": stats.phase_seconds, "notices": english(stats.notices + stats.plan)}
+
+
+def full_probe(model: str, dataset: str, seed: int) -> dict:
+    """Logistic regression on the frozen encoder's features of the whole training set (C chosen on validation):
+    the yardstick SentEval reports for sentence encoders."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    from ktdemo import data, models
+    from ktdemo.training import probe
+
+    splits = data.load_splits(dataset, seed=seed)
+    encoder, tokenizer = models.pretrained_classifier(model, splits.label_names), models.load_tokenizer(model)
+    began = time.monotonic()
+    x, x_val, x_test = (probe.features(encoder, tokenizer, frame.text.tolist(), 64)
+                        for frame in (splits.train, splits.validation, splits.test))
+    encode_s = time.monotonic() - began
+    scaler = StandardScaler().fit(x)
+    fits = [LogisticRegression(C=c, max_iter=2000).fit(scaler.transform(x), splits.train.label)
+            for c in (0.01, 0.1, 1.0)]
+    best = max(fits, key=lambda fit: fit.score(scaler.transform(x_val), splits.validation.label))
+    return {"model": model, "dataset": dataset, "seed": seed, "C": best.C, "encode_s": round(encode_s, 1),
+            "accuracy": best.score(scaler.transform(x_test), splits.test.label)}
 
 
 def summarise(rows: list[dict]) -> list[dict]:
@@ -84,6 +112,14 @@ def summarise(rows: list[dict]) -> list[dict]:
     return out
 
 
+def _value(text: str):
+    """A --set value: JSON where it parses (numbers, true, null, lists), else the text itself (top_layers, none)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", default=["rotten_tomatoes"])
@@ -93,10 +129,20 @@ def main() -> None:
     parser.add_argument("--conditions", nargs="+", default=["idle", "loaded"], choices=["idle", "loaded"])
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="override a RunConfig field for every run (a lever), e.g. warm_start=none")
+    parser.add_argument("--full-probe", nargs="*", metavar="MODEL",
+                        help="instead: logistic regression on these encoders' frozen features of the whole training "
+                             "set (default: the default model), by dataset and seed")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "budgets.json"))
     args = parser.parse_args()
-    overrides = {key: json.loads(value) if value[:1] in "0123456789-[{tn" and value not in ("none",) else value
-                 for key, value in (item.split("=", 1) for item in args.set)}
+    if args.full_probe is not None:
+        from ktdemo import models
+
+        for model in args.full_probe or [models.DEFAULT_MODEL]:
+            for dataset in args.datasets:
+                for seed in args.seeds:
+                    print(json.dumps(full_probe(model, dataset, seed)), flush=True)
+        return
+    overrides = {key: _value(value) for key, value in (item.split("=", 1) for item in args.set)}
 
     rows = []
     print(f"{'dataset':16} {'recipe':9} {'cond':6} {'budget':>6} {'seed':>4} {'acc':>6} {'F1':>6} {'start':>6} "

@@ -5,8 +5,9 @@ import tempfile
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-# The frozen-bottom store (training/frozen_store) of this test session: its own folder, gone with the machine's tmp
-os.environ["KTDEMO_CACHE_DIR"] = tempfile.mkdtemp(prefix="ktdemo-test-cache-")
+# ktdemo's cache (parsed datasets, the frozen-bottom store) for this test session only: nothing from the machine's
+os.environ["KTDEMO_CACHE"] = tempfile.mkdtemp(prefix="ktdemo-test-cache-")
+os.environ["KTDEMO_PREBUILD"] = "0"  # apps started here build no store in the background (test_frozen does, once)
 
 import socket  # noqa: E402
 import subprocess  # noqa: E402

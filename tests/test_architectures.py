@@ -131,6 +131,14 @@ def test_ablating_heads_changes_the_output(loaded):
     assert_ablation_moves_the_output(*loaded)
 
 
+def test_the_frozen_bottom_gives_the_whole_models_probabilities(loaded):
+    from ktdemo.models.evaluation import predict_probabilities
+    from ktdemo.training.frozen import Bottom
+
+    whole = predict_probabilities(*loaded, CORPUS, 32)
+    np.testing.assert_allclose(Bottom(*loaded, 1, 32).probabilities(CORPUS, batch_size=5), whole, atol=1e-5)
+
+
 @pytest.fixture(scope="module")
 def small_splits():
     """Rotten Tomatoes with 32 validation and test texts: scoring the full test set 32 times would take minutes."""

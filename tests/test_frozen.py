@@ -81,11 +81,11 @@ def test_the_store_misses_on_another_dataset_max_length_or_split(tiny_model):
 
 
 def test_the_store_round_trips_and_stays_within_its_bound(tmp_path, monkeypatch):
-    monkeypatch.setenv("KTDEMO_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("KTDEMO_CACHE", str(tmp_path))
     outputs = {text: torch.randn(len(text) % 7 + 1, 8) for text in set(TEXTS)}
     first = frozen_store.folder() / "a.safetensors"
     frozen_store.save(first, outputs)
-    loaded = frozen_store.load(first)
+    loaded = frozen_store.read(first)
     assert loaded.keys() == outputs.keys()
     for text, hidden in outputs.items():
         assert torch.equal(loaded[text], hidden)
@@ -94,7 +94,7 @@ def test_the_store_round_trips_and_stays_within_its_bound(tmp_path, monkeypatch)
     os.utime(first, (1, 1))  # the least recently used
     frozen_store.save(frozen_store.folder() / "b.safetensors", outputs)
     assert [p.name for p in frozen_store.folder().glob("*.safetensors")] == ["b.safetensors"]
-    assert frozen_store.load(frozen_store.folder() / "missing.safetensors") == {}
+    assert frozen_store.read(frozen_store.folder() / "missing.safetensors") == {}
 
 
 def test_a_sessions_own_data_never_reaches_the_store(tiny_config, tiny_model):
@@ -118,3 +118,44 @@ def test_minilms_bottom_gives_its_probabilities():
         for layers in (2, 4):
             through_bottom = frozen.Bottom(model, tokenizer, layers, 64).probabilities(texts, batch_size=16)
             np.testing.assert_allclose(through_bottom, whole, atol=1e-5)
+
+
+def test_build_stores_every_text_of_a_bundled_dataset(tiny_model):
+    path = frozen_store.build(tiny_model, "sms_spam", 32, 1)
+    splits = data.load_splits("sms_spam")
+    texts = set(splits.train.text) | set(splits.validation.text) | set(splits.test.text)
+    stored = frozen_store.read(path)
+    assert stored.keys() == texts and path == frozen_store.entry(tiny_model, "sms_spam", 32, 1)
+
+
+@pytest.mark.integration
+def test_a_background_build_runs_at_low_priority_and_ends_with_the_app(monkeypatch):
+    from ktdemo.serving.app import App
+
+    monkeypatch.setenv("KTDEMO_PREBUILD", "1")
+    path = frozen_store.entry(models.DEFAULT_MODEL, "sms_spam", 32, 1)
+    process = frozen_store.build_in_background(models.DEFAULT_MODEL, "sms_spam", 32, 1)
+    assert process is not None and os.getpriority(os.PRIO_PROCESS, process.pid) >= 10
+    assert process.wait(timeout=600) == 0 and path.exists()
+    assert frozen_store.build_in_background(models.DEFAULT_MODEL, "sms_spam", 32, 1) is None  # stored already
+    app = App()
+    app.keep_process(running := frozen_store.build_in_background(models.DEFAULT_MODEL, "sms_spam", 32, 2))
+    app.close()  # the app's background work ends with it
+    assert running.poll() is not None
+
+
+def test_no_background_build_where_it_is_switched_off(tiny, monkeypatch):
+    from ktdemo.serving.session import prebuild_default_bottom
+
+    monkeypatch.setenv("KTDEMO_PREBUILD", "0")
+    assert prebuild_default_bottom(models.DEFAULT_MODEL, tiny[0]) is None
+
+
+def test_a_run_adds_to_the_store_and_never_drops_what_it_held(tiny_config, tiny_model):
+    path = frozen_store.build(tiny_model, "sms_spam", 32, 1)
+    stored = frozen_store.read(path)
+    splits = data.load_splits("sms_spam", seed=2)
+    dropped = set(splits.test.text[:20])  # as if an earlier run had not seen them
+    frozen_store.save(path, {t: o for t, o in stored.items() if t not in dropped})
+    run_transfer(tiny_config(TRANSFER, dataset="sms_spam", seed=2))  # 16 training texts per class, the whole test
+    assert frozen_store.read(path).keys() == stored.keys()

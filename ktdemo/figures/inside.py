@@ -90,8 +90,8 @@ def sentence_space_figure(space, words: Words = english) -> go.Figure:
         for domain, symbol in symbols.items():
             _legend_key(figure, _domain_name(domain, words), GREY, symbol)
     for col, shares in ((1, space.variance_before), (2, space.variance_after)):
-        figure.update_xaxes(title_text=words("figure.pc1", share=f"{shares[0]:.0%}"), zeroline=False, row=1, col=col)
-        figure.update_yaxes(title_text=words("figure.pc2", share=f"{shares[1]:.0%}"), zeroline=False, row=1, col=col)
+        figure.update_xaxes(title_text=words("figure.pc1", explained=f"{shares[0]:.0%}"), zeroline=False, row=1, col=col)
+        figure.update_yaxes(title_text=words("figure.pc2", explained=f"{shares[1]:.0%}"), zeroline=False, row=1, col=col)
     return layout(figure, words("figure.space"), height=460)
 
 

@@ -1,7 +1,7 @@
 """What every session of one app shares, in one object built where the demo is built and passed in: the live
 sessions (`registry.Sessions`), the public runs trained once for all of them (`shared.SharedRuns`) and the
 runner that trains (`runners`: the local pool or a Ray cluster). Sessions reach it as `session.app`; closing it
-lets all of it go: sessions, shared runs, the runner's processes, the caches they filled.
+lets all of it go: sessions, shared runs, the runner's processes, background work, the caches they filled.
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ class App:
         self.sessions = Sessions(grace_s)
         self.shared = SharedRuns()
         self._runner, self._owns_runner = runner, runner is None
+        self._processes: list = []  # background work started for the app (the default's frozen-bottom store)
         self._lock = threading.Lock()
 
     @property
@@ -41,14 +42,25 @@ class App:
 
         return Session(self)
 
+    def keep_process(self, process) -> None:
+        """A background process (subprocess.Popen, or None) that ends when it is done or with the app."""
+        if process is not None:
+            with self._lock:
+                self._processes.append(process)
+
     def close(self) -> None:
-        """End every session, forget the shared runs, let the runner go; the features a run cached here too."""
+        """End every session, forget the shared runs, let the runner and background work go; the features a run
+        cached here too."""
         self.sessions.release_all()
         self.shared.clear()
         with self._lock:
             if self._owns_runner and self._runner is not None:
                 self._runner.close()
                 self._runner = None
+            for process in self._processes:
+                process.kill()
+                process.wait()
+            self._processes = []
         probe = sys.modules.get("ktdemo.training.probe")  # only where training ran in this process
         if probe is not None:
             probe.clear_features()

@@ -58,15 +58,27 @@ class Session:
             shutil.rmtree(self._folder, ignore_errors=True)
 
 
+def prebuild_default_bottom(model: str, encoder):
+    """The default run's frozen-bottom outputs, built in a low-priority background process unless stored already, so
+    that "auto" can train only the top layers from the first minutes on (see training.frozen)."""
+    from ..config import RunConfig
+
+    frozen_store = models.heavy_import("ktdemo.training.frozen_store")
+    layers = models.heavy_import("ktdemo.training.planning").frozen_layers(encoder)
+    return frozen_store.build_in_background(model, data.DEFAULT_DATASET, RunConfig().max_length, layers)
+
+
 def warm_up(app: App | None = None, model: str = models.DEFAULT_MODEL) -> None:
     """Start the training worker, load the training stack, the default model and its preview ahead of the first
     visitor (run in a thread). Without the Hub (and nothing bundled) there is nothing to load ahead: the first
     request says so in one sentence."""
+    app = app or default_app()
     try:
-        (app or default_app()).runner  # spawns the warm worker, which imports the training stack in its own process
+        app.runner  # spawns the warm worker, which imports the training stack in its own process
         models.heavy_import("ktdemo.training.transfer")  # plans and views use its data helpers; first requests wait
         models.load_tokenizer(model)
-        models.pretrained_classifier(model, data.DATASETS[data.DEFAULT_DATASET].label_names)
+        encoder = models.pretrained_classifier(model, data.DATASETS[data.DEFAULT_DATASET].label_names)
         bundled_preview(model, data.DEFAULT_DATASET)
+        app.keep_process(prebuild_default_bottom(model, encoder))
     except (models.ModelError, data.DataError) as error:
         log.warning("warm-up skipped: %s", error)

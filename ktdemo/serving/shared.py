@@ -104,6 +104,8 @@ class SharedRuns:
         session stops the run, which keeps its best checkpoint as any run does; by one of several, that
         session leaves (RunCancelled)."""
         if shared.done.is_set():  # finished before this session asked: nothing to wait for, nobody to leave
+            if shared.error is not None:  # it failed at once (an unknown model): between join and here
+                raise shared.error
             return shared.result, shared.weights
         started = False
         while not shared.done.wait(0.1):

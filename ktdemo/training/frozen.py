@@ -27,6 +27,7 @@ import torch
 from datasets import Dataset
 from torch import nn
 
+from ..messages import Message, say
 from ..models.anatomy import encoder_layers
 from ..models.evaluation import Metrics, length_sorted_batches, score
 from . import frozen_store
@@ -83,17 +84,21 @@ class Bottom:
     def __init__(self, model, tokenizer, layers: int, max_length: int, store: Path | None = None):
         self.model, self.tokenizer, self.layers, self.max_length = model, tokenizer, layers, max_length
         self.store = store
-        self.outputs = frozen_store.load(store) if store else {}
+        self.outputs = frozen_store.read(store) if store else {}
         self.stored = len(self.outputs)  # how many came from the store
         self.added: list[str] = []
         self._lock = threading.Lock()
 
+    def notice(self) -> Message:
+        """What the run's notes say: how many texts' outputs came from the shared store, how many were computed."""
+        return say("notice.frozen_bottom", k=self.layers, stored=f"{self.stored:,}", computed=f"{len(self.added):,}")
+
     def keep(self, splits) -> None:
-        """Add what this run computed for `splits`' texts to the store (when it has one)."""
+        """Add what this run computed for `splits`' texts (the store's dataset) to the store, when it has one."""
         texts = set(splits.train.text) | set(splits.validation.text) | set(splits.test.text)
-        new = [t for t in self.added if t in texts]
-        if self.store and new:
-            frozen_store.save(self.store, {t: o for t, o in self.outputs.items() if t in texts})
+        others = set(self.added) - texts  # another dataset's (a cross-domain target's): not this entry's
+        if self.store and len(others) < len(self.added):
+            frozen_store.save(self.store, {t: o for t, o in self.outputs.items() if t not in others})
 
     def hidden(self, texts: list[str]) -> list[torch.Tensor]:
         """Each text's (real tokens, hidden size) output of the bottom."""

@@ -16,6 +16,8 @@ import argparse
 import hashlib
 import json
 import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -26,8 +28,10 @@ DEFAULT_MB = 2048
 
 
 def folder() -> Path:
-    root = os.environ.get("KTDEMO_CACHE_DIR") or Path.home() / ".cache" / "ktdemo"
-    return Path(root) / "frozen"
+    """The store's folder, in ktdemo's cache ($KTDEMO_CACHE, ~/.cache/ktdemo by default)."""
+    from ..data.catalog import cache_dir
+
+    return cache_dir() / "frozen"
 
 
 def limit_bytes() -> int:
@@ -47,7 +51,7 @@ def entry(model: str, dataset: str, max_length: int, layers: int) -> Path:
     return folder() / f"{spec.key.replace('/', '_')}-{dataset}-len{max_length}-k{layers}-{digest}.safetensors"
 
 
-def load(path: Path) -> dict[str, torch.Tensor]:
+def read(path: Path) -> dict[str, torch.Tensor]:
     """{text: its tokens' hidden states}, or {} when the entry is missing or unreadable."""
     from safetensors.torch import load_file
 
@@ -103,13 +107,24 @@ def build(model: str, dataset: str, max_length: int, layers: int) -> Path:
     texts = list(dict.fromkeys(splits.train.text.tolist() + splits.validation.text.tolist() +
                                splits.test.text.tolist()))
     path = entry(model, dataset, max_length, layers)
-    known = load(path)
+    known = read(path)
     missing = [t for t in texts if t not in known]
     if missing:
         encoder = models.pretrained_classifier(model, splits.label_names)
         known.update(compute(encoder, models.load_tokenizer(model), missing, max_length, layers))
         save(path, known)
     return path
+
+
+def build_in_background(model: str, dataset: str, max_length: int, layers: int) -> subprocess.Popen | None:
+    """`build` in a low-priority process of its own (its memory goes when it ends), unless the entry is there or
+    KTDEMO_PREBUILD=0; the caller owns the process (the app stops it when it closes)."""
+    if os.environ.get("KTDEMO_PREBUILD", "1") == "0" or entry(model, dataset, max_length, layers).exists():
+        return None
+    command = [sys.executable, "-m", __name__, "--model", model, "--dataset", dataset,
+               "--max-length", str(max_length), "--layers", str(layers)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=(lambda: os.nice(10)) if hasattr(os, "nice") else None)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -20,6 +20,9 @@ from ..messages import Message, say
 
 TRAIN_COST = 3.0  # a training step costs about three forward passes (forward, backward, optimiser)
 PROBE_BELOW_EXAMPLES = 400  # full fine-tuning that sees fewer examples than this loses to a linear probe
+# Short budgets with the frozen bottom's outputs stored: train the top half. MiniLM on Rotten Tomatoes, 30 s, seeds
+# 0-2 (benchmarks/budgets.py): top 2 of 6 layers 78.3 %, top 3 80.3 %, top 4 79.7 %; full fine-tuning 75.9 %.
+TOP_SHARE = 0.5
 LARGE_MODEL_PARAMS = 50e6  # above this, on a CPU, only the top layers train in a short budget
 # Data, tokenizer, a private model copy, tokenising the training set, timing a step, and the result back in the
 # app (weights, figures). A default 30 s run on 2 idle CPU cores spent 1.9 s on the first five (0.3 loading, 0.7
@@ -136,6 +139,33 @@ def learn(config: RunConfig, estimated_s: float, seconds: float) -> None:
         _LEARNT[key] = min(max(_LEARNT.get(key, 1.0) * took / expected, LEARNT_RANGE[0]), LEARNT_RANGE[1])
 
 
+def frozen_layers(encoder) -> int:
+    """How many bottom layers "auto" freezes when their outputs are stored: all but the top TOP_SHARE."""
+    from ..models.anatomy import encoder_layers
+
+    layers = len(encoder_layers(encoder))
+    return layers - max(1, round(layers * TOP_SHARE))
+
+
+def stored_bottom(config: RunConfig, encoder, max_length: int) -> tuple[RunConfig, list[Message]] | None:
+    """Top layers on the frozen bottom's stored outputs (see `frozen`), when the machine's store has them for this
+    run's model, training data and max length (the app builds its default's at start-up); else None."""
+    from ..models.anatomy import encoder_layers
+    from . import frozen_store
+    from .transfer import train_dataset
+
+    layers, frozen = len(encoder_layers(encoder)), frozen_layers(encoder)
+    trains_on = train_dataset(config)
+    pretrained = config.kind != "from_scratch" and trains_on in data.DATASETS and config.max_length >= max_length
+    if not (pretrained and frozen_store.entry(config.model, trains_on, config.max_length, frozen).exists()):
+        return None
+    budget = config.time_budget_s or 60.0
+    reasons = [say("plan.max_length_kept", n=config.max_length),
+               say("plan.frozen_bottom", n=layers - frozen, k=frozen, budget=f"{budget:.0f}"),
+               say("plan.all_examples")]
+    return dataclasses.replace(config, method="top_layers", top_layers=layers - frozen), reasons
+
+
 def _learnt_key(config: RunConfig, device: str) -> tuple[str, str, bool]:
     return models.resolve(config.model).key, device, config.kind == "zero_shot"
 
@@ -151,7 +181,11 @@ def _choose(config: RunConfig, splits: data.Splits) -> tuple[RunConfig, list[Mes
     rate = inference_rate(config.model, max_length, device)
     budget = config.time_budget_s or 60.0
     can_see = budget * rate / TRAIN_COST
-    total = models.count_parameters(models.pretrained_classifier(config.model, splits.label_names))[1]
+    encoder = models.pretrained_classifier(config.model, splits.label_names)
+    total = models.count_parameters(encoder)[1]
+    stored = stored_bottom(config, encoder, max_length)
+    if stored is not None:
+        return stored
     if can_see < PROBE_BELOW_EXAMPLES:
         method = "linear_probe"
         reasons.append(say("plan.linear_probe", budget=f"{budget:.0f}", can_see=f"{can_see:.0f}",

@@ -233,7 +233,9 @@ class RunContext:
     def feature_cache(self, pretrained: bool) -> dict | None:
         """Features of an untouched pretrained encoder on bundled data are kept per process; nothing else is."""
         config = self.config
-        return probe.feature_cache((config.model, config.max_length, config.pooling)) if pretrained and self.bundled() else None
+        if not (pretrained and self.bundled()):
+            return None
+        return probe.feature_cache((config.model, config.max_length, config.pooling))
 
     def first_stage(self) -> RunContext:
         """Sequential transfer's first stage: its own config and record; the same log, Stop, datasets and device."""
@@ -362,6 +364,8 @@ def transfer(ctx: RunContext, target: data.Splits, train: data.Splits, start_mod
     models.for_inspection(model)  # after scoring: eager attention is slower, but the views need it
     ctx.log.enter(say("phase.stopped" if outcome.stopped_by_user else "phase.done"))
     notices = tests.notices + _learning_notices(outcome, scored.after, target.label_names, config.warm_start)
+    if bottom is not None:
+        notices.append(bottom.notice())
     stats = run_stats(ctx, outcome, params=params, test=TestCounts(scored=len(scored.test), split=len(target.test)),
                       notices=notices)
     return _result(ctx, target, scored, stats, model=model, tokenizer=tokenizer, scores=scores)
@@ -445,9 +449,9 @@ def frozen_bottom(ctx: RunContext, model, tokenizer, pretrained: bool) -> frozen
     """Under top layers, the frozen bottom whose outputs the layers above train from (see `frozen`); for an
     untouched pretrained encoder on a bundled dataset it starts from, and adds to, the machine's shared store."""
     config = ctx.config
-    layers = len(encoder_layers(model)) - config.top_layers
-    if config.method != "top_layers" or layers < 1:
+    if config.method != "top_layers" or len(encoder_layers(model)) <= config.top_layers:
         return None
+    layers = len(encoder_layers(model)) - config.top_layers
     store = None
     if pretrained and ctx.bundled():
         store = frozen_store.entry(config.model, train_dataset(config), config.max_length, layers)
