@@ -33,8 +33,8 @@ VALIDATION_SAMPLE = 128  # periodic checks use a fixed sample: ~1 s on 2 CPU cor
 # on 128 alone, a 16-example run picked a checkpoint that scored 62.4 % on test against its start's 68.0 %.
 FINAL_CHECK_SAMPLE = 512
 # Through a frozen bottom's outputs (see `frozen`) a check costs only the top layers: 4x the texts, a steadier choice
-# of the best checkpoint for the same share of the time.
-CACHED_VALIDATION_SAMPLE = 512
+# of the best checkpoint for the same share of the time (and no final check: it would look at no more texts).
+CACHED_VALIDATION_SAMPLE = FINAL_CHECK_SAMPLE
 
 
 @dataclass
@@ -108,10 +108,12 @@ def fine_tune(model, tokenizer, train: pd.DataFrame, validation: pd.DataFrame, c
         shutil.rmtree(trainer.args.output_dir, ignore_errors=True)  # saves nothing there, but it exists
     if keeper.best_state is not None:  # None only when stopped before the first check: keep the weights as they are
         model.load_state_dict(keeper.best_state)
-        checked = keeper.best_step and not keeper.stopped_by_user  # Stop should feel immediate: no extra pass
+        # Stop should feel immediate: no extra pass; nor is there one when the checks saw as many texts already
+        larger = min(FINAL_CHECK_SAMPLE, len(validation)) > len(val_sample)
+        checked = keeper.best_step and not keeper.stopped_by_user and larger
         if checked:
             log.enter(say("phase.final_check"))
-        if checked and not _beats_start(model, tokenizer, keeper, validation, config, bottom):
+        if checked and not _beats_start(model, tokenizer, keeper, validation, config):
             model.load_state_dict(keeper.start_state)
             keeper.best_step, keeper.best_accuracy = 0, keeper.start_accuracy
     steps = trainer.state.global_step
@@ -121,23 +123,15 @@ def fine_tune(model, tokenizer, train: pd.DataFrame, validation: pd.DataFrame, c
                       improved=keeper.start_accuracy is None or keeper.best_accuracy > keeper.start_accuracy)
 
 
-def _beats_start(model, tokenizer, keeper: "_RunCallback", validation: pd.DataFrame, config: RunConfig,
-                 bottom: Bottom | None) -> bool:
+def _beats_start(model, tokenizer, keeper: "_RunCallback", validation: pd.DataFrame, config: RunConfig) -> bool:
     """Does the model (at its best checkpoint) beat its step-0 weights on a larger validation sample?"""
     from ..models.evaluation import evaluate
 
     sample = validation.sample(min(FINAL_CHECK_SAMPLE, len(validation)), random_state=config.seed + 1)
-    if len(sample) <= VALIDATION_SAMPLE:  # nothing more to look at than the checks already saw
-        return True
-
-    def accuracy() -> float:
-        if bottom is not None:
-            return bottom.evaluate(sample).accuracy
-        return evaluate(model, tokenizer, sample.text.tolist(), sample.label.tolist(), config.max_length).accuracy
-
-    best = accuracy()
+    texts, labels = sample.text.tolist(), sample.label.tolist()
+    best = evaluate(model, tokenizer, texts, labels, config.max_length).accuracy
     model.load_state_dict(keeper.start_state)
-    start = accuracy()
+    start = evaluate(model, tokenizer, texts, labels, config.max_length).accuracy
     model.load_state_dict(keeper.best_state)  # the keeper holds it already: no second copy
     return best > start
 

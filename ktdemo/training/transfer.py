@@ -348,12 +348,13 @@ def transfer(ctx: RunContext, target: data.Splits, train: data.Splits, start_mod
     warm = head.score(start.model) if config.warm_start != "none" else None
     model, params = prepare(ctx, start.model)
     bottom = frozen_bottom(ctx, model, tokenizer, start.pretrained)
+    training_began = time.monotonic()
     outcome = train_stage(ctx, model, tokenizer, train, say("phase.training_on", name=train.name), budget,
                           start.pretrained, bottom)
     scores = Scores().extend(start.scores).extend(score_held_out(ctx, model, tokenizer, tests.held_out, bottom))
     if adapt_per_class and not outcome.stopped_by_user:
         scores.add(say("result.target_before_adapting"), _evaluate(ctx, model, tokenizer, tests.test, bottom))
-        outcome = adapt(ctx, model, tokenizer, target, bottom)
+        outcome = adapt(ctx, model, tokenizer, target, bottom, spent=time.monotonic() - training_began)
     model = methods.finish(model)
     ctx.log.enter(say("phase.scoring_trained"))
     scored = score_trained(ctx, model, tokenizer, tests.test, HeadMetrics(before, warm),
@@ -485,13 +486,19 @@ def train_stage(ctx: RunContext, model, tokenizer, splits: data.Splits, what: Me
     return outcome
 
 
-def adapt(ctx: RunContext, model, tokenizer, target: data.Splits, bottom: frozen.Bottom | None) -> FitOutcome:
-    """Cross-domain's second stage: a few labelled target examples per class, in the rest of the budget."""
+def adapt(ctx: RunContext, model, tokenizer, target: data.Splits, bottom: frozen.Bottom | None, *,
+          spent: float) -> FitOutcome:
+    """Cross-domain's second stage: a few labelled target examples per class, in the rest of the budget: the
+    run's one budget less the `spent` seconds since training began (what the first stage and its scoring took
+    beyond their share comes off this one, down to half of its share)."""
     config = ctx.config
     examples = dataclasses.replace(target, train=data.take_per_class(target.train, config.adapt_per_class,
                                                                      config.seed))
+    budget = Budget.for_stage(config, others=1 - ADAPT_SHARE)
+    if budget.seconds:
+        budget = dataclasses.replace(budget, seconds=max(budget.seconds / 2, config.time_budget_s - spent))
     return train_stage(ctx, model, tokenizer, examples, say("phase.adapting", k=config.adapt_per_class),
-                       Budget.for_stage(config, others=1 - ADAPT_SHARE), pretrained=False, bottom=bottom)
+                       budget, pretrained=False, bottom=bottom)
 
 
 # -- scoring -----------------------------------------------------------------------------------------------------
