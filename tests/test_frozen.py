@@ -160,3 +160,18 @@ def test_a_run_adds_to_the_store_and_never_drops_what_it_held(tiny_config, tiny_
     frozen_store.save(path, {t: o for t, o in stored.items() if t not in dropped})
     run_transfer(tiny_config(TRANSFER, dataset="sms_spam", seed=2))  # 16 training texts per class, the whole test
     assert frozen_store.read(path).keys() == stored.keys()
+
+
+def test_auto_trains_the_top_half_on_a_stored_bottom_and_says_so(tiny_config, tiny_model):
+    from ktdemo.training.planning import plan
+
+    splits = data.load_splits("trec", per_class=16)
+    config = tiny_config(TRANSFER, dataset="trec", method="auto", time_budget_s=30.0, max_steps=None)
+    assert plan(config, splits).config.method != "top_layers"  # nothing stored yet
+    frozen_store.build(tiny_model, "trec", config.max_length, 1)  # the tiny model's 2 layers: the bottom 1 frozen
+    chosen = plan(config, splits)
+    assert (chosen.config.method, chosen.config.top_layers, chosen.config.max_length) == ("top_layers", 1, 32)
+    assert "plan.frozen_bottom" in [reason.key for reason in chosen.reasons]
+    result = run_transfer(dataclasses.replace(config, time_budget_s=None, max_steps=2))
+    notes = [notice.key for notice in result.stats.notices]
+    assert result.config.method == "top_layers" and "notice.frozen_bottom" in notes
