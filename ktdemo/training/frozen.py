@@ -6,7 +6,7 @@ trains the layers above from it: a step costs only the part that trains, and the
 final scoring read the same outputs. Texts are computed when first needed and then reused: every later
 epoch, check and score is free of the bottom.
 
-For an untouched pretrained encoder on a bundled dataset the outputs are kept on disk too (`store`), per
+For an untouched pretrained encoder on a bundled dataset the outputs are kept on disk too (`frozen_store`), per
 (model, dataset, max length, k), so every run and every session on the machine shares them, and the app builds
 the default's in the background at start-up. A session's own data and any other start (a source-trained or
 random encoder) stay in the run's memory only: nothing of a session's upload outlives its run.
