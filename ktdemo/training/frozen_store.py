@@ -124,6 +124,7 @@ def build_in_background(model: str, dataset: str, max_length: int, layers: int) 
     command = [sys.executable, "-m", __name__, "--model", model, "--dataset", dataset,
                "--max-length", str(max_length), "--layers", str(layers)]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            cwd=Path(__file__).resolve().parents[2],  # where `-m ktdemo` imports, whatever the app's
                             preexec_fn=(lambda: os.nice(10)) if hasattr(os, "nice") else None)
 
 
