@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from .. import models
 from ..config import RunConfig
+from ..figures.style import Words, english
 from ..messages import ENGLISH, Message, Said, say
 from ..progress import TrainingLog
 from .shared import SharedRun, sharing_notice
@@ -138,11 +139,7 @@ class RunSummary:
     config: dict
 
 
-def _english(key: str, **params) -> str:
-    return Message(key, params).english()
-
-
-def run_label(number: int, method: str, kind: str, dataset: str, words=_english) -> str:
+def run_label(number: int, method: str, kind: str, dataset: str, words: Words = english) -> str:
     """A run's name in the Compare figures: "#3 linear probe · cross-domain · Amazon reviews", in `words`'
     language (a figures.style.Words)."""
     def part(group: str, key: str, plain: str) -> str:
@@ -151,7 +148,7 @@ def run_label(number: int, method: str, kind: str, dataset: str, words=_english)
                  kind=part("kind", kind, kind.replace("_", "-")), dataset=dataset)
 
 
-def summarise(run: RunResult, number: int, study: str | None = None, words=_english) -> RunSummary:
+def summarise(run: RunResult, number: int, study: str | None = None, words: Words = english) -> RunSummary:
     """The Compare tab's row of `run` (its label in `words`' language; the tab says each row's label in the
     page's language again when it shows it: `run_label`)."""
     config, stats = run.config, run.stats

@@ -103,10 +103,14 @@ class SharedRuns:
         """(result, weights) of `shared` once done; `on_start()` once it trains. Stop (`cancel`) by its only
         session stops the run, which keeps its best checkpoint as any run does; by one of several, that
         session leaves (RunCancelled)."""
-        if shared.done.is_set():  # finished before this session asked: nothing to wait for, nobody to leave
-            if shared.error is not None:  # it failed at once (an unknown model): between join and here
-                raise shared.error
-            return shared.result, shared.weights
+        if not shared.done.is_set():  # else it finished before this session asked: nobody to leave
+            self._watch(shared, cancel, on_start)
+        if shared.error is not None:  # a run that failed at once (an unknown model) is done before its wait
+            raise shared.error
+        return shared.result, shared.weights
+
+    def _watch(self, shared: SharedRun, cancel: threading.Event, on_start: Callable[[], None]) -> None:
+        """Until `shared` is done: `on_start()` once it trains, Stop handled as `wait` says; then leave it."""
         started = False
         while not shared.done.wait(0.1):
             if shared.training and not started:
@@ -121,9 +125,6 @@ class SharedRuns:
                 left = self.leave(shared)
                 raise RunCancelled(say("notice.left_shared_one" if left == 1 else "notice.left_shared", n=left))
         self.leave(shared)
-        if shared.error is not None:
-            raise shared.error
-        return shared.result, shared.weights
 
     def clear(self) -> None:
         """Forget finished runs and their files (tests; a long-running app keeps the last KEEP_FINISHED)."""

@@ -95,7 +95,7 @@ class Bottom:
 
     def keep(self, splits) -> None:
         """Add what this run computed for `splits`' texts (the store's dataset) to the store, when it has one."""
-        texts = set(splits.train.text) | set(splits.validation.text) | set(splits.test.text)
+        texts = set(frozen_store.texts_of(splits))
         others = set(self.added) - texts  # another dataset's (a cross-domain target's): not this entry's
         if self.store and len(others) < len(self.added):
             frozen_store.save(self.store, {t: o for t, o in self.outputs.items() if t not in others})

@@ -98,17 +98,20 @@ def prune(keep: Path | None = None) -> None:
             path.unlink(missing_ok=True)
 
 
+def texts_of(splits) -> list[str]:
+    """Every text of a dataset's splits, once each: what its entry holds."""
+    return list(dict.fromkeys([*splits.train.text, *splits.validation.text, *splits.test.text]))
+
+
 def build(model: str, dataset: str, max_length: int, layers: int) -> Path:
     """The entry for every text of a bundled dataset (computing only what the stored one lacks)."""
     from .. import data, models
     from .frozen import compute
 
     splits = data.load_splits(dataset)
-    texts = list(dict.fromkeys(splits.train.text.tolist() + splits.validation.text.tolist() +
-                               splits.test.text.tolist()))
     path = entry(model, dataset, max_length, layers)
     known = read(path)
-    missing = [t for t in texts if t not in known]
+    missing = [t for t in texts_of(splits) if t not in known]
     if missing:
         encoder = models.pretrained_classifier(model, splits.label_names)
         known.update(compute(encoder, models.load_tokenizer(model), missing, max_length, layers))

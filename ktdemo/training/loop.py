@@ -56,8 +56,8 @@ def fine_tune(model, tokenizer, train: pd.DataFrame, validation: pd.DataFrame, c
               budget_s: float | None, max_steps: int | None, bottom: Bottom | None = None) -> FitOutcome:
     """Train until the budget, the step count or Stop ends it; raises RunFailed on a NaN loss. With a `bottom`
     (see `frozen`), the layers above it train from its outputs."""
-    checked = CACHED_VALIDATION_SAMPLE if bottom is not None else VALIDATION_SAMPLE
-    val_sample = validation.sample(min(checked, len(validation)), random_state=config.seed)
+    check_size = CACHED_VALIDATION_SAMPLE if bottom is not None else VALIDATION_SAMPLE
+    val_sample = validation.sample(min(check_size, len(validation)), random_state=config.seed)
     if bottom is not None:
         trained, collator = bottom.trainable(), bottom.collate
         train_set, eval_set = bottom.dataset(train), bottom.dataset(val_sample)

@@ -27,10 +27,10 @@ import torch
 
 from .. import data, models
 from ..config import HUB_PREFIX, RunConfig
-from ..models.evaluation import Metrics, evaluate, misclassified
 from ..messages import Message, say
-from ..progress import RunCancelled, RunStats, TrainingLog, stage_phase
 from ..models.anatomy import encoder_layers
+from ..models.evaluation import Metrics, evaluate, misclassified
+from ..progress import RunCancelled, RunStats, TrainingLog, stage_phase
 from . import frozen, frozen_store, methods, probe, warmstart
 from .loop import FitOutcome, fine_tune
 
@@ -450,9 +450,11 @@ def frozen_bottom(ctx: RunContext, model, tokenizer, pretrained: bool) -> frozen
     """Under top layers, the frozen bottom whose outputs the layers above train from (see `frozen`); for an
     untouched pretrained encoder on a bundled dataset it starts from, and adds to, the machine's shared store."""
     config = ctx.config
-    if config.method != "top_layers" or len(encoder_layers(model)) <= config.top_layers:
+    if config.method != "top_layers":  # (LoRA's peft model has no plain layer list to count)
         return None
     layers = len(encoder_layers(model)) - config.top_layers
+    if layers < 1:
+        return None
     store = None
     if pretrained and ctx.bundled():
         store = frozen_store.entry(config.model, train_dataset(config), config.max_length, layers)
