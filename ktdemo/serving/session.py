@@ -58,14 +58,16 @@ class Session:
             shutil.rmtree(self._folder, ignore_errors=True)
 
 
-def prebuild_default_bottom(model: str, encoder):
-    """The default run's frozen-bottom outputs, built in a low-priority background process unless stored already, so
-    that "auto" can train only the top layers from the first minutes on (see training.frozen)."""
+def prebuild_default_store(model: str, encoder):
+    """The default run's frozen-bottom outputs and pretrained features, built in a low-priority background process
+    unless stored already, so that "auto" can train only the top layers, and the untrained head and the linear probe
+    read their features, from the first minutes on (see training.frozen_store)."""
     from ..config import RunConfig
 
     frozen_store = models.heavy_import("ktdemo.training.frozen_store")
     layers = models.heavy_import("ktdemo.training.planning").frozen_layers(encoder)
-    return frozen_store.build_in_background(model, data.DEFAULT_DATASET, RunConfig().max_length, layers)
+    return frozen_store.build_in_background(model, data.DEFAULT_DATASET, RunConfig().max_length, layers,
+                                            models.natural_pooling(model))
 
 
 def warm_up(app: App | None = None, model: str = models.DEFAULT_MODEL) -> None:
@@ -79,6 +81,6 @@ def warm_up(app: App | None = None, model: str = models.DEFAULT_MODEL) -> None:
         models.load_tokenizer(model)
         encoder = models.pretrained_classifier(model, data.DATASETS[data.DEFAULT_DATASET].label_names)
         bundled_preview(model, data.DEFAULT_DATASET)
-        app.keep_process(prebuild_default_bottom(model, encoder))
+        app.keep_process(prebuild_default_store(model, encoder))
     except (models.ModelError, data.DataError) as error:
         log.warning("warm-up skipped: %s", error)

@@ -1,8 +1,9 @@
 """Linear probe: fit only the classifier's last linear layer on frozen features.
 
 The features (the input of that layer: BERT's pooled [CLS], or a sentence encoder's normalised mean)
-come from forward passes only and are cached per model and text for bundled data, so a second probe
-on the same data takes a second or two. scikit-learn's
+come from forward passes only. For an untouched pretrained encoder on bundled data they are kept per model and
+text in the training process and on disk (`frozen_store`, shared by every process on the machine), so a
+second probe, and every run's untrained "before" head, on the same data takes a second or two. scikit-learn's
 logistic regression fits them; its weights are then written into the model, so the probed model
 predicts and shows attention like any other.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,6 +24,7 @@ from ..models.anatomy import last_linear
 from ..models.evaluation import length_sorted_batches
 from ..messages import say
 from ..progress import RunCancelled, TrainingLog
+from . import frozen_store
 from .loop import FitOutcome
 
 CHUNK = 256  # texts encoded between budget checks: ~2 s on 2 CPU cores
@@ -31,9 +34,37 @@ C_GRID = (0.1, 1.0, 10.0)  # inverse regularisation strengths tried on validatio
 
 FEATURE_ENCODERS = 2  # encoders whose features stay cached; the least recently used one goes first
 
-# (model key, max length, pooling) -> {text: feature vector}: untouched pretrained encoders on bundled data only
-# (a session's texts never outlive it here). It lives in the process that trains (the worker), bounded.
-_FEATURES: OrderedDict[tuple, dict[str, np.ndarray]] = OrderedDict()
+
+class Features(dict):
+    """{text: feature vector} of one pretrained (model, max length, pooling), and the texts each store entry it
+    has read (once per process) holds."""
+
+    def __init__(self):
+        super().__init__()
+        self.stored: dict[Path, set[str]] = {}
+
+    def read(self, path: Path) -> None:
+        """Add the features stored at `path` (read once)."""
+        if path not in self.stored:
+            stored = frozen_store.read(path)
+            self.update({text: row[0].numpy() for text, row in stored.items()})
+            self.stored[path] = set(stored)
+
+    def compute(self, model, tokenizer, texts: list[str], max_length: int) -> np.ndarray:
+        return features(model, tokenizer, texts, max_length, self)
+
+    def keep(self, path: Path, texts: list[str]) -> None:
+        """Add the features this process has of `texts` (a bundled dataset's) to its entry at `path`."""
+        stored = self.stored.setdefault(path, set())
+        new = [text for text in dict.fromkeys(texts) if text in self and text not in stored]
+        if new:
+            stored.update(new)
+            frozen_store.save(path, {text: torch.from_numpy(self[text])[None] for text in stored})
+
+
+# (model key, max length, pooling) -> its Features: untouched pretrained encoders on bundled data only (a
+# session's texts never outlive it here). It lives in the process that trains (the worker), bounded.
+_FEATURES: OrderedDict[tuple, Features] = OrderedDict()
 
 
 def clear_features() -> None:
@@ -41,12 +72,9 @@ def clear_features() -> None:
     _FEATURES.clear()
 
 
-def feature_cache(cache_key: tuple | None) -> dict[str, np.ndarray]:
-    """The process-wide cache for `cache_key` (kept for the last FEATURE_ENCODERS keys), or a fresh dict (not
-    kept) for None."""
-    if not cache_key:
-        return {}
-    cache = _FEATURES.pop(cache_key, None) or {}
+def feature_cache(cache_key: tuple) -> Features:
+    """The process-wide cache for `cache_key`, kept for the last FEATURE_ENCODERS keys."""
+    cache = _FEATURES.pop(cache_key, None) or Features()
     _FEATURES[cache_key] = cache
     while len(_FEATURES) > FEATURE_ENCODERS:
         _FEATURES.popitem(last=False)

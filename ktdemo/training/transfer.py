@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -172,9 +173,12 @@ def zero_shot(ctx: RunContext, start_from: str | None = None) -> RunResult:
     before = HeadScorer.on(ctx, head, tokenizer, target.test, pretrained=True).score(head)
     ctx.enter(say("phase.zero_shot"))
     log.train_started = time.monotonic()
+    known = ctx.feature_cache(pretrained=True) if config.pooling == "mean" else None  # the texts' embeddings
     matched = zeroshot.zero_shot(target.test.text.tolist(), target.test.label.tolist(), target.label_names,
                                  descriptions_for(config, config.dataset, target.label_names),
-                                 model_key=config.model, nli_model=config.nli_model, max_length=config.max_length)
+                                 model_key=config.model, nli_model=config.nli_model, max_length=config.max_length,
+                                 known=known)
+    ctx.keep_features(True, {config.dataset: target})
     log.enter(say("phase.done"))
     ctx.record.stages.append({"stage": "zero-shot " + matched.method, "seconds": round(matched.seconds, 1)})
     params = ParamCounts(trainable=0, total=models.count_parameters(head)[1])
@@ -230,12 +234,28 @@ class RunContext:
         """Are the run's datasets all bundled ones (no session's own data)?"""
         return all(key in data.DATASETS for key in (self.config.dataset, self.config.source_dataset) if key)
 
-    def feature_cache(self, pretrained: bool) -> dict | None:
-        """Features of an untouched pretrained encoder on bundled data are kept per process; nothing else is."""
+    def feature_cache(self, pretrained: bool) -> probe.Features | None:
+        """Features of an untouched pretrained encoder on bundled data are kept per process, starting from the
+        machine's store (see `frozen_store`); nothing else is kept."""
         config = self.config
         if not (pretrained and self.bundled()):
             return None
-        return probe.feature_cache((config.model, config.max_length, config.pooling))
+        cache = probe.feature_cache((config.model, config.max_length, config.pooling))
+        for path in self._feature_entries().values():
+            cache.read(path)
+        return cache
+
+    def keep_features(self, pretrained: bool, splits: dict[str, data.Splits]) -> None:
+        """Add the features this run computed for its datasets' texts (`splits` by dataset key) to the store."""
+        cache = self.feature_cache(pretrained)
+        for key, path in self._feature_entries().items() if cache is not None else ():
+            cache.keep(path, frozen_store.texts_of(splits[key]))
+
+    def _feature_entries(self) -> dict[str, Path]:
+        """The store's features entries for the datasets this run scores its untrained head on or trains on."""
+        config = self.config
+        return {key: frozen_store.features_entry(config.model, key, config.max_length, config.pooling)
+                for key in dict.fromkeys((config.dataset, train_dataset(config)))}
 
     def first_stage(self) -> RunContext:
         """Sequential transfer's first stage: its own config and record; the same log, Stop, datasets and device."""
@@ -361,6 +381,7 @@ def transfer(ctx: RunContext, target: data.Splits, train: data.Splits, start_mod
                            stopped=outcome.stopped_by_user, num_labels=len(target.label_names), bottom=bottom)
     if bottom is not None:
         bottom.keep(train)
+    ctx.keep_features(start.pretrained, {config.dataset: target, train_dataset(config): train})
     ctx.record.by_dataset[config.dataset] = scored.after.accuracy
     models.for_inspection(model)  # after scoring: eager attention is slower, but the views need it
     ctx.log.enter(say("phase.stopped" if outcome.stopped_by_user else "phase.done"))

@@ -19,6 +19,7 @@ from ..messages import UserError, say
 from ..data.descriptions import default_descriptions
 from ..models import heads
 from ..models.evaluation import Metrics, length_sorted_batches, score
+from .probe import Features
 
 # The encoder is taken from the cached classifier that the app preloads for the default dataset;
 # its head is ignored, so any label names work and these ones reuse that cache entry.
@@ -42,12 +43,17 @@ def _softmax(scores: np.ndarray) -> np.ndarray:
 
 
 def similarity_probabilities(model_key: str, texts, descriptions: list[str], max_length: int = 128,
-                             temperature: float = TEMPERATURE) -> np.ndarray:
-    """(texts, labels) softmax of cosine similarity / temperature between texts and descriptions."""
-    encoder = models.pretrained_classifier(model_key, _CACHED_LABELS).base_model
+                             temperature: float = TEMPERATURE, known: Features | None = None) -> np.ndarray:
+    """(texts, labels) softmax of cosine similarity / temperature between texts and descriptions. `known`: the
+    pretrained encoder's mean-pooled features (the same embeddings), read from and added to."""
     tokenizer = models.load_tokenizer(model_key)
-    cosine = embed(encoder, tokenizer, list(texts), max_length) @ embed(encoder, tokenizer, descriptions, max_length).T
-    return _softmax(cosine / temperature)
+    encoder = models.pretrained_classifier(model_key, _CACHED_LABELS).base_model
+    if known is None:
+        vectors = embed(encoder, tokenizer, list(texts), max_length)
+    else:  # the mean-pooling classifier's last layer reads exactly these embeddings
+        pooled = models.pretrained_classifier(model_key, _CACHED_LABELS, pooling="mean")
+        vectors = known.compute(pooled, tokenizer, list(texts), max_length)
+    return _softmax(vectors @ embed(encoder, tokenizer, descriptions, max_length).T / temperature)
 
 
 @functools.lru_cache(maxsize=2)
@@ -88,8 +94,10 @@ class ZeroShotResult:
 
 
 def zero_shot(texts, labels, label_names, descriptions=None, *, model_key: str = models.DEFAULT_MODEL,
-              nli_model: str | None = None, task: str = "", max_length: int = 128) -> ZeroShotResult:
-    """Score zero-shot predictions on held-out texts: NLI when nli_model is given, else similarity."""
+              nli_model: str | None = None, task: str = "", max_length: int = 128,
+              known: Features | None = None) -> ZeroShotResult:
+    """Score zero-shot predictions on held-out texts: NLI when nli_model is given, else similarity (with the texts'
+    embeddings from `known` where it has them)."""
     descriptions = list(descriptions or default_descriptions(label_names, task))
     if len(descriptions) != len(label_names):
         raise UserError(say("error.descriptions_count", labels=len(label_names), descriptions=len(descriptions)))
@@ -98,7 +106,7 @@ def zero_shot(texts, labels, label_names, descriptions=None, *, model_key: str =
     if nli_model:
         probabilities = nli_probabilities(nli_model, texts, descriptions, max_length=max_length)
     else:
-        probabilities = similarity_probabilities(model_key, texts, descriptions, max_length)
+        probabilities = similarity_probabilities(model_key, texts, descriptions, max_length, known=known)
     metrics = score(labels, probabilities.argmax(axis=1), len(label_names))
     metrics.probabilities = probabilities.max(axis=1).tolist()
     return ZeroShotResult("nli" if nli_model else "similarity", nli_model or model_key, descriptions, metrics,
