@@ -1,7 +1,7 @@
 """Press to result: seconds from pressing Train to the result on the page, against the run's budget.
 
     python benchmarks/press_to_result.py                  # the default run and the cross-domain preset, twice each
-    python benchmarks/press_to_result.py --method auto    # the same with "auto" (top layers on the stored bottom)
+    python benchmarks/press_to_result.py --method full    # the same with full fine-tuning (the default: Auto)
     python benchmarks/press_to_result.py --repeats 3 --budget 30
 
 Launches `python app.py` (as deployed; it builds the default's frozen-bottom store in the background if it is not

@@ -104,7 +104,7 @@ class RunConfig:
     text_column: str | None = setting(None, "Hub datasets: the text column (empty: guessed)")
     label_column: str | None = setting(None, "Hub datasets: the label column (empty: guessed)")
     kind: str = setting("in_domain", "what is transferred from where", KINDS)
-    method: str = setting("full", "which weights move", METHODS)
+    method: str = setting("auto", "which weights move", METHODS)
     pooling: str = setting("auto", "how the classifier reads the encoder's tokens", POOLINGS)
     warm_start: str = setting("auto", "where the trained head starts", WARM_STARTS)
     source_dataset: str | None = setting(None, "cross-domain: trained on this; sequential: trained on this first")

@@ -140,7 +140,8 @@ def tiny_mean_model(tiny_model, tmp_path_factory) -> str:
     return TINY_MEAN_MODEL
 
 
-TINY_RUN = dict(per_class=8, time_budget_s=None, max_steps=2, batch_size=8, max_length=32)  # a run in seconds
+# A run in seconds; "full" rather than the default "auto", whose plan would pick the max length from the data
+TINY_RUN = dict(per_class=8, time_budget_s=None, max_steps=2, batch_size=8, max_length=32, method="full")
 
 
 @pytest.fixture(scope="session")

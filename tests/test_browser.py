@@ -135,7 +135,7 @@ def test_a_reload_mid_run_brings_back_the_live_view_then_the_result(page, app_ur
     tab = context.new_page()
     tab.set_default_timeout(120_000)
     tab.goto(app_url)
-    start_a_tiny_run(tab, 15)
+    start_a_tiny_run(tab, 30)  # long enough to be still running after a reload on a loaded machine
     expect(tab.locator("#train-status")).to_contain_text("step", timeout=120_000)  # a cold worker: imports first
     tab.reload()
     tab.get_by_role("tab", name="Train").click()

@@ -22,7 +22,8 @@ def test_train_from_flags_prints_json(tiny_model, capsys):
 
 
 def test_train_replays_an_exported_config(tiny_model, tmp_path, capsys):
-    config = RunConfig(model=tiny_model, max_steps=2, per_class=8, time_budget_s=None, max_length=32, seed=5)
+    config = RunConfig(model=tiny_model, max_steps=2, per_class=8, time_budget_s=None, max_length=32, seed=5,
+                       method="full")
     path = tmp_path / "run.json"
     path.write_text(config.to_json())
     assert main(["train", "--config", str(path)]) == 0
@@ -65,7 +66,7 @@ def trained(tiny_model, tmp_path_factory):
     out = io.StringIO()
     with redirect_stdout(out), redirect_stderr(io.StringIO()):
         code = main(["train", "--model", tiny_model, "--max-steps", "2", "--per-class", "8", "--max-length", "32",
-                     "--seed", "3", "--save", str(folder)])
+                     "--method", "full", "--seed", "3", "--save", str(folder)])
     assert code == 0
     return json.loads(out.getvalue()), folder
 

@@ -123,12 +123,13 @@ def test_minilms_bottom_gives_its_probabilities():
 
 
 def test_build_stores_every_text_of_a_bundled_dataset(tiny_model):
-    bottom, features = frozen_store.build(tiny_model, "sms_spam", 32, 1, "cls")
-    splits = data.load_splits("sms_spam")
+    bottom, features = frozen_store.build(tiny_model, "autos_electronics", 32, 1, "cls")
+    splits = data.load_splits("autos_electronics")
     texts = set(splits.train.text) | set(splits.validation.text) | set(splits.test.text)
-    assert frozen_store.read(bottom).keys() == texts and bottom == frozen_store.entry(tiny_model, "sms_spam", 32, 1)
+    assert frozen_store.read(bottom).keys() == texts
+    assert bottom == frozen_store.entry(tiny_model, "autos_electronics", 32, 1)
     assert frozen_store.read(features).keys() == texts
-    assert features == frozen_store.features_entry(tiny_model, "sms_spam", 32, "cls")
+    assert features == frozen_store.features_entry(tiny_model, "autos_electronics", 32, "cls")
 
 
 def test_a_runs_features_reach_the_store_and_a_fresh_process_reads_them_instead(tiny_config, tiny_model,
@@ -181,14 +182,15 @@ def test_a_background_build_runs_at_low_priority_and_ends_with_the_app(monkeypat
     from ktdemo.serving.app import App
 
     monkeypatch.setenv("KTDEMO_PREBUILD", "1")
-    path = frozen_store.entry(models.DEFAULT_MODEL, "sms_spam", 32, 1)
-    features = frozen_store.features_entry(models.DEFAULT_MODEL, "sms_spam", 32, "mean")
-    process = frozen_store.build_in_background(models.DEFAULT_MODEL, "sms_spam", 32, 1, "mean")
+    dataset = "autos_electronics"  # the smallest bundled one
+    path = frozen_store.entry(models.DEFAULT_MODEL, dataset, 32, 1)
+    features = frozen_store.features_entry(models.DEFAULT_MODEL, dataset, 32, "mean")
+    process = frozen_store.build_in_background(models.DEFAULT_MODEL, dataset, 32, 1, "mean")
     assert process is not None and os.getpriority(os.PRIO_PROCESS, process.pid) >= 10
     assert process.wait(timeout=600) == 0 and path.exists() and features.exists()
-    assert frozen_store.build_in_background(models.DEFAULT_MODEL, "sms_spam", 32, 1, "mean") is None  # stored
+    assert frozen_store.build_in_background(models.DEFAULT_MODEL, dataset, 32, 1, "mean") is None  # stored
     app = App()
-    app.keep_process(running := frozen_store.build_in_background(models.DEFAULT_MODEL, "sms_spam", 32, 2, "mean"))
+    app.keep_process(running := frozen_store.build_in_background(models.DEFAULT_MODEL, dataset, 32, 2, "mean"))
     app.close()  # the app's background work ends with it
     assert running.poll() is not None
 
@@ -223,3 +225,33 @@ def test_auto_trains_the_top_half_on_a_stored_bottom_and_says_so(tiny_config, ti
     result = run_transfer(dataclasses.replace(config, time_budget_s=None, max_steps=2))
     notes = [notice.key for notice in result.stats.notices]
     assert result.config.method == "top_layers" and "notice.frozen_bottom" in notes
+
+
+def test_auto_probes_a_large_encoder_on_its_stored_features_and_says_so(tiny_config, tiny_model, monkeypatch,
+                                                                       tmp_path):
+    from ktdemo.training import planning
+
+    monkeypatch.setenv("KTDEMO_CACHE", str(tmp_path))  # an empty store
+    monkeypatch.setattr(planning, "LARGE_MODEL_PARAMS", 0)  # the tiny model stands in for all-mpnet-base-v2
+    splits = data.load_splits("trec", per_class=16)
+    config = tiny_config(TRANSFER, dataset="trec", method="auto", time_budget_s=30.0, max_steps=None)
+    assert planning.plan(config, splits).config.method != "linear_probe"  # nothing stored yet
+    frozen_store.build(tiny_model, "trec", config.max_length, pooling="cls")
+    chosen = planning.plan(config, splits)
+    assert (chosen.config.method, chosen.config.max_length) == ("linear_probe", 32)
+    assert "plan.stored_features" in [reason.key for reason in chosen.reasons]
+    monkeypatch.setattr(planning.models, "pick_device", lambda: "cuda")  # a GPU trains the layers instead
+    assert planning.plan(config, splits).config.method != "linear_probe"
+
+
+def test_a_linear_probe_is_scored_from_its_features_as_the_whole_model_scores_it(tiny_config):
+    """Only the probe's head moves, so the test texts' features score the trained model (no forward pass)."""
+    from ktdemo.models.evaluation import evaluate
+
+    result = run_transfer(tiny_config(TRANSFER, dataset="sms_spam", method="linear_probe", seed=4))
+    test = data.load_splits("sms_spam", per_class=16, seed=4).test
+    whole = evaluate(result.model, models.load_tokenizer(result.config.model), test.text.tolist(),
+                     test.label.tolist(), result.config.max_length)
+    assert result.after.predictions == whole.predictions
+    # float32 noise in the features (SDPA vs eager, batch padding) times the probe's large standardised weights
+    np.testing.assert_allclose(result.after.probabilities, whole.probabilities, atol=1e-3)

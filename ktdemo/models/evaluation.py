@@ -41,11 +41,15 @@ def score(labels, predictions, num_labels: int) -> Metrics:
     )
 
 
-def length_sorted_batches(tokenizer, texts: list[str], max_length: int, device, batch_size: int = 64):
-    """(indices, encoded batch) over `texts` in batches of similar length: little padding."""
+def length_sorted(texts: list[str], batch_size: int = 64):
+    """Index batches over `texts`, each of similar lengths: little padding."""
     order = np.argsort([len(text) for text in texts], kind="stable")
-    for start in range(0, len(texts), batch_size):
-        batch = order[start:start + batch_size]
+    return (order[start:start + batch_size] for start in range(0, len(texts), batch_size))
+
+
+def length_sorted_batches(tokenizer, texts: list[str], max_length: int, device, batch_size: int = 64):
+    """(indices, encoded batch) over `texts` in batches of similar length."""
+    for batch in length_sorted(texts, batch_size):
         yield batch, tokenizer([texts[i] for i in batch], truncation=True, max_length=max_length,
                                padding=True, return_tensors="pt").to(device)
 
@@ -54,15 +58,24 @@ def length_sorted_batches(tokenizer, texts: list[str], max_length: int, device, 
 def predict_probabilities(model, tokenizer, texts: list[str], max_length: int, batch_size: int = 64,
                           progress=None) -> np.ndarray:
     """Class probabilities for many texts; `progress(batches, total)` may wrap the batches (a progress bar)."""
-    was_training = model.training
-    model.eval()
-    out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
     batches = length_sorted_batches(tokenizer, texts, max_length, model.device, batch_size)
     if progress:
         batches = progress(batches, math.ceil(len(texts) / batch_size))
-    for batch, encoded in batches:
-        out[batch] = torch.softmax(model(**encoded).logits.float(), dim=-1).cpu().numpy()
-    model.train(was_training)
+    return batched_probabilities(model, batches, len(texts))
+
+
+@torch.inference_mode()
+def batched_probabilities(model, batches, count: int, run=None) -> np.ndarray:
+    """(count, classes) class probabilities from (indices, inputs) batches, each run through `run` (the model
+    itself by default, or a part of it) with the model in eval mode; its mode is restored after."""
+    run, was_training = run or model, model.training
+    model.eval()
+    out = np.zeros((count, model.config.num_labels), dtype=np.float32)
+    try:
+        for batch, inputs in batches:
+            out[batch] = torch.softmax(run(**inputs).logits.float(), dim=-1).cpu().numpy()
+    finally:
+        model.train(was_training)
     return out
 
 

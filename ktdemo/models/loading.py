@@ -132,9 +132,12 @@ def pretrained_classifier(model: str, label_names, seed: int = 0, pooling: str |
 
 
 def trainable_copy(model: PreTrainedModel) -> PreTrainedModel:
-    """A private copy to train; SDPA attention trains faster than eager."""
+    """A private copy to train; SDPA attention trains faster than eager, where the family has it."""
     copied = copy.deepcopy(model)
-    copied.set_attn_implementation("sdpa")
+    try:
+        copied.set_attn_implementation("sdpa")
+    except ValueError:  # no SDPA for this family in transformers (MPNet's mean-pooled head): it trains eager
+        pass
     return copied.train()
 
 

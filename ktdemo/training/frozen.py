@@ -29,7 +29,7 @@ from torch import nn
 
 from ..messages import Message, say
 from ..models.anatomy import encoder_layers
-from ..models.evaluation import Metrics, length_sorted_batches, score
+from ..models.evaluation import Metrics, batched_probabilities, length_sorted, length_sorted_batches, score
 from . import frozen_store
 
 
@@ -135,21 +135,10 @@ class Bottom:
     def trainable(self) -> TopLayers:
         return TopLayers(self.model, self.layers)
 
-    @torch.inference_mode()
     def probabilities(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """The whole model's class probabilities for `texts`, from the bottom's outputs."""
-        top, was_training = self.trainable(), self.model.training
-        self.model.eval()
-        out = np.zeros((len(texts), self.model.config.num_labels), dtype=np.float32)
-        order = np.argsort([len(text) for text in texts], kind="stable")
-        try:
-            for start in range(0, len(texts), batch_size):
-                rows = order[start:start + batch_size]
-                logits = top(**self.batch([texts[i] for i in rows])).logits
-                out[rows] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
-        finally:
-            self.model.train(was_training)
-        return out
+        batches = ((rows, self.batch([texts[i] for i in rows])) for rows in length_sorted(texts, batch_size))
+        return batched_probabilities(self.model, batches, len(texts), run=self.trainable())
 
     def evaluate(self, frame: pd.DataFrame) -> Metrics:
         predictions = self.probabilities(frame.text.tolist()).argmax(-1)

@@ -147,6 +147,28 @@ def frozen_layers(encoder) -> int:
     return layers - max(1, round(layers * TOP_SHARE))
 
 
+def stored_features(config: RunConfig, encoder, max_length: int) -> tuple[RunConfig, list[Message]] | None:
+    """A linear probe on every training example, when the whole pretrained encoder's features are stored for this
+    run's model, training data, max length and pooling (but not its frozen bottom: `stored_bottom` goes first) and
+    the encoder is too large to train much in a CPU budget; else None. all-mpnet-base-v2 on Rotten Tomatoes, seeds
+    0-2 (2026-12-05): the probe on all 8,530 reviews 83.9 % in 5-11 s, full fine-tuning for 30 s 81.6 %; its top half
+    on the stored bottom does better still (30 s 84.9 %)."""
+    from . import frozen_store
+    from .transfer import train_dataset
+
+    trains_on, params = train_dataset(config), models.count_parameters(encoder)[1]
+    pooling = models.natural_pooling(config.model) if config.pooling == "auto" else config.pooling
+    if not (config.kind in ("in_domain", "cross_domain") and trains_on in data.DATASETS
+            and config.max_length >= max_length and params > LARGE_MODEL_PARAMS and models.pick_device() == "cpu"):
+        return None
+    if not frozen_store.features_entry(config.model, trains_on, config.max_length, pooling).exists():
+        return None
+    reasons = [say("plan.max_length_kept", n=config.max_length),
+               say("plan.stored_features", params=f"{params / 1e6:.0f}", budget=f"{config.time_budget_s or 60:.0f}"),
+               say("plan.balanced")]
+    return dataclasses.replace(config, method="linear_probe"), reasons
+
+
 def stored_bottom(config: RunConfig, encoder, max_length: int) -> tuple[RunConfig, list[Message]] | None:
     """Top layers on the frozen bottom's stored outputs (see `frozen`), when the machine's store has them for this
     run's model, training data and max length (the app builds its default's at start-up); else None."""
@@ -178,7 +200,7 @@ def _choose(config: RunConfig, splits: data.Splits) -> tuple[RunConfig, list[Mes
     reasons = [say("plan.max_length", n=max_length)]
 
     encoder = models.pretrained_classifier(config.model, splits.label_names)
-    stored = stored_bottom(config, encoder, max_length)
+    stored = stored_bottom(config, encoder, max_length) or stored_features(config, encoder, max_length)
     if stored is not None:
         return stored
     device = models.pick_device()

@@ -20,9 +20,9 @@ import torch
 from torch import nn
 
 from ..config import RunConfig
+from ..messages import say
 from ..models.anatomy import last_linear
 from ..models.evaluation import length_sorted_batches
-from ..messages import say
 from ..progress import RunCancelled, TrainingLog
 from . import frozen_store
 from .loop import FitOutcome
@@ -30,7 +30,7 @@ from .loop import FitOutcome
 CHUNK = 256  # texts encoded between budget checks: ~2 s on 2 CPU cores
 FIT_SHARE = 0.15  # of the budget kept for the logistic-regression fit
 VALIDATION_TEXTS = 256  # for choosing the regularisation: ~2 s to encode
-C_GRID = (0.1, 1.0, 10.0)  # inverse regularisation strengths tried on validation
+C_GRID = (0.01, 0.1, 1.0, 10.0)  # inverse regularisation strengths tried on validation
 
 FEATURE_ENCODERS = 2  # encoders whose features stay cached; the least recently used one goes first
 

@@ -373,12 +373,13 @@ def transfer(ctx: RunContext, target: data.Splits, train: data.Splits, start_mod
                           start.pretrained, bottom)
     scores = Scores().extend(start.scores).extend(score_held_out(ctx, model, tokenizer, tests.held_out, bottom))
     if adapt_per_class and not outcome.stopped_by_user:
-        scores.add(say("result.target_before_adapting"), _evaluate(ctx, model, tokenizer, tests.test, bottom))
+        scores.add(say("result.target_before_adapting"), _evaluate(ctx, model, tokenizer, tests.test, bottom, head))
         outcome = adapt(ctx, model, tokenizer, target, bottom, spent=time.monotonic() - training_began)
     model = methods.finish(model)
     ctx.log.enter(say("phase.scoring_trained"))
     scored = score_trained(ctx, model, tokenizer, tests.test, HeadMetrics(before, warm),
-                           stopped=outcome.stopped_by_user, num_labels=len(target.label_names), bottom=bottom)
+                           stopped=outcome.stopped_by_user, num_labels=len(target.label_names), bottom=bottom,
+                           head=head)
     if bottom is not None:
         bottom.keep(train)
     ctx.keep_features(start.pretrained, {config.dataset: target, train_dataset(config): train})
@@ -541,7 +542,8 @@ class HeadMetrics:
 @dataclass(frozen=True)
 class HeadScorer:
     """Scores a model's current head from the test texts' features (the input of its last linear layer): the
-    untrained and the warm-started head share one forward pass."""
+    untrained and the warm-started head share one forward pass, and so does a linear probe's trained model (only
+    its head moved)."""
 
     features: np.ndarray
     labels: list[int]
@@ -553,6 +555,9 @@ class HeadScorer:
 
     def score(self, model) -> Metrics:
         return warmstart.head_metrics(model, self.features, self.labels)
+
+    def subset(self, keep: np.ndarray) -> HeadScorer:
+        return HeadScorer(self.features[keep], [self.labels[i] for i in keep])
 
 
 @dataclass(frozen=True)
@@ -576,18 +581,22 @@ def score_held_out(ctx: RunContext, model, tokenizer, held_out: dict[str, HeldOu
 
 
 def score_trained(ctx: RunContext, model, tokenizer, test: pd.DataFrame, heads: HeadMetrics, *, stopped: bool,
-                  num_labels: int, bottom: frozen.Bottom | None = None) -> Scored:
+                  num_labels: int, bottom: frozen.Bottom | None = None, head: HeadScorer | None = None) -> Scored:
     """The trained model on `test`: all of it, or after Stop a fixed sample, with `heads` rescored on it."""
     if stopped and len(test) > STOPPED_TEST_SAMPLE:
         # Stop should feel immediate: score a fixed random sample, and the earlier metrics on the same sample.
         keep = np.sort(np.random.default_rng(ctx.config.seed).choice(len(test), STOPPED_TEST_SAMPLE, replace=False))
-        test = test.iloc[keep]
+        test, head = test.iloc[keep], head and head.subset(keep)
         heads = heads.subset(keep, test.label.tolist(), num_labels)
-    return Scored(test, heads, after=_evaluate(ctx, model, tokenizer, test, bottom))
+    return Scored(test, heads, after=_evaluate(ctx, model, tokenizer, test, bottom, head))
 
 
-def _evaluate(ctx: RunContext, model, tokenizer, test: pd.DataFrame, bottom: frozen.Bottom | None = None) -> Metrics:
-    """The model on `test`: through its frozen bottom's outputs where it has one (the same metrics, faster)."""
+def _evaluate(ctx: RunContext, model, tokenizer, test: pd.DataFrame, bottom: frozen.Bottom | None = None,
+              head: HeadScorer | None = None) -> Metrics:
+    """The model on `test`: from the test texts' features when only its head trained (`head`), through its frozen
+    bottom's outputs where it has one (the same metrics, faster), else the whole model."""
+    if head is not None and ctx.config.method == "linear_probe":
+        return head.score(model)
     if bottom is not None:
         return bottom.evaluate(test)
     return evaluate(model, tokenizer, test.text.tolist(), test.label.tolist(), ctx.config.max_length)

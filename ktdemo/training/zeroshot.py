@@ -15,8 +15,8 @@ import torch
 
 from .. import models
 from ..data import DATASETS, DEFAULT_DATASET
-from ..messages import UserError, say
 from ..data.descriptions import default_descriptions
+from ..messages import UserError, say
 from ..models import heads
 from ..models.evaluation import Metrics, length_sorted_batches, score
 from .probe import Features

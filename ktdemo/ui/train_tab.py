@@ -49,11 +49,12 @@ def build(model, dataset, session: gr.State, token: gr.BrowserState) -> tuple[di
                               info=tr("train.presets.info"))
     preset_note = gr.Markdown(elem_id="preset-note")
     with gr.Row():
-        kind = controls["kind"] = gr.Radio(translated_choices("kind", KINDS), value="in_domain", label=tr("train.kind"),
-                                           elem_id="kind", scale=3)
-        method = controls["method"] = gr.Radio(translated_choices("method", METHODS), value="full", elem_id="method",
-                                               scale=2, label=tr("train.method"))
-    kind_help = gr.Markdown(tr_each("train.kind_help", lambda language: _kind_help("in_domain", "full", language)))
+        kind = controls["kind"] = gr.Radio(translated_choices("kind", KINDS), value=default("kind"),
+                                           label=tr("train.kind"), elem_id="kind", scale=3)
+        method = controls["method"] = gr.Radio(translated_choices("method", METHODS), value=default("method"),
+                                               elem_id="method", scale=2, label=tr("train.method"))
+    kind_help = gr.Markdown(tr_each("train.kind_help",
+                                    lambda language: _kind_help(default("kind"), default("method"), language)))
     with gr.Group(visible=False) as source_group:
         with gr.Row():
             source = controls["source_dataset"] = gr.Dropdown(
@@ -87,10 +88,10 @@ def build(model, dataset, session: gr.State, token: gr.BrowserState) -> tuple[di
             controls["lora_rank"] = gr.Slider(1, 64, value=default("lora_rank"), step=1, label=tr("train.lora_rank"))
             controls["lora_alpha"] = gr.Slider(1, 128, value=default("lora_alpha"), step=1, label=tr("train.lora_alpha"))
         with gr.Row():
-            controls["warm_start"] = gr.Dropdown(translated_choices("warm_start", WARM_STARTS), value="auto",
+            controls["warm_start"] = gr.Dropdown(translated_choices("warm_start", WARM_STARTS), value=default("warm_start"),
                                                  label=tr("train.warm_start"),
                                                  info=tr_each("warm_start.auto.info", _auto_info("warm_start")))
-            controls["pooling"] = gr.Dropdown(translated_choices("pooling", POOLINGS), value="auto",
+            controls["pooling"] = gr.Dropdown(translated_choices("pooling", POOLINGS), value=default("pooling"),
                                               label=tr("train.pooling"),
                                               info=tr_each("pooling.auto.info", _auto_info("pooling")))
     plan_note = gr.Markdown(elem_id="plan")
