@@ -13,7 +13,7 @@ run: $(READY)
 	$(PY) app.py
 
 # Two processes, a file's tests in one (its fixtures start once): much of the suite waits on served apps, browsers,
-# workers and clusters, which the other process fills with computing (7 min instead of 10 on 2 cores).
+# workers and clusters, which the other process fills with computing (7-9 min against 9-11 in one, on 2 cores).
 test: $(READY) $(VENV)/.ready-dev
 	$(PY) -m pytest -n 2 --dist loadfile
 

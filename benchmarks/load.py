@@ -106,14 +106,15 @@ def user(url: str, model: str, number: int, deadline: float, pace: float, tally:
         time.sleep(max(0.0, pace - took))
 
 
-def trainer(url: str, model: str, budget: float, outcome: dict) -> None:
+def trainer(url: str, model: str, budget: float, outcome: dict, method: str | None = None) -> None:
     from gradio_client import Client
 
     started = time.monotonic()
     try:
         # its own copy: the scenarios' identical runs would otherwise be one shared run, trained once
+        chosen = {"method": method} if method else {}  # else the app's default
         status, curves, results, *_ = Client(url, verbose=False).predict(model=model, time_budget_s=budget,
-                                                                         own_copy=True, api_name="/train")
+                                                                         own_copy=True, api_name="/train", **chosen)
         outcome["finished"] = isinstance(results, str) and "held-out test examples" in results
         speed = re.search(r"([\d.]+) examples/s", results or "")
         outcome["examples_per_s"] = float(speed.group(1)) if speed else float("nan")
@@ -124,12 +125,12 @@ def trainer(url: str, model: str, budget: float, outcome: dict) -> None:
 
 
 def scenario(url: str, model: str, users: int, pace: float, seconds: float, budget: float | None,
-             press: str = "one") -> dict:
+             press: str = "one", method: str | None = None) -> dict:
     """`users` pressing for `seconds` while a run of `budget` trains (None: no run); its figures."""
     outcome: dict = {}
     run = None
     if budget:
-        run = threading.Thread(target=trainer, args=(url, model, budget, outcome))
+        run = threading.Thread(target=trainer, args=(url, model, budget, outcome, method))
         run.start()
         time.sleep(min(8.0, budget / 4))  # the users arrive while it trains, not while it loads
     tally = Tally()
@@ -174,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=40.0, help="how long the users press")
     parser.add_argument("--train-budget", type=float, default=60.0, help="the training run's time budget (s)")
     parser.add_argument("--no-train", action="store_true")
+    parser.add_argument("--method", help="the training run's method (default: the app's, Auto)")
     parser.add_argument("--press", choices=sorted(PRESSES), action="append",
                         help="what a press sends (repeat for both; default: one)")
     args = parser.parse_args(argv)
@@ -193,12 +195,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.users is not None:
             for press in kinds:
                 ok &= report(f"{args.users} users, pace {args.pace:g} s, press {press}",
-                             scenario(url, args.model, args.users, args.pace, args.seconds, budget, press), None)
+                             scenario(url, args.model, args.users, args.pace, args.seconds, budget, press,
+                                      args.method), None)
             return 0 if ok else 1
-        idle = scenario(url, args.model, 0, 0, 0, args.train_budget)
+        idle = scenario(url, args.model, 0, 0, 0, args.train_budget, method=args.method)
         ok = report("a run alone", idle, None)
         for (users, pace), press in ((scene, press) for scene in ((4, 2.0), (8, 0.0)) for press in kinds):
-            figures = scenario(url, args.model, users, pace, args.seconds, args.train_budget, press)
+            figures = scenario(url, args.model, users, pace, args.seconds, args.train_budget, press, args.method)
             ok &= report(f"{users} users, a press every {pace:g} s, press {press}, while a run trains", figures,
                          idle.get("examples_per_s"))
         return 0 if ok else 1

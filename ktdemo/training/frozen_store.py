@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 DEFAULT_MB = 2048
+NICE = 19  # the background build yields to the app and shares with the training worker (serving.worker.NICE)
 
 
 def folder() -> Path:
@@ -117,7 +118,8 @@ def texts_of(splits) -> list[str]:
     return list(dict.fromkeys([*splits.train.text, *splits.validation.text, *splits.test.text]))
 
 
-def build(model: str, dataset: str, max_length: int, layers: int | None = None, pooling: str | None = None) -> list[Path]:
+def build(model: str, dataset: str, max_length: int, layers: int | None = None,
+          pooling: str | None = None) -> list[Path]:
     """The entries of the bottom `layers` layers' outputs and of the `pooling` features (each when given) for every
     text of a bundled dataset, computing only what the stored ones lack."""
     from .. import data, models
@@ -137,7 +139,7 @@ def build(model: str, dataset: str, max_length: int, layers: int | None = None, 
         built.append(path)
     if pooling is not None:
         path, features = features_entry(model, dataset, max_length, pooling), Features()
-        features.read(path)
+        features.read(path)  # computing only what it lacks
         features.compute(models.pretrained_classifier(model, splits.label_names, pooling=pooling), tokenizer, texts,
                          max_length)
         features.keep(path, texts)
@@ -156,7 +158,7 @@ def build_in_background(model: str, dataset: str, max_length: int, layers: int,
                "--max-length", str(max_length), "--layers", str(layers), "--pooling", pooling]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             cwd=Path(__file__).resolve().parents[2],  # where `-m ktdemo` imports, whatever the app's
-                            preexec_fn=(lambda: os.nice(10)) if hasattr(os, "nice") else None)
+                            preexec_fn=(lambda: os.nice(NICE)) if hasattr(os, "nice") else None)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -55,7 +55,8 @@ class Features(dict):
 
     def keep(self, path: Path, texts: list[str]) -> None:
         """Add the features this process has of `texts` (a bundled dataset's) to its entry at `path`."""
-        stored = self.stored.setdefault(path, set())
+        self.read(path)  # what the entry holds stays in it
+        stored = self.stored[path]
         new = [text for text in dict.fromkeys(texts) if text in self and text not in stored]
         if new:
             stored.update(new)

@@ -19,7 +19,7 @@ from ..config import RunConfig
 from ..messages import say
 from ..models import heads
 from ..models.anatomy import last_linear
-from ..models.evaluation import Metrics, score
+from ..models.evaluation import Metrics, scored
 from .zeroshot import TEMPERATURE, embed
 
 PROBE_SHARE = 0.2  # of a stage's budget spent on the linear probe before fine-tuning
@@ -61,7 +61,5 @@ def head_metrics(model, test_features: np.ndarray, labels: list[int]) -> Metrics
     weight, bias = layer.weight.detach().float().cpu().numpy(), layer.bias.detach().float().cpu().numpy()
     logits = test_features @ weight.T + bias
     probabilities = torch.softmax(torch.as_tensor(logits), dim=-1).numpy()
-    metrics = score(labels, probabilities.argmax(axis=1), model.config.num_labels)
-    metrics.probabilities = probabilities.max(axis=1).tolist()
-    return metrics
+    return scored(probabilities, labels)
 

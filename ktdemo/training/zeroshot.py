@@ -18,7 +18,7 @@ from ..data import DATASETS, DEFAULT_DATASET
 from ..data.descriptions import default_descriptions
 from ..messages import UserError, say
 from ..models import heads
-from ..models.evaluation import Metrics, length_sorted_batches, score
+from ..models.evaluation import Metrics, length_sorted_batches, scored
 from .probe import Features
 
 # The encoder is taken from the cached classifier that the app preloads for the default dataset;
@@ -107,7 +107,6 @@ def zero_shot(texts, labels, label_names, descriptions=None, *, model_key: str =
         probabilities = nli_probabilities(nli_model, texts, descriptions, max_length=max_length)
     else:
         probabilities = similarity_probabilities(model_key, texts, descriptions, max_length, known=known)
-    metrics = score(labels, probabilities.argmax(axis=1), len(label_names))
-    metrics.probabilities = probabilities.max(axis=1).tolist()
+    metrics = scored(probabilities, labels)
     return ZeroShotResult("nli" if nli_model else "similarity", nli_model or model_key, descriptions, metrics,
                           probabilities, time.perf_counter() - started)

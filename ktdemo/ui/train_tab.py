@@ -88,8 +88,8 @@ def build(model, dataset, session: gr.State, token: gr.BrowserState) -> tuple[di
             controls["lora_rank"] = gr.Slider(1, 64, value=default("lora_rank"), step=1, label=tr("train.lora_rank"))
             controls["lora_alpha"] = gr.Slider(1, 128, value=default("lora_alpha"), step=1, label=tr("train.lora_alpha"))
         with gr.Row():
-            controls["warm_start"] = gr.Dropdown(translated_choices("warm_start", WARM_STARTS), value=default("warm_start"),
-                                                 label=tr("train.warm_start"),
+            controls["warm_start"] = gr.Dropdown(translated_choices("warm_start", WARM_STARTS),
+                                                 value=default("warm_start"), label=tr("train.warm_start"),
                                                  info=tr_each("warm_start.auto.info", _auto_info("warm_start")))
             controls["pooling"] = gr.Dropdown(translated_choices("pooling", POOLINGS), value=default("pooling"),
                                               label=tr("train.pooling"),
