@@ -84,7 +84,7 @@ def main() -> None:
         models.register_model(models.ModelSpec(TINY_MODEL, "Tiny BERT", TINY_MODEL, "random", path=folder))
         model = TINY_MODEL
     configs = [RunConfig(model=model, per_class=16, time_budget_s=None, max_steps=args.steps, batch_size=8,
-                         max_length=64, seed=seed) for seed in range(args.runs)]
+                         max_length=64, seed=seed, method="full") for seed in range(args.runs)]
     me = psutil.Process()
     before = rss_mib(me)
 

@@ -106,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     model = args.model
     if model == "tiny":
         model = tiny_model(Path(tempfile.mkdtemp(prefix="ktdemo-memory-")))
-    config = RunConfig(model=model, per_class=args.per_class, max_steps=args.max_steps, time_budget_s=None)
+    config = RunConfig(model=model, per_class=args.per_class, max_steps=args.max_steps, time_budget_s=None,
+                       method="full")  # as measured before Auto became the default
     failed = False
     for mode in (["same", "fresh"] if args.mode == "both" else [args.mode]):
         sizes = series(mode, args.runs, config, not args.no_trim)
