@@ -34,9 +34,10 @@ from ..messages import Said, message_of, say
 from ..progress import RunCancelled, RunFailed, TrainingLog, failure_message, waiting_phase
 from .hosting import on_gpu, zero_gpu
 
-# Interactive requests in the app preempt training. 19 rather than 10: Predict p95 with 4 users pressing every 2 s
-# while a run trained (benchmarks/load.py, 2026-12-06) 271/342 ms against 331-622 ms, the run as fast (102-117 ex/s)
-NICE = 19
+# Interactive requests in the app preempt training. 19 gave Predict a better p95 under a training run (271/342 ms
+# against 331-622 ms, benchmarks/load.py 2026-12-06) but starves training behind any other busy process (the
+# worker-process tests took twice as long beside a second test process): 10 keeps training moving on a shared machine
+NICE = 10
 MIRROR_S = 0.2  # how often the worker sends its log
 STOP_GRACE_S = 2.0  # after Stop, a run that is not training has this long to end before its worker is killed
 STOP_SCORING_GRACE_S = 15.0  # ... a training run this long: it scores its best checkpoint on a test sample

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 DEFAULT_MB = 2048
-NICE = 19  # the background build yields to the app and shares with the training worker (serving.worker.NICE)
+NICE = 10  # the background build yields to the app and shares with the training worker (serving.worker.NICE)
 
 
 def folder() -> Path:
