@@ -35,8 +35,8 @@ from ..progress import RunCancelled, RunFailed, TrainingLog, failure_message, wa
 from .hosting import on_gpu, zero_gpu
 
 # Interactive requests in the app preempt training. 19 gave Predict a better p95 under a training run (271/342 ms
-# against 331-622 ms, benchmarks/load.py 2026-12-06) but starves training behind any other busy process (the
-# worker-process tests took twice as long beside a second test process): 10 keeps training moving on a shared machine
+# against 331-622 ms, benchmarks/load.py 2026-12-06) but starves training behind any other busy process (beside a
+# second test process the worker and background-build tests took 1.4-1.9x as long): 10 keeps training moving
 NICE = 10
 MIRROR_S = 0.2  # how often the worker sends its log
 STOP_GRACE_S = 2.0  # after Stop, a run that is not training has this long to end before its worker is killed
