@@ -11,8 +11,8 @@ from .catalog import (DEFAULT_MODEL, MODELS, ModelError, ModelSpec, check, heavy
 __all__ = ["DEFAULT_MODEL", "MODELS", "ModelError", "ModelSpec", "check", "heavy_import", "model_source",
            "register_model", "resolve"]
 _LOADING = ("pick_device", "describe_device", "explain_load_error", "load_tokenizer", "load_classifier",
-            "natural_pooling", "pretrained_classifier", "trainable_copy", "for_inspection", "save_weights",
-            "load_weights", "load_encoder_weights", "count_parameters")
+            "natural_pooling", "chosen_pooling", "pretrained_classifier", "trainable_copy", "for_inspection",
+            "save_weights", "load_weights", "load_encoder_weights", "count_parameters")
 
 
 def __getattr__(name: str):

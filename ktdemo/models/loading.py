@@ -128,7 +128,12 @@ def pretrained_classifier(model: str, label_names, seed: int = 0, pooling: str |
     """The pretrained encoder with a fresh, untrained head, shared and read-only (cached). `pooling`:
     "cls" (the family's standard head), "mean" (see `heads`), None or "auto": the encoder's own (`natural_pooling`)."""
     key = resolve(model).key
-    return _pretrained(key, tuple(label_names), seed, natural_pooling(key) if pooling in (None, "auto") else pooling)
+    return _pretrained(key, tuple(label_names), seed, chosen_pooling(key, pooling))
+
+
+def chosen_pooling(model: str, pooling: str | None) -> str:
+    """The pooling a setting means: "cls" or "mean" as given; None or "auto": the encoder's own."""
+    return natural_pooling(model) if pooling in (None, "auto") else pooling
 
 
 def trainable_copy(model: PreTrainedModel) -> PreTrainedModel:

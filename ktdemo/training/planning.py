@@ -157,7 +157,7 @@ def stored_features(config: RunConfig, encoder, max_length: int) -> tuple[RunCon
     from .transfer import train_dataset
 
     trains_on, params = train_dataset(config), models.count_parameters(encoder)[1]
-    pooling = models.natural_pooling(config.model) if config.pooling == "auto" else config.pooling
+    pooling = models.chosen_pooling(config.model, config.pooling)
     if not (config.kind in ("in_domain", "cross_domain") and trains_on in data.DATASETS
             and config.max_length >= max_length and params > LARGE_MODEL_PARAMS and models.pick_device() == "cpu"):
         return None

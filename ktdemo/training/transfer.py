@@ -368,18 +368,19 @@ def transfer(ctx: RunContext, target: data.Splits, train: data.Splits, start_mod
     warm = head.score(start.model) if config.warm_start != "none" else None
     model, params = prepare(ctx, start.model)
     bottom = frozen_bottom(ctx, model, tokenizer, start.pretrained)
+    trained = head if config.method == "linear_probe" else None  # only the head moves: its features score the model
     training_began = time.monotonic()
     outcome = train_stage(ctx, model, tokenizer, train, say("phase.training_on", name=train.name), budget,
                           start.pretrained, bottom)
     scores = Scores().extend(start.scores).extend(score_held_out(ctx, model, tokenizer, tests.held_out, bottom))
     if adapt_per_class and not outcome.stopped_by_user:
-        scores.add(say("result.target_before_adapting"), _evaluate(ctx, model, tokenizer, tests.test, bottom, head))
+        scores.add(say("result.target_before_adapting"), _evaluate(ctx, model, tokenizer, tests.test, bottom, trained))
         outcome = adapt(ctx, model, tokenizer, target, bottom, spent=time.monotonic() - training_began)
     model = methods.finish(model)
     ctx.log.enter(say("phase.scoring_trained"))
     scored = score_trained(ctx, model, tokenizer, tests.test, HeadMetrics(before, warm),
                            stopped=outcome.stopped_by_user, num_labels=len(target.label_names), bottom=bottom,
-                           head=head)
+                           head=trained)
     if bottom is not None:
         bottom.keep(train)
     ctx.keep_features(start.pretrained, {config.dataset: target, train_dataset(config): train})
@@ -595,7 +596,7 @@ def _evaluate(ctx: RunContext, model, tokenizer, test: pd.DataFrame, bottom: fro
               head: HeadScorer | None = None) -> Metrics:
     """The model on `test`: from the test texts' features when only its head trained (`head`), through its frozen
     bottom's outputs where it has one (the same metrics, faster), else the whole model."""
-    if head is not None and ctx.config.method == "linear_probe":
+    if head is not None:
         return head.score(model)
     if bottom is not None:
         return bottom.evaluate(test)
@@ -652,7 +653,7 @@ def first_stage_config(config: RunConfig) -> RunConfig:
 
 def resolve_head(config: RunConfig) -> RunConfig:
     """`config` with its pooling and warm start made concrete ("auto": the encoder's own pooling, see `warmstart`)."""
-    pooling = models.natural_pooling(config.model) if config.pooling == "auto" else config.pooling
+    pooling = models.chosen_pooling(config.model, config.pooling)
     return dataclasses.replace(config, pooling=pooling, warm_start=warmstart.resolve(config, pooling))
 
 
