@@ -7,13 +7,17 @@ Scenarios (default, in turn, on one launched app): a training run alone (its exa
 4 users pressing Predict every 2 s while a run trains; 8 users pressing back to back while a run
 trains. Each user is its own gradio_client Client (its own session); a press on a fresh sentence is
 `--press one`: /press, the one event the Predict button sends, or `--press chain`: /predict, /attention and
-/rollout, the three chained events it sent before 2026-12-05. Prints presses, errors (must be 0),
+/rollout, the three chained events it sent before 2026-12-05. A user is `--client page` (default): what the page's
+JavaScript does, one kept-alive connection that joins the queue and reads the event stream to the result, or
+`--client gradio`: gradio_client, which builds a new TLS context for every request (~40 ms of CPU a press here,
+on the app's own cores: a browser does that work on the student's machine). Prints presses, errors (must be 0),
 p50/p95 press latency, and the training run's examples/s against its idle figure.
 Exit status 1 if any request failed or a training run did not finish.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -21,6 +25,7 @@ import sys
 import threading
 import time
 import urllib.request
+import uuid
 from collections import defaultdict
 from pathlib import Path
 
@@ -83,11 +88,48 @@ PRESSES = {"one": lambda text, i, model: [("/press", (text, 1 + i % 6, 1 + i % 1
                                             ("/rollout", (text, model))]}
 
 
-def user(url: str, model: str, number: int, deadline: float, pace: float, tally: Tally, press: str = "one") -> None:
-    """Press Predict until `deadline`, one press every `pace` seconds (0: back to back)."""
+class PageClient:
+    """A press as the page sends it: join the queue with every input's value (the page's defaults where not
+    given, a State as null), then read the session's event stream to the event's result; one connection."""
+
+    def __init__(self, url: str):
+        import httpx
+
+        self.http = httpx.Client(base_url=url, timeout=120)
+        config = self.http.get("config").json()
+        self.prefix, values = config["api_prefix"], {c["id"]: c.get("props", {}).get("value")
+                                                       for c in config["components"]}
+        self.events = {f"/{d['api_name']}": (d["id"], [values.get(i) for i in d["inputs"]])
+                       for d in config["dependencies"] if d.get("api_name")}
+        self.session = uuid.uuid4().hex[:11]
+
+    def predict(self, *args, api_name: str) -> list:
+        fn_index, defaults = self.events[api_name]
+        data = [*args, *defaults[len(args):]]
+        joined = self.http.post(f"{self.prefix}/queue/join", json={
+            "data": data, "fn_index": fn_index, "event_data": None, "session_hash": self.session}).json()
+        with self.http.stream("GET", f"{self.prefix}/queue/data", params={"session_hash": self.session}) as stream:
+            for line in stream.iter_lines():
+                message = json.loads(line[5:]) if line.startswith("data:") else {}
+                if message.get("msg") == "process_completed" and message.get("event_id") == joined["event_id"]:
+                    if not message.get("success"):
+                        raise RuntimeError(str(message.get("output"))[:200])
+                    return message["output"]["data"]
+        raise RuntimeError("the event stream ended before the result")
+
+
+def connect(url: str, client: str):
+    if client == "page":
+        return PageClient(url)
     from gradio_client import Client
 
-    client = Client(url, verbose=False)
+    return Client(url, verbose=False)
+
+
+def user(url: str, model: str, number: int, deadline: float, pace: float, tally: Tally, press: str = "one",
+         client: str = "page") -> None:
+    """Press Predict until `deadline`, one press every `pace` seconds (0: back to back)."""
+    client = connect(url, client)
     i = number
     while time.monotonic() < deadline:
         text = f"{SENTENCES[i % len(SENTENCES)]} ({number}.{i})"
@@ -125,7 +167,7 @@ def trainer(url: str, model: str, budget: float, outcome: dict, method: str | No
 
 
 def scenario(url: str, model: str, users: int, pace: float, seconds: float, budget: float | None,
-             press: str = "one", method: str | None = None) -> dict:
+             press: str = "one", method: str | None = None, client: str = "page") -> dict:
     """`users` pressing for `seconds` while a run of `budget` trains (None: no run); its figures."""
     outcome: dict = {}
     run = None
@@ -136,7 +178,8 @@ def scenario(url: str, model: str, users: int, pace: float, seconds: float, budg
     tally = Tally()
     cpu, wall = time.process_time(), time.monotonic()  # the users' own CPU: on this machine, not the class's
     deadline = time.monotonic() + seconds
-    threads = [threading.Thread(target=user, args=(url, model, n, deadline, pace, tally, press)) for n in range(users)]
+    threads = [threading.Thread(target=user, args=(url, model, n, deadline, pace, tally, press,
+                                                               client)) for n in range(users)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -178,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--method", help="the training run's method (default: the app's, Auto)")
     parser.add_argument("--press", choices=sorted(PRESSES), action="append",
                         help="what a press sends (repeat for both; default: one)")
+    parser.add_argument("--client", choices=("page", "gradio"), default="page",
+                        help="who presses: the page's own requests (default) or gradio_client")
     args = parser.parse_args(argv)
 
     app, url = None, args.url
@@ -194,16 +239,17 @@ def main(argv: list[str] | None = None) -> int:
         budget, kinds, ok = None if args.no_train else args.train_budget, args.press or ["one"], True
         if args.users is not None:
             for press in kinds:
-                ok &= report(f"{args.users} users, pace {args.pace:g} s, press {press}",
+                ok &= report(f"{args.users} users, pace {args.pace:g} s, press {press}, {args.client} client",
                              scenario(url, args.model, args.users, args.pace, args.seconds, budget, press,
-                                      args.method), None)
+                                      args.method, args.client), None)
             return 0 if ok else 1
         idle = scenario(url, args.model, 0, 0, 0, args.train_budget, method=args.method)
         ok = report("a run alone", idle, None)
         for (users, pace), press in ((scene, press) for scene in ((4, 2.0), (8, 0.0)) for press in kinds):
-            figures = scenario(url, args.model, users, pace, args.seconds, args.train_budget, press, args.method)
-            ok &= report(f"{users} users, a press every {pace:g} s, press {press}, while a run trains", figures,
-                         idle.get("examples_per_s"))
+            figures = scenario(url, args.model, users, pace, args.seconds, args.train_budget, press, args.method,
+                               args.client)
+            ok &= report(f"{users} users, a press every {pace:g} s, press {press}, {args.client} client, while a "
+                         f"run trains", figures, idle.get("examples_per_s"))
         return 0 if ok else 1
     finally:
         if app is not None:

@@ -76,6 +76,18 @@ def test_attention_figures_of_a_64_token_sentence_stay_light_and_keep_3_digits(t
     np.testing.assert_allclose(overview_pixels(overview)[:tokens, :tokens] * step, weights[0, 0], atol=step / 2)
 
 
+def test_every_figure_carries_the_shared_look_in_its_template_and_its_own_title_and_height():
+    figures = [probabilities_figure({"negative": 0.2, "positive": 0.8}),
+               confusion_figure([[3, 1], [0, 4]], ["negative", "positive"]),
+               training_curves_figure([(1, 0.7), (2, 0.5)], [(2, 0.8)], 10)]
+    for figure in figures:
+        sent_layout = json.loads(figure.to_json())["layout"]  # what the page receives
+        shared = sent_layout["template"]["layout"]
+        assert (shared["title"]["x"], shared["font"]["size"], shared["paper_bgcolor"]) == (0.01, 13, "white")
+        assert sent_layout["title"]["text"] and sent_layout["height"] >= 220
+        assert "xanchor" not in sent_layout["title"]  # from the template, not repeated (and validated) per figure
+
+
 def test_probabilities_highlight_the_winner():
     figure = probabilities_figure({"negative": 0.2, "positive": 0.8})
     assert list(figure.data[0].y) == ["negative", "positive"]

@@ -54,3 +54,23 @@ def test_the_first_requests_of_every_kind_all_succeed_during_warm_up(fresh_app, 
     assert dataset["value"] == "upload:moods.csv" and "2 classes" in summary
     assert "SMS spam" in by_name("/preview")[0][0]
     assert "Expected time" in by_name("/plan")[0]
+
+
+def test_the_warm_up_puts_what_start_up_loaded_out_of_the_collectors_sight(tiny_model):
+    """Full collections over the start-up heap paused every request for 175-317 ms (benchmarks/load.py)."""
+    import subprocess
+    import sys
+
+    from ktdemo import models
+
+    script = ("import gc, os; from ktdemo import models; from ktdemo.serving.app import App; "
+              "from ktdemo.serving.session import warm_up; "
+              "models.register_model(models.ModelSpec('tiny-bert', 'Tiny BERT', 'tiny-bert', 'tests', "
+              "path=os.environ['TINY_MODEL_PATH'])); "
+              "before = gc.get_freeze_count(); app = App(); warm_up(app, 'tiny-bert'); "
+              "print(before, gc.get_freeze_count()); app.close()")
+    env = {**os.environ, "TINY_MODEL_PATH": models.resolve(tiny_model).path, "KTDEMO_TRAINING": "thread",
+           "KTDEMO_PREBUILD": "0"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    before, after = map(int, done.stdout.split()[-2:])
+    assert before == 0 and after > 10_000  # the libraries, the UI's strings, the model: many objects
