@@ -5,12 +5,12 @@
 
 Scenarios (default, in turn, on one launched app): a training run alone (its examples/s when idle);
 4 users pressing Predict every 2 s while a run trains; 8 users pressing back to back while a run
-trains. Each user is its own gradio_client Client (its own session); a press on a fresh sentence is
+trains. Each user is its own session; a press on a fresh sentence is
 `--press one`: /press, the one event the Predict button sends, or `--press chain`: /predict, /attention and
 /rollout, the three chained events it sent before 2026-12-05. A user is `--client page` (default): what the page's
 JavaScript does, one kept-alive connection that joins the queue and reads the event stream to the result, or
-`--client gradio`: gradio_client, which builds a new TLS context for every request (~40 ms of CPU a press here,
-on the app's own cores: a browser does that work on the student's machine). Prints presses, errors (must be 0),
+`--client gradio`: gradio_client, which spent ~60 ms of CPU a press here, most of it building a new TLS context for
+every request, on the app's own cores (a browser does its part on the student's machine). Prints presses, errors (must be 0),
 p50/p95 press latency, and the training run's examples/s against its idle figure.
 Exit status 1 if any request failed or a training run did not finish.
 """
@@ -178,8 +178,8 @@ def scenario(url: str, model: str, users: int, pace: float, seconds: float, budg
     tally = Tally()
     cpu, wall = time.process_time(), time.monotonic()  # the users' own CPU: on this machine, not the class's
     deadline = time.monotonic() + seconds
-    threads = [threading.Thread(target=user, args=(url, model, n, deadline, pace, tally, press,
-                                                               client)) for n in range(users)]
+    threads = [threading.Thread(target=user, args=(url, model, n, deadline, pace, tally, press, client))
+               for n in range(users)]
     for thread in threads:
         thread.start()
     for thread in threads:

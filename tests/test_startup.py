@@ -10,19 +10,24 @@ from gradio_client import Client, handle_file
 
 from conftest import app_process
 
-# app.py as `python app.py` runs it, with the tiny test model in the catalog (registering it imports no transformers)
-LAUNCH = ("import os, runpy; from ktdemo import models; "
-          "models.register_model(models.ModelSpec('tiny-bert', 'Tiny BERT', 'tiny-bert', 'tests', "
-          "path=os.environ['TINY_MODEL_PATH'])); runpy.run_path('app.py', run_name='__main__')")
+# The tiny test model in a fresh interpreter's catalog (registering it imports no transformers), then app.py as
+# `python app.py` runs it
+WITH_TINY = ("import os; from ktdemo import models; "
+             "models.register_model(models.ModelSpec('tiny-bert', 'Tiny BERT', 'tiny-bert', 'tests', "
+             "path=os.environ['TINY_MODEL_PATH'])); ")
+LAUNCH = WITH_TINY + "import runpy; runpy.run_path('app.py', run_name='__main__')"
+
+
+def tiny_environment(tiny_model, **extra) -> dict:
+    from ktdemo import models
+
+    return {**os.environ, "TINY_MODEL_PATH": models.resolve(tiny_model).path, **extra}
 
 
 @pytest.fixture
 def fresh_app(tiny_model, tmp_path):
     """app.py in its own interpreter; yields its URL as soon as it serves. Its log is app.log (shown on failure)."""
-    from ktdemo import models
-
-    env = {**os.environ, "TINY_MODEL_PATH": models.resolve(tiny_model).path}
-    with app_process(["-c", LAUNCH], env, tmp_path / "app.log", timeout=120) as (_, url):
+    with app_process(["-c", LAUNCH], tiny_environment(tiny_model), tmp_path / "app.log", timeout=120) as (_, url):
         yield url + "/"
 
 
@@ -61,16 +66,10 @@ def test_the_warm_up_puts_what_start_up_loaded_out_of_the_collectors_sight(tiny_
     import subprocess
     import sys
 
-    from ktdemo import models
-
-    script = ("import gc, os; from ktdemo import models; from ktdemo.serving.app import App; "
-              "from ktdemo.serving.session import warm_up; "
-              "models.register_model(models.ModelSpec('tiny-bert', 'Tiny BERT', 'tiny-bert', 'tests', "
-              "path=os.environ['TINY_MODEL_PATH'])); "
-              "before = gc.get_freeze_count(); app = App(); warm_up(app, 'tiny-bert'); "
-              "print(before, gc.get_freeze_count()); app.close()")
-    env = {**os.environ, "TINY_MODEL_PATH": models.resolve(tiny_model).path, "KTDEMO_TRAINING": "thread",
-           "KTDEMO_PREBUILD": "0"}
+    script = WITH_TINY + ("import gc; from ktdemo.serving.app import App; from ktdemo.serving.session import warm_up; "
+                          "before = gc.get_freeze_count(); app = App(); warm_up(app, 'tiny-bert'); "
+                          "print(before, gc.get_freeze_count()); app.close()")
+    env = tiny_environment(tiny_model, KTDEMO_TRAINING="thread", KTDEMO_PREBUILD="0")
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
     before, after = map(int, done.stdout.split()[-2:])
     assert before == 0 and after > 10_000  # the libraries, the UI's strings, the model: many objects

@@ -87,5 +87,5 @@ def warm_up(app: App | None = None, model: str = models.DEFAULT_MODEL) -> None:
         log.warning("warm-up skipped: %s", error)
     # What start-up loaded (the UI, the libraries, the default model) stays for the app's life: out of the
     # collector's sight, a full collection scans only what requests made. Without this, full collections paused
-    # every request for 175-317 ms while a class pressed (benchmarks/load.py).
+    # the app for 175-317 ms at a time while a class pressed Predict (benchmarks/load.py).
     gc.freeze()
