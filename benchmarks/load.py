@@ -103,7 +103,7 @@ class PageClient:
                        for d in config["dependencies"] if d.get("api_name")}
         self.session = uuid.uuid4().hex[:11]
 
-    def predict(self, *args, api_name: str) -> list:
+    def predict(self, *args, api_name: str):
         fn_index, defaults = self.events[api_name]
         data = [*args, *defaults[len(args):]]
         joined = self.http.post(f"{self.prefix}/queue/join", json={
@@ -114,7 +114,8 @@ class PageClient:
                 if message.get("msg") == "process_completed" and message.get("event_id") == joined["event_id"]:
                     if not message.get("success"):
                         raise RuntimeError(str(message.get("output"))[:200])
-                    return message["output"]["data"]
+                    outputs = message["output"]["data"]
+                    return outputs[0] if len(outputs) == 1 else outputs  # as gradio_client returns them
         raise RuntimeError("the event stream ended before the result")
 
 
