@@ -142,3 +142,21 @@ def test_shaded_tokens_escape_user_text_and_scale_by_weight():
     assert "rgba" in shaded_tokens_html(["a"], [0.0], "zero")  # all-zero scores do not divide by zero
     table = agreement_markdown({"attention vs rollout": 0.5, "rollout vs gradient": float("nan")}, "Why.")
     assert "+0.50" in table and "n/a" in table and table.endswith("Why.")
+
+
+def test_the_sessions_watching_one_shared_run_share_one_drawing_of_its_curves():
+    from types import SimpleNamespace
+
+    from ktdemo.progress import TrainingLog
+    from ktdemo.ui.train_tab import curves_figure
+
+    log = TrainingLog(losses=[(step, 0.5) for step in range(1, 300)], evals=[(0, 0.6), (150, 0.7)])
+    watchers = [SimpleNamespace(log=log) for _ in range(5)]  # five sessions' jobs on one shared run's live log
+    drawn = {id(curves_figure(job)) for job in watchers}
+    assert len(drawn) == 1
+    log.losses.append((300, 0.4))
+    again = curves_figure(watchers[0])
+    assert id(again) not in drawn and list(again.data[0].x)[-1] == 300  # a new step: drawn anew, with it
+    assert curves_figure(watchers[1], "zh") is not again  # each language its own words
+    other = TrainingLog(losses=list(log.losses), evals=list(log.evals))
+    assert curves_figure(SimpleNamespace(log=other)) is not again  # another run's log: its own figure
