@@ -158,5 +158,6 @@ def test_the_sessions_watching_one_shared_run_share_one_drawing_of_its_curves():
     again = curves_figure(watchers[0])
     assert id(again) not in drawn and list(again.data[0].x)[-1] == 300  # a new step: drawn anew, with it
     assert curves_figure(watchers[1], "zh") is not again  # each language its own words
+    assert curves_figure(watchers[2]) is again  # ... and its own drawing: watchers in two languages share theirs
     other = TrainingLog(losses=list(log.losses), evals=list(log.evals))
     assert curves_figure(SimpleNamespace(log=other)) is not again  # another run's log: its own figure

@@ -277,24 +277,25 @@ def _follow(job: Job, language: str = EN):
     yield _final(job, language)
 
 
-# The last curves drawn of each live log, by the log's id: the sessions watching one shared run (a class pressing
-# Start on one preset) each refresh every POLL_S, and drawing the figure costs 15-60 ms as the run grows.
-_DRAWN: OrderedDict[int, tuple] = OrderedDict()  # id(log): (a weak reference to it, what it had, the figure)
+# The last curves drawn of each live log in each language, by the log's id: the sessions watching one shared run
+# (a class pressing Start on one preset) each refresh every POLL_S, and drawing the figure costs 15-60 ms as the
+# run grows.
+_DRAWN: OrderedDict[tuple, tuple] = OrderedDict()  # (id(log), language): (weak ref to it, what it had, figure)
 _DRAWN_KEPT, _DRAWN_LOCK = 32, threading.Lock()
 
 
 def curves_figure(job: Job, language: str = EN):
     """The job's loss and validation curves, drawn once per new step and language for everyone watching."""
     log = job.log
-    seen = (len(log.losses), len(log.evals), log.max_steps, language)
+    key, seen = (id(log), language), (len(log.losses), len(log.evals), log.max_steps)
     with _DRAWN_LOCK:
-        drawn = _DRAWN.get(id(log))
+        drawn = _DRAWN.get(key)
     if drawn is not None and drawn[0]() is log and drawn[1] == seen:
         return drawn[2]
     figure = training_curves_figure(list(log.losses), list(log.evals), log.max_steps or None, words(language))
     with _DRAWN_LOCK:
-        _DRAWN[id(log)] = (weakref.ref(log), seen, figure)
-        _DRAWN.move_to_end(id(log))
+        _DRAWN[key] = (weakref.ref(log), seen, figure)
+        _DRAWN.move_to_end(key)
         while len(_DRAWN) > _DRAWN_KEPT:
             _DRAWN.popitem(last=False)
     return figure
